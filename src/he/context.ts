@@ -1,0 +1,132 @@
+/**
+ * Loading SEAL and building a CKKS context from a manifest's HE parameters.
+ * Isomorphic: no DOM, no Node APIs. SEAL's own 128-bit check decides: a
+ * parameter set it does not accept at tc128 is refused, never downgraded.
+ */
+import SEAL from 'node-seal'
+import type { HeParams } from '../model/manifest'
+import { BlindfoldError, sealMessage } from './errors'
+
+export type Seal = Awaited<ReturnType<typeof SEAL>>
+export type Context = InstanceType<Seal['SEALContext']>
+export type ParmsId = ReturnType<Context['firstParmsId']>
+
+let sealPromise: Promise<Seal> | undefined
+
+/**
+ * One SEAL instance per JS realm (worker, worker thread or process), loaded
+ * once. `locateFile: undefined` lets a bundler's asset URL win over the
+ * package's own (whose path does not exist after a Vite build).
+ */
+export function loadSeal(): Promise<Seal> {
+  sealPromise ??= SEAL({ locateFile: undefined })
+  return sealPromise
+}
+
+export interface Level {
+  parmsId: ParmsId
+  /** the prime a rescale at this level drops (the last data prime) */
+  lastPrime: number
+  /** number of data primes at this level */
+  primes: number
+}
+
+export interface HeContext {
+  seal: Seal
+  context: Context
+  params: HeParams
+  /** levels[0] is the top data level (what fresh ciphertexts use) */
+  levels: Level[]
+  dispose(): void
+}
+
+export function validateParams(p: HeParams): void {
+  const ok =
+    p &&
+    p.scheme === 'ckks' &&
+    [4096, 8192, 16384, 32768].includes(p.polyModulusDegree) &&
+    Array.isArray(p.coeffModulusBits) &&
+    p.coeffModulusBits.length >= 2 &&
+    p.coeffModulusBits.every((b) => Number.isInteger(b) && b >= 20 && b <= 60) &&
+    Number.isInteger(p.scaleBits) &&
+    p.scaleBits >= 20 &&
+    p.scaleBits < 60
+  if (!ok) throw new BlindfoldError('invalid_parameters', `invalid CKKS parameters: ${JSON.stringify(p)}`)
+  if (p.securityLevel !== 'tc128') {
+    throw new BlindfoldError('insecure_parameters', `security level ${String(p.securityLevel)} refused: Blindfold runs at tc128 only`)
+  }
+}
+
+export function createHeContext(seal: Seal, params: HeParams): HeContext {
+  validateParams(params)
+  const max = seal.CoeffModulus.MaxBitCount(params.polyModulusDegree, seal.SecLevelType.tc128)
+  const total = params.coeffModulusBits.reduce((a, b) => a + b, 0)
+  const parms = new seal.EncryptionParameters(seal.SchemeType.ckks)
+  let modulus: ReturnType<Seal['CoeffModulus']['Create']> | undefined
+  let context: Context | undefined
+  try {
+    parms.setPolyModulusDegree(params.polyModulusDegree)
+    try {
+      modulus = seal.CoeffModulus.Create(params.polyModulusDegree, Int32Array.from(params.coeffModulusBits))
+    } catch (e) {
+      throw new BlindfoldError('invalid_parameters', `SEAL cannot build the modulus ${params.coeffModulusBits}: ${sealMessage(e)}`)
+    }
+    parms.setCoeffModulus(modulus)
+    context = new seal.SEALContext(parms, true, seal.SecLevelType.tc128)
+    if (!context.parametersSet()) {
+      throw new BlindfoldError(
+        'insecure_parameters',
+        `SEAL rejects N=${params.polyModulusDegree} with ${total} modulus bits at 128-bit security (max ${max})`,
+      )
+    }
+    const levels = readLevels(seal, context)
+    const owned = context
+    const result: HeContext = {
+      seal,
+      context,
+      params,
+      levels,
+      dispose() {
+        if (owned.isDeleted()) return
+        for (const l of levels) l.parmsId.delete()
+        owned.delete()
+      },
+    }
+    context = undefined // ownership moved to result
+    return result
+  } finally {
+    context?.delete()
+    modulus?.delete()
+    parms.delete()
+  }
+}
+
+function readLevels(seal: Seal, context: Context): Level[] {
+  const levels: Level[] = []
+  let data = context.firstContextData()
+  for (;;) {
+    const parms = data.parms()
+    const moduli = parms.coeffModulus()
+    const primes = (seal.jsArrayFromVecModulus(moduli) as bigint[]).map(Number)
+    moduli.delete()
+    parms.delete()
+    if (primes.length > 0) levels.push({ parmsId: ownParmsId(seal, data), lastPrime: primes[primes.length - 1], primes: primes.length })
+    // the chain ends at index 0; past it SEAL hands back an empty ContextData, not null
+    const last = primes.length === 0 || data.chainIndex() === 0
+    const next = last ? undefined : data.nextContextData()
+    data.delete()
+    if (!next) break
+    data = next
+  }
+  return levels
+}
+
+/** A ParmsIdType that outlives the ContextData it came from. */
+function ownParmsId(seal: Seal, data: { parmsId(): ParmsId }): ParmsId {
+  const borrowed = data.parmsId()
+  try {
+    return new seal.ParmsIdType(borrowed)
+  } finally {
+    borrowed.delete()
+  }
+}

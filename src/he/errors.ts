@@ -1,0 +1,52 @@
+/**
+ * Every failure the engine can explain carries a stable, machine-readable code;
+ * the API turns these into 4xx answers without parsing messages.
+ */
+export type ErrorCode =
+  | 'invalid_parameters'
+  | 'insecure_parameters'
+  | 'parameters_mismatch'
+  | 'bad_container'
+  | 'unsupported_version'
+  | 'wrong_kind'
+  | 'seal_rejected'
+  | 'wrong_ciphertext_count'
+  | 'wrong_level'
+  | 'wrong_scale'
+  | 'wrong_size'
+  | 'transparent_ciphertext'
+  | 'missing_rotation_step'
+  | 'unexpected_rotation_step'
+  | 'missing_relin_key'
+  | 'model_mismatch'
+  | 'internal'
+
+export class BlindfoldError extends Error {
+  readonly code: ErrorCode
+  constructor(code: ErrorCode, message: string) {
+    super(message)
+    this.name = 'BlindfoldError'
+    this.code = code
+  }
+}
+
+/**
+ * SEAL's C++ exceptions reach JS as WebAssembly.Exception (not an Error) whose
+ * `message` is an array like ['std::invalid_argument', 'scale mismatch'].
+ */
+export function sealMessage(e: unknown): string {
+  const m = (e as { message?: unknown })?.message
+  if (Array.isArray(m)) return m.join(': ')
+  if (typeof m === 'string') return m
+  return String(e)
+}
+
+/** Runs a SEAL call, turning any failure into a BlindfoldError with `code`. */
+export function guard<T>(code: ErrorCode, what: string, fn: () => T): T {
+  try {
+    return fn()
+  } catch (e) {
+    if (e instanceof BlindfoldError) throw e
+    throw new BlindfoldError(code, `${what}: ${sealMessage(e)}`)
+  }
+}

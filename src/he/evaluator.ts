@@ -1,0 +1,363 @@
+/**
+ * Server role: runs a model on ciphertexts with plaintext weights, from
+ * evaluation keys and ciphertext bytes alone. It never holds a secret key.
+ * Isomorphic (no DOM, no Node APIs) so that it runs in a worker thread.
+ *
+ * Weights are encoded once per evaluator as plaintext "diagonals" at the level
+ * where they are used; every per-request SEAL handle is freed in a finally.
+ */
+import type { ModelManifest, Weights } from '../model/manifest'
+import { tensor } from '../model/manifest'
+import { createHeContext, loadSeal, type HeContext, type Seal } from './context'
+import { BlindfoldError, guard } from './errors'
+import { derivePlan, galoisElement, type EvaluationPlan, type LinearStagePlan } from './plan'
+import { ContainerKind, pack, unpack } from './wire'
+
+type Ciphertext = InstanceType<Seal['Ciphertext']>
+type Plaintext = InstanceType<Seal['Plaintext']>
+type RelinKeys = InstanceType<Seal['RelinKeys']>
+type GaloisKeys = InstanceType<Seal['GaloisKeys']>
+type Evaluator = InstanceType<Seal['Evaluator']>
+
+/** A session's evaluation keys, loaded into this evaluator's SEAL instance. */
+export interface LoadedKeys {
+  readonly relin: RelinKeys
+  readonly galois: GaloisKeys
+  readonly byteLength: number
+  dispose(): void
+}
+
+interface LinearWeights {
+  /** pre-rotated diagonals per (output ct, giant step), each with the input ct and baby step it multiplies */
+  products: Array<Array<Array<{ input: number; baby: number; plain: Plaintext }>>>
+  /** bias per output ct, encoded at the scale the stage ends with */
+  bias: Plaintext[]
+  /** exact scale of the stage's output, mirrored from SEAL's double arithmetic */
+  outScale: number
+}
+
+export class ModelEvaluator {
+  readonly plan: EvaluationPlan
+  readonly manifest: ModelManifest
+  private readonly he: HeContext
+  private readonly evaluator: Evaluator
+  private readonly encoder: InstanceType<Seal['CKKSEncoder']>
+  private readonly linear = new Map<number, LinearWeights>()
+  private readonly inputScale: number
+  private disposed = false
+
+  private constructor(he: HeContext, manifest: ModelManifest, weights: Weights) {
+    this.he = he
+    this.manifest = manifest
+    this.plan = derivePlan(manifest)
+    const recorded = manifest.plan.rotationSteps.join(',')
+    if (recorded !== this.plan.rotationSteps.join(',')) {
+      throw new BlindfoldError('model_mismatch', `manifest rotation steps [${recorded}] differ from the derived plan [${this.plan.rotationSteps}]`)
+    }
+    this.evaluator = new he.seal.Evaluator(he.context)
+    this.encoder = new he.seal.CKKSEncoder(he.context)
+    this.inputScale = 2 ** manifest.he.scaleBits
+    try {
+      this.encodeWeights(weights)
+    } catch (e) {
+      this.dispose()
+      throw e
+    }
+  }
+
+  static async create(manifest: ModelManifest, weights: Weights, seal?: Seal): Promise<ModelEvaluator> {
+    const he = createHeContext(seal ?? (await loadSeal()), manifest.he)
+    try {
+      return new ModelEvaluator(he, manifest, weights)
+    } catch (e) {
+      he.dispose()
+      throw e
+    }
+  }
+
+  /** Loads and checks a session's evaluation keys (container of relin + Galois keys). */
+  loadKeys(bytes: Uint8Array): LoadedKeys {
+    const [relinBytes, galoisBytes] = unpack(bytes, ContainerKind.evaluationKeys, 2)
+    const { seal, context } = this.he
+    const relin = new seal.RelinKeys()
+    const galois = new seal.GaloisKeys()
+    try {
+      guard('seal_rejected', 'relinearisation keys rejected', () => relin.loadFromArray(context, relinBytes))
+      if (!relin.hasKey(2)) throw new BlindfoldError('missing_relin_key', 'relinearisation keys lack the key for degree 2')
+      guard('seal_rejected', 'Galois keys rejected', () => galois.loadFromArray(context, galoisBytes))
+      const N = this.manifest.he.polyModulusDegree
+      for (const step of this.plan.rotationSteps) {
+        if (!galois.hasKey(galoisElement(step, N))) {
+          throw new BlindfoldError('missing_rotation_step', `Galois keys lack rotation step ${step}`)
+        }
+      }
+      if (galois.size() !== this.plan.rotationSteps.length) {
+        throw new BlindfoldError(
+          'unexpected_rotation_step',
+          `Galois keys hold ${galois.size()} steps; the model needs exactly ${this.plan.rotationSteps.length}`,
+        )
+      }
+    } catch (e) {
+      relin.delete()
+      galois.delete()
+      throw e
+    }
+    return {
+      relin,
+      galois,
+      byteLength: bytes.byteLength,
+      dispose() {
+        relin.delete()
+        galois.delete()
+      },
+    }
+  }
+
+  /** One image: request container in, response container (encrypted logits) out. */
+  classify(keys: LoadedKeys, request: Uint8Array): Uint8Array {
+    if (this.disposed) throw new BlindfoldError('internal', 'evaluator disposed')
+    const sections = unpack(request, ContainerKind.request, this.plan.input.ciphertexts)
+    const owned: Ciphertext[] = []
+    const track = (c: Ciphertext) => (owned.push(c), c)
+    try {
+      let current = sections.map((s) => track(this.loadInput(s)))
+      for (let i = 0; i < this.plan.stages.length; i++) {
+        const stage = this.plan.stages[i]
+        current =
+          stage.kind === 'square'
+            ? current.map((c) => track(this.square(c, keys)))
+            : this.applyLinear(i, stage, current, keys, track)
+      }
+      const out = current.map((c) => {
+        const bytes = c.saveToArray(this.he.seal.ComprModeType.zstd) as Uint8Array
+        return bytes
+      })
+      return pack(ContainerKind.response, out)
+    } finally {
+      for (const c of owned) c.delete()
+    }
+  }
+
+  dispose(): void {
+    if (this.disposed) return
+    this.disposed = true
+    for (const w of this.linear.values()) {
+      for (const perOut of w.products) for (const perGiant of perOut) for (const p of perGiant) p.plain.delete()
+      for (const b of w.bias) b.delete()
+    }
+    this.linear.clear()
+    this.encoder.delete()
+    this.evaluator.delete()
+    this.he.dispose()
+  }
+
+  private loadInput(bytes: Uint8Array): Ciphertext {
+    const { seal, context, levels } = this.he
+    const ct = new seal.Ciphertext()
+    try {
+      guard('seal_rejected', 'ciphertext rejected', () => ct.loadFromArray(context, bytes))
+      if (ct.isTransparent()) throw new BlindfoldError('transparent_ciphertext', 'transparent ciphertexts are refused')
+      if (ct.size() !== 2) throw new BlindfoldError('wrong_size', `ciphertext has ${ct.size()} polynomials, expected 2`)
+      const id = ct.parmsId()
+      const top = levels[0].parmsId
+      const same = sameParms(id, top)
+      id.delete()
+      if (!same) throw new BlindfoldError('wrong_level', 'ciphertext is not at the top level of the model\'s modulus chain')
+      if (ct.scale() !== this.inputScale) {
+        throw new BlindfoldError('wrong_scale', `ciphertext scale 2^${Math.log2(ct.scale()).toFixed(2)} differs from 2^${this.manifest.he.scaleBits}`)
+      }
+      return ct
+    } catch (e) {
+      ct.delete()
+      throw e
+    }
+  }
+
+  private square(input: Ciphertext, keys: LoadedKeys): Ciphertext {
+    const out = new this.he.seal.Ciphertext()
+    try {
+      this.evaluator.square(input, out)
+      this.evaluator.relinearizeInplace(out, keys.relin)
+      this.evaluator.rescaleToNextInplace(out)
+      return out
+    } catch (e) {
+      out.delete()
+      throw e
+    }
+  }
+
+  private applyLinear(
+    index: number,
+    stage: LinearStagePlan,
+    inputs: Ciphertext[],
+    keys: LoadedKeys,
+    track: (c: Ciphertext) => Ciphertext,
+  ): Ciphertext[] {
+    const { seal } = this.he
+    const ev = this.evaluator
+    const w = this.linear.get(index)!
+    // Baby steps: rotations of each input by j * unit, computed incrementally with one key.
+    const baby: Ciphertext[][] = inputs.map((ct) => {
+      const rotations = [ct]
+      for (let j = 1; j < stage.n1; j++) {
+        const next = track(new seal.Ciphertext())
+        ev.rotateVector(rotations[j - 1], stage.unit, keys.galois, next)
+        rotations.push(next)
+      }
+      return rotations
+    })
+    const outputs: Ciphertext[] = []
+    const tmp = track(new seal.Ciphertext())
+    for (let b = 0; b < w.products.length; b++) {
+      // Horner over giant steps: acc = inner_0 + rot(inner_1 + rot(inner_2 + ...))
+      let acc: Ciphertext | undefined
+      for (let g = stage.giant - 1; g >= 0; g--) {
+        if (acc) ev.rotateVectorInplace(acc, stage.n1 * stage.unit, keys.galois)
+        for (const p of w.products[b][g]) {
+          if (!acc) {
+            acc = track(new seal.Ciphertext())
+            ev.multiplyPlain(baby[p.input][p.baby], p.plain, acc)
+          } else {
+            ev.multiplyPlain(baby[p.input][p.baby], p.plain, tmp)
+            ev.addInplace(acc, tmp)
+          }
+        }
+      }
+      if (!acc) throw new BlindfoldError('internal', `stage ${index} output ${b} has no terms`)
+      ev.rescaleToNextInplace(acc)
+      for (const level of stage.fold?.levels ?? []) {
+        // sum `count + 1` copies spaced `step` apart, one key per level
+        const rotated = track(acc.copy())
+        for (let i = 0; i < level.count; i++) {
+          ev.rotateVectorInplace(rotated, level.step, keys.galois)
+          ev.addInplace(acc, rotated)
+        }
+      }
+      if (acc.scale() !== w.outScale) throw new BlindfoldError('internal', `stage ${index}: scale drifted`)
+      ev.addPlainInplace(acc, w.bias[b])
+      outputs.push(acc)
+    }
+    return outputs
+  }
+
+  /** Encodes every layer's diagonals and biases at the level and scale they meet. */
+  private encodeWeights(weights: Weights): void {
+    const { levels } = this.he
+    let level = 0
+    let scale = this.inputScale
+    for (let i = 0; i < this.plan.stages.length; i++) {
+      const stage = this.plan.stages[i]
+      if (stage.kind === 'square') {
+        scale = (scale * scale) / levels[level].lastPrime
+        level++
+        continue
+      }
+      const prime = levels[level].lastPrime
+      const outScale = (scale * prime) / prime
+      this.linear.set(i, this.encodeStage(stage, weights, level, prime, outScale))
+      scale = outScale
+      level++
+    }
+  }
+
+  private encodeStage(stage: LinearStagePlan, weights: Weights, level: number, prime: number, outScale: number): LinearWeights {
+    const { slots } = this.plan
+    const layer = this.manifest.layers[stage.layer]
+    if (layer.type === 'square') throw new BlindfoldError('internal', 'square has no weights')
+    const outputs = stage.output.ciphertexts
+    const units = layer.type === 'conv2d' ? layer.filters : layer.units
+    const inputs = stage.input.ct.length
+    const kernel = tensor(weights, layer.weights, layer.type === 'conv2d' ? this.plan.input.taps * units : inputs * units)
+    const bias = tensor(weights, layer.bias, units)
+
+    // diagonals[(a, b, k)][logical output slot]
+    const diagonals = new Map<string, Float64Array>()
+    const diag = (a: number, b: number, k: number) => {
+      const key = `${a},${b},${k}`
+      let d = diagonals.get(key)
+      if (!d) diagonals.set(key, (d = new Float64Array(slots)))
+      return d
+    }
+    const shift = stage.kMin * stage.unit
+    const addEntry = (outIndex: number, inIndex: number, value: number) => {
+      const a = stage.input.ct[inIndex]
+      const sIn = stage.input.slot[inIndex]
+      if (stage.fold) {
+        // hybrid: row o accumulates in the copy of o just at or before sIn
+        const o = outIndex
+        const k = mod(sIn - o, stage.fold.period)
+        diag(a, 0, k)[mod(sIn - k, slots)] += value
+      } else {
+        const b = stage.output.ct[outIndex]
+        const sOut = mod(stage.output.slot[outIndex] - shift, slots) // logical (pre-shift) slot
+        diag(a, b, offsetOf(stage, sIn - sOut, slots))[sOut] += value
+      }
+    }
+    if (layer.type === 'conv2d') {
+      const { positions, taps } = this.plan.input
+      for (let t = 0; t < taps; t++)
+        for (let c = 0; c < units; c++) {
+          const v = kernel[t * units + c]
+          for (let p = 0; p < positions; p++) addEntry(p * units + c, t * positions + p, v)
+        }
+    } else {
+      for (let i = 0; i < inputs; i++) for (let o = 0; o < units; o++) addEntry(o, i, kernel[i * units + o])
+    }
+
+    const products: LinearWeights['products'] = Array.from({ length: outputs }, () =>
+      Array.from({ length: stage.giant }, () => []),
+    )
+    for (const term of stage.terms) {
+      const d = diagonals.get(`${term.input},${term.output},${term.k}`)
+      if (!d) continue
+      const g = Math.floor((term.k - stage.kMin) / stage.n1)
+      const j = term.k - stage.kMin - g * stage.n1
+      // pre-rotate right by (kMin + g*n1)*unit: the giant-step rotation moves it back
+      const rot = (stage.kMin + g * stage.n1) * stage.unit
+      const values = new Float64Array(slots)
+      for (let s = 0; s < slots; s++) values[s] = d[mod(s - rot, slots)]
+      products[term.output][g].push({ input: term.input, baby: j, plain: this.encode(values, prime, level) })
+    }
+
+    const biasPlains: Plaintext[] = []
+    for (let b = 0; b < outputs; b++) {
+      const values = new Float64Array(slots)
+      for (let o = 0; o < stage.output.ct.length; o++) {
+        if (stage.output.ct[o] !== b) continue
+        if (stage.fold) {
+          for (let s = o; s < slots; s += stage.fold.period) values[s] = bias[o]
+        } else {
+          values[stage.output.slot[o]] = bias[o % units] // conv: o = p * filters + c
+        }
+      }
+      biasPlains.push(this.encode(values, outScale, level + 1))
+    }
+    return { products, bias: biasPlains, outScale }
+  }
+
+  private encode(values: Float64Array, scale: number, level: number): Plaintext {
+    const plain = new this.he.seal.Plaintext()
+    try {
+      this.encoder.encode(values, scale, plain)
+      this.evaluator.plainModSwitchToInplace(plain, this.he.levels[level].parmsId)
+      return plain
+    } catch (e) {
+      plain.delete()
+      throw e
+    }
+  }
+}
+
+const mod = (a: number, n: number) => ((a % n) + n) % n
+
+/** The k in [kMin, kMax] whose rotation k * unit moves slot sIn onto sOut (cyclically). */
+function offsetOf(stage: LinearStagePlan, r: number, slots: number): number {
+  for (let k = stage.kMin; k <= stage.kMax; k++) if (mod(k * stage.unit - r, slots) === 0) return k
+  throw new BlindfoldError('internal', `offset ${r} is not reachable by the plan's rotations`)
+}
+
+function sameParms(a: { values(): unknown }, b: { values(): unknown }): boolean {
+  const x = Array.from(a.values() as ArrayLike<bigint>)
+  const y = Array.from(b.values() as ArrayLike<bigint>)
+  return x.length === y.length && x.every((v, i) => v === y[i])
+}

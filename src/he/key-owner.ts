@@ -1,0 +1,146 @@
+/**
+ * Client role: the only holder of the secret key. It generates keys, encodes an
+ * image into the plan's input layout (im2col by the first layer's public
+ * geometry; no weight is needed or known), encrypts, and decrypts logits.
+ *
+ * The secret key is a private field with no accessor: nothing on this object
+ * can hand it out, and the worker exposes only this object's methods.
+ */
+import { convShape, im2col } from '../model/geometry'
+import { firstConvGeometry } from '../model/forward'
+import type { PublicModel } from '../model/manifest'
+import { createHeContext, loadSeal, type HeContext, type Seal } from './context'
+import { BlindfoldError, guard } from './errors'
+import { derivePlan, type EvaluationPlan } from './plan'
+import { ContainerKind, pack, unpack } from './wire'
+
+export interface KeyTimings {
+  keygenMs: number
+}
+
+export class KeyOwner {
+  readonly plan: EvaluationPlan
+  readonly model: PublicModel
+  /** relinearisation + Galois keys, seeded and zstd-compressed, in a wire container */
+  readonly evaluationKeys: Uint8Array
+  readonly timings: KeyTimings
+  private readonly he: HeContext
+  private readonly secretKey: InstanceType<Seal['SecretKey']>
+  private readonly encryptor: InstanceType<Seal['Encryptor']>
+  private readonly decryptor: InstanceType<Seal['Decryptor']>
+  private readonly encoder: InstanceType<Seal['CKKSEncoder']>
+  private disposed = false
+
+  private constructor(he: HeContext, model: PublicModel) {
+    const started = performance.now()
+    this.he = he
+    this.model = model
+    this.plan = derivePlan(model)
+    if (this.plan.rotationSteps.join(',') !== model.plan.rotationSteps.join(',')) {
+      throw new BlindfoldError('model_mismatch', 'the model\'s published rotation steps differ from the plan derived from its geometry')
+    }
+    const { seal, context } = he
+    const keygen = new seal.KeyGenerator(context)
+    const publicKey = keygen.createPublicKey()
+    const zstd = seal.ComprModeType.zstd
+    try {
+      this.secretKey = keygen.secretKey()
+      this.encryptor = new seal.Encryptor(context, publicKey, this.secretKey)
+      this.decryptor = new seal.Decryptor(context, this.secretKey)
+      this.encoder = new seal.CKKSEncoder(context)
+      const relin = keygen.createRelinKeysSerializable()
+      const galois = keygen.createGaloisKeysSerializableWithSteps(Int32Array.from(this.plan.rotationSteps))
+      try {
+        this.evaluationKeys = pack(ContainerKind.evaluationKeys, [
+          relin.saveToArray(zstd) as Uint8Array,
+          galois.saveToArray(zstd) as Uint8Array,
+        ])
+      } finally {
+        relin.delete()
+        galois.delete()
+      }
+    } finally {
+      publicKey.delete()
+      keygen.delete()
+    }
+    this.timings = { keygenMs: performance.now() - started }
+  }
+
+  static async create(model: PublicModel, seal?: Seal): Promise<KeyOwner> {
+    const he = createHeContext(seal ?? (await loadSeal()), model.he)
+    try {
+      return new KeyOwner(he, model)
+    } catch (e) {
+      he.dispose()
+      throw e
+    }
+  }
+
+  /** Lays out a normalised image as the plan's input vectors (one per ciphertext). */
+  layout(normalised: ArrayLike<number>): Float64Array[] {
+    const { input, slots } = this.plan
+    const g = firstConvGeometry(this.model)
+    if (normalised.length !== g.inputHeight * g.inputWidth) {
+      throw new BlindfoldError('wrong_size', `image has ${normalised.length} values, expected ${g.inputHeight * g.inputWidth}`)
+    }
+    const { positions, taps } = convShape(g)
+    const patches = new Float64Array(positions * taps)
+    im2col(normalised, g, patches, 0, -this.model.input.mean / this.model.input.std)
+    const vectors = Array.from({ length: input.ciphertexts }, () => new Float64Array(slots))
+    for (let i = 0; i < patches.length; i++) vectors[input.ct[i]][input.slot[i]] = patches[i]
+    return vectors
+  }
+
+  /** Encrypts a normalised image into a request container (seeded symmetric ciphertexts). */
+  encrypt(normalised: ArrayLike<number>): Uint8Array {
+    this.assertLive()
+    const { seal } = this.he
+    const sections = this.layout(normalised).map((values) => {
+      const plain = new seal.Plaintext()
+      try {
+        this.encoder.encode(values, 2 ** this.model.he.scaleBits, plain)
+        const ct = this.encryptor.encryptSymmetricSerializable(plain)
+        try {
+          return ct.saveToArray(seal.ComprModeType.zstd) as Uint8Array
+        } finally {
+          ct.delete()
+        }
+      } finally {
+        plain.delete()
+      }
+    })
+    return pack(ContainerKind.request, sections)
+  }
+
+  /** Decrypts a response container into the model's logits. */
+  decrypt(response: Uint8Array): Float64Array {
+    this.assertLive()
+    const { seal, context } = this.he
+    const [bytes] = unpack(response, ContainerKind.response, this.plan.outputCiphertexts)
+    const ct = new seal.Ciphertext()
+    const plain = new seal.Plaintext()
+    try {
+      guard('seal_rejected', 'response ciphertext rejected', () => ct.loadFromArray(context, bytes))
+      this.decryptor.decrypt(ct, plain)
+      const slots = this.encoder.decodeFloat64(plain) as Float64Array
+      return Float64Array.from(this.plan.outputSlots, (s) => slots[s])
+    } finally {
+      plain.delete()
+      ct.delete()
+    }
+  }
+
+  dispose(): void {
+    if (this.disposed) return
+    this.disposed = true
+    this.encoder.delete()
+    this.decryptor.delete()
+    this.encryptor.delete()
+    this.secretKey.delete()
+    this.he.dispose()
+  }
+
+  private assertLive() {
+    if (this.disposed) throw new BlindfoldError('internal', 'keys were disposed')
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * A model is a manifest plus a weights file. The manifest holds everything the
+ * engine needs to derive its evaluation plan; a second model is a second
+ * manifest, not new code. `publicManifest()` strips what must stay on the
+ * server (weight file layout, hashes of private data are fine to publish).
+ */
+export const MODEL_FORMAT = 'blindfold-model/1'
+
+export interface HeParams {
+  scheme: 'ckks'
+  polyModulusDegree: number
+  /** bit sizes of the coefficient-modulus primes, special (key-switching) prime last */
+  coeffModulusBits: number[]
+  /** log2 of the scale the client encodes inputs at */
+  scaleBits: number
+  securityLevel: 'tc128'
+}
+
+export interface Conv2dLayer {
+  type: 'conv2d'
+  kernel: number
+  stride: number
+  padding: number
+  filters: number
+  /** tensor [kernel*kernel, filters], tap index = ky * kernel + kx */
+  weights: string
+  /** tensor [filters] */
+  bias: string
+}
+export interface SquareLayer {
+  type: 'square'
+}
+export interface DenseLayer {
+  type: 'dense'
+  units: number
+  /** tensor [inputs, units]; after a conv the input index is position * filters + channel */
+  weights: string
+  bias: string
+}
+export type Layer = Conv2dLayer | SquareLayer | DenseLayer
+/** A layer without its weight references: what the public manifest shows. */
+export type LayerGeometry = Omit<Conv2dLayer, 'weights' | 'bias'> | SquareLayer | Omit<DenseLayer, 'weights' | 'bias'>
+
+export interface InputSpec {
+  height: number
+  width: number
+  channels: 1
+  /** the client feeds (pixel / 255 - mean) / std, pixel 0 = background */
+  mean: number
+  std: number
+}
+
+export interface TensorEntry {
+  name: string
+  shape: number[]
+  /** offset in float32 elements */
+  offset: number
+}
+
+export interface ModelManifest {
+  format: typeof MODEL_FORMAT
+  name: string
+  version: string
+  description: string
+  classes: string[]
+  input: InputSpec
+  layers: Layer[]
+  he: HeParams
+  /** derived from layers + he by plan.ts at export; the loader re-derives and compares */
+  plan: { rotationSteps: number[] }
+  weights: { file: string; dtype: 'float32'; byteLength: number; sha256: string; tensors: TensorEntry[] }
+  training?: Record<string, unknown>
+  /** sha256 of the weights file and the manifest without this field */
+  contentHash: string
+}
+
+/** What any client may see: geometry, classes, HE parameters, rotation steps. */
+export interface PublicModel {
+  name: string
+  version: string
+  description: string
+  classes: string[]
+  input: InputSpec
+  layers: LayerGeometry[]
+  he: HeParams
+  plan: { rotationSteps: number[] }
+  contentHash: string
+}
+
+export function publicModel(m: ModelManifest): PublicModel {
+  return {
+    name: m.name,
+    version: m.version,
+    description: m.description,
+    classes: [...m.classes],
+    input: { ...m.input },
+    layers: m.layers.map((l): LayerGeometry => {
+      if (l.type === 'square') return { type: 'square' as const }
+      const { weights: _w, bias: _b, ...geometry } = l
+      return geometry
+    }),
+    he: { ...m.he, coeffModulusBits: [...m.he.coeffModulusBits] },
+    plan: { rotationSteps: [...m.plan.rotationSteps] },
+    contentHash: m.contentHash,
+  }
+}
+
+export type Weights = Map<string, Float32Array>
+
+export function readWeights(m: ModelManifest, bytes: Uint8Array): Weights {
+  if (bytes.byteLength !== m.weights.byteLength) {
+    throw new Error(`weights: expected ${m.weights.byteLength} bytes, got ${bytes.byteLength}`)
+  }
+  const all = new Float32Array(bytes.slice().buffer)
+  const out: Weights = new Map()
+  for (const t of m.weights.tensors) {
+    const size = t.shape.reduce((a, b) => a * b, 1)
+    if (t.offset + size > all.length) throw new Error(`weights: tensor ${t.name} out of range`)
+    out.set(t.name, all.subarray(t.offset, t.offset + size))
+  }
+  return out
+}
+
+export function tensor(w: Weights, name: string, size: number): Float32Array {
+  const t = w.get(name)
+  if (!t) throw new Error(`weights: missing tensor ${name}`)
+  if (t.length !== size) throw new Error(`weights: tensor ${name} has ${t.length} values, expected ${size}`)
+  return t
+}
+
+export async function sha256Hex(...parts: Uint8Array[]): Promise<string> {
+  const total = parts.reduce((n, p) => n + p.byteLength, 0)
+  const joined = new Uint8Array(total)
+  let at = 0
+  for (const p of parts) {
+    joined.set(p, at)
+    at += p.byteLength
+  }
+  const digest = await crypto.subtle.digest('SHA-256', joined)
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('')
+}
+
+/** Content hash: sha256 over the manifest (canonical JSON, without contentHash) and the weights. */
+export async function contentHash(m: ModelManifest, weights: Uint8Array): Promise<string> {
+  const { contentHash: _omit, ...rest } = m
+  return sha256Hex(new TextEncoder().encode(JSON.stringify(rest)), weights)
+}
