@@ -114,6 +114,12 @@ export class KeyOwner {
 
   /** Decrypts a response container into the model's logits. */
   decrypt(response: Uint8Array): Float64Array {
+    const slots = this.decryptSlots(response)
+    return Float64Array.from(this.plan.outputSlots, (s) => slots[s])
+  }
+
+  /** Every slot of a response: what the server actually returned, for inspection and tests. */
+  decryptSlots(response: Uint8Array): Float64Array {
     this.assertLive()
     const { seal, context } = this.he
     const [bytes] = unpack(response, ContainerKind.response, this.plan.outputCiphertexts)
@@ -122,8 +128,7 @@ export class KeyOwner {
     try {
       guard('seal_rejected', 'response ciphertext rejected', () => ct.loadFromArray(context, bytes))
       this.decryptor.decrypt(ct, plain)
-      const slots = this.encoder.decodeFloat64(plain) as Float64Array
-      return Float64Array.from(this.plan.outputSlots, (s) => slots[s])
+      return Float64Array.from(this.encoder.decodeFloat64(plain) as ArrayLike<number>)
     } finally {
       plain.delete()
       ct.delete()

@@ -195,7 +195,8 @@ function convStage(layer: number, input: Layout, taps: number, positions: number
       slot.push(mod((c % blocks) * positions + p + kMin * positions, slots))
     }
   }
-  const { n1, giant } = bsgs(kMax - kMin + 1)
+  const outputs = Math.ceil(filters / blocks)
+  const { n1, giant } = bsgs(kMax - kMin + 1, input.ciphertexts, outputs)
   return {
     kind: 'linear',
     layer,
@@ -205,7 +206,7 @@ function convStage(layer: number, input: Layout, taps: number, positions: number
     n1,
     giant,
     input,
-    output: layoutOf(Math.ceil(filters / blocks), ct, slot),
+    output: layoutOf(outputs, ct, slot),
     terms,
   }
 }
@@ -217,7 +218,7 @@ function denseStage(layer: number, input: Layout, width: number, units: number, 
   if (period > slots) throw new Error(`plan: dense layer ${layer} has more units than slots`)
   const terms: LinearStagePlan['terms'] = []
   for (let a = 0; a < input.ciphertexts; a++) for (let k = 0; k < period; k++) terms.push({ input: a, output: 0, k })
-  const { n1, giant } = bsgs(period)
+  const { n1, giant } = bsgs(period, input.ciphertexts, 1)
   const levels: Array<{ step: number; count: number }> = []
   let stride = period
   let copies = slots / period
@@ -242,9 +243,18 @@ function denseStage(layer: number, input: Layout, width: number, units: number, 
   }
 }
 
-function bsgs(count: number): { n1: number; giant: number } {
-  const n1 = Math.max(1, Math.ceil(Math.sqrt(count)))
-  return { n1, giant: Math.ceil(count / n1) }
+/**
+ * Baby-step count minimising rotations: baby steps are paid once per input
+ * ciphertext, giant steps once per output ciphertext.
+ */
+export function bsgs(count: number, inputs: number, outputs: number): { n1: number; giant: number } {
+  let best = { n1: 1, giant: count, cost: outputs * (count - 1) }
+  for (let n1 = 2; n1 <= count; n1++) {
+    const giant = Math.ceil(count / n1)
+    const cost = inputs * (n1 - 1) + outputs * (giant - 1)
+    if (cost < best.cost) best = { n1, giant, cost }
+  }
+  return { n1: best.n1, giant: best.giant }
 }
 
 function rotationSteps(stages: StagePlan[], slots: number): number[] {

@@ -1,0 +1,200 @@
+/**
+ * npm run bench -- [--images 1000] [--out bench-results/engine.json] [--threads N] [--model mnist-cnn]
+ *
+ * Encrypted inference on the official MNIST test images, end to end through
+ * bytes: keygen, encrypt, server evaluation, decrypt, against the plaintext
+ * model. Images are spread over worker threads (default: one per core), each
+ * with its own SEAL instances for the client and the server role; the server
+ * evaluates one image at a time on one thread.
+ */
+import SEAL from 'node-seal'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { availableParallelism, cpus, totalmem } from 'node:os'
+import { dirname } from 'node:path'
+import { parseArgs } from 'node:util'
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads'
+import { loadModelDir, MODELS_DIR } from '../server/model-files'
+import { ModelEvaluator } from '../src/he/evaluator'
+import { KeyOwner } from '../src/he/key-owner'
+import { argmax, forward, normalise } from '../src/model/forward'
+import { publicModel } from '../src/model/manifest'
+import { loadMnist } from './mnist'
+
+interface ImageRecord {
+  index: number
+  label: number
+  encrypted: number
+  plaintext: number
+  maxError: number
+  encryptMs: number
+  serverMs: number
+  decryptMs: number
+  requestBytes: number
+  responseBytes: number
+}
+interface WorkerResult {
+  keygenMs: number
+  evaluationKeyBytes: number
+  records: ImageRecord[]
+}
+
+async function runShard(model: string, indices: number[], report?: (done: number) => void): Promise<WorkerResult> {
+  const { manifest, weights } = await loadModelDir(`${MODELS_DIR}/${model}`)
+  const test = loadMnist('test')
+  const t0 = performance.now()
+  const owner = await KeyOwner.create(publicModel(manifest), await SEAL())
+  const keygenMs = performance.now() - t0
+  const evaluator = await ModelEvaluator.create(manifest, weights, await SEAL())
+  const keys = evaluator.loadKeys(owner.evaluationKeys)
+  const records: ImageRecord[] = []
+  try {
+    for (const index of indices) {
+      const x = normalise(test.pixels.subarray(index * 784, index * 784 + 784), manifest)
+      const a = performance.now()
+      const request = owner.encrypt(x)
+      const b = performance.now()
+      const response = evaluator.classify(keys, request)
+      const c = performance.now()
+      const logits = owner.decrypt(response)
+      const d = performance.now()
+      const reference = forward(manifest, weights, x)
+      let maxError = 0
+      for (let o = 0; o < logits.length; o++) maxError = Math.max(maxError, Math.abs(logits[o] - reference[o]))
+      records.push({
+        index,
+        label: test.labels[index],
+        encrypted: argmax(logits),
+        plaintext: argmax(reference),
+        maxError,
+        encryptMs: b - a,
+        serverMs: c - b,
+        decryptMs: d - c,
+        requestBytes: request.byteLength,
+        responseBytes: response.byteLength,
+      })
+      report?.(records.length)
+    }
+  } finally {
+    keys.dispose()
+    evaluator.dispose()
+    owner.dispose()
+  }
+  return { keygenMs, evaluationKeyBytes: owner.evaluationKeys.byteLength, records }
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
+}
+
+async function main() {
+  const { values } = parseArgs({
+    options: {
+      images: { type: 'string', default: '200' },
+      out: { type: 'string', default: 'bench-results/engine.json' },
+      threads: { type: 'string', default: String(availableParallelism()) },
+      model: { type: 'string', default: 'mnist-cnn' },
+    },
+  })
+  const images = Math.min(10_000, Math.max(1, Number(values.images)))
+  const threads = Math.max(1, Math.min(Number(values.threads), images))
+  const { manifest } = await loadModelDir(`${MODELS_DIR}/${values.model}`)
+  console.log(`bench: ${images} images of the official MNIST test set, model ${manifest.name}@${manifest.version}, ${threads} worker thread(s)`)
+
+  let peakRss = process.memoryUsage().rss
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 200)
+  const started = performance.now()
+  const progress = new Array<number>(threads).fill(0)
+  let lastPrint = 0
+  const shards = Array.from({ length: threads }, (_, t) => {
+    const indices: number[] = []
+    for (let i = t; i < images; i += threads) indices.push(i)
+    return new Promise<WorkerResult>((resolve, reject) => {
+      const worker = new Worker(new URL(import.meta.url), { workerData: { model: values.model, indices }, execArgv: ['--import', 'tsx'] })
+      worker.on('message', (m: { done?: number; result?: WorkerResult }) => {
+        if (m.result) resolve(m.result)
+        if (m.done !== undefined) {
+          progress[t] = m.done
+          const done = progress.reduce((a, b) => a + b, 0)
+          if (performance.now() - lastPrint > 15_000) {
+            lastPrint = performance.now()
+            console.log(`  ${done}/${images} images, ${((performance.now() - started) / 1000).toFixed(0)} s`)
+          }
+        }
+      })
+      worker.on('error', reject)
+      worker.on('exit', (code) => code !== 0 && reject(new Error(`worker exited with ${code}`)))
+    })
+  })
+  const results = await Promise.all(shards)
+  clearInterval(sampler)
+  const wallS = (performance.now() - started) / 1000
+  const records = results.flatMap((r) => r.records)
+  const n = records.length
+  const result = {
+    date: new Date().toISOString(),
+    machine: machineDescription(),
+    model: `${manifest.name}@${manifest.version}`,
+    images: n,
+    threads,
+    accuracy: records.filter((r) => r.encrypted === r.label).length / n,
+    plaintextAccuracy: records.filter((r) => r.plaintext === r.label).length / n,
+    agreement: records.filter((r) => r.encrypted === r.plaintext).length / n,
+    maxLogitError: Math.max(...records.map((r) => r.maxError)),
+    ms: {
+      keygen: median(results.map((r) => r.keygenMs)),
+      encrypt: median(records.map((r) => r.encryptMs)),
+      server: median(records.map((r) => r.serverMs)),
+      decrypt: median(records.map((r) => r.decryptMs)),
+    },
+    serverMsP95: [...records.map((r) => r.serverMs)].sort((a, b) => a - b)[Math.floor(0.95 * (n - 1))],
+    wallSeconds: wallS,
+    imagesPerSecond: n / wallS,
+    bytes: {
+      evaluationKeys: results[0].evaluationKeyBytes,
+      requestPerImage: median(records.map((r) => r.requestBytes)),
+      responsePerImage: median(records.map((r) => r.responseBytes)),
+    },
+    peakRssMB: peakRss / 2 ** 20,
+    params: {
+      polyModulusDegree: manifest.he.polyModulusDegree,
+      coeffModulusBits: manifest.he.coeffModulusBits,
+      scaleBits: manifest.he.scaleBits,
+      securityLevel: manifest.he.securityLevel,
+    },
+    rotationSteps: manifest.plan.rotationSteps,
+    disagreements: records.filter((r) => r.encrypted !== r.plaintext).map((r) => r.index),
+  }
+  const kb = (b: number) => `${(b / 1024).toFixed(0)} KB`
+  console.table({
+    images: n,
+    'accuracy (encrypted)': `${(result.accuracy * 100).toFixed(2)}%`,
+    'accuracy (plaintext)': `${(result.plaintextAccuracy * 100).toFixed(2)}%`,
+    agreement: `${(result.agreement * 100).toFixed(2)}%`,
+    'max |logit error|': result.maxLogitError.toExponential(2),
+    'keygen ms (median)': result.ms.keygen.toFixed(0),
+    'encrypt ms (median)': result.ms.encrypt.toFixed(1),
+    'server ms (median)': result.ms.server.toFixed(0),
+    'decrypt ms (median)': result.ms.decrypt.toFixed(1),
+    'evaluation keys': `${(result.bytes.evaluationKeys / 2 ** 20).toFixed(2)} MB`,
+    'request / image': kb(result.bytes.requestPerImage),
+    'response / image': kb(result.bytes.responsePerImage),
+    'peak RSS': `${result.peakRssMB.toFixed(0)} MB`,
+    params: `N=${result.params.polyModulusDegree}, q=[${result.params.coeffModulusBits}] bits, ${result.params.securityLevel}`,
+  })
+  mkdirSync(dirname(values.out!), { recursive: true })
+  writeFileSync(values.out!, JSON.stringify(result, null, 2) + '\n')
+  console.log(`wrote ${values.out}`)
+}
+
+function machineDescription(): string {
+  return `${cpus()[0]?.model ?? 'unknown CPU'}, ${availableParallelism()} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GB, Node ${process.version}`
+}
+
+if (isMainThread) {
+  await main()
+} else {
+  const { model, indices } = workerData as { model: string; indices: number[] }
+  const result = await runShard(model, indices, (done) => parentPort!.postMessage({ done }))
+  parentPort!.postMessage({ result })
+}

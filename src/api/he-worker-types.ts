@@ -1,0 +1,64 @@
+/**
+ * What the HE worker reports to the page. Plain data only: nothing here can
+ * carry a secret key (the worker never hands one out), only public facts,
+ * sizes, digests and decrypted results for the page to show.
+ */
+import type { PublicModel } from '../model/manifest'
+
+/** Stages one image passes through, in order; also the result's data-status. */
+export type ClassifyStage = 'encrypting' | 'sending' | 'computing' | 'decrypting'
+
+export type SessionStage = 'loading' | 'keygen' | 'uploading' | 'ready'
+
+export interface SessionProgress {
+  stage: SessionStage
+  /** bytes of evaluation keys uploaded so far (uploading only) */
+  loaded?: number
+  total?: number
+}
+
+export interface SessionInfo {
+  sessionId: string
+  model: PublicModel
+  expiresAt: string
+  keygenMs: number
+  uploadMs: number
+  evaluationKeyBytes: number
+  /** sha256 prefix of the evaluation keys: a fingerprint of the public key material */
+  keyFingerprint: string
+}
+
+export interface StageTimings {
+  encryptMs: number
+  uploadMs: number
+  serverMs: number
+  downloadMs: number
+  decryptMs: number
+}
+
+export interface ClassifyResult {
+  prediction: number
+  probabilities: number[]
+  timings: StageTimings
+  bytesSent: number
+  bytesReceived: number
+}
+
+/** What a request carried, as the privacy inspector lists it. */
+export type RequestCarries = 'model list (no body)' | 'evaluation keys' | 'ciphertext' | 'session delete (no body)'
+
+export interface RequestRecord {
+  id: number
+  at: number
+  method: string
+  path: string
+  carries: RequestCarries
+  bytesSent: number
+  bytesReceived: number
+  /** first 16 hex digits of the body's SHA-256, computed in the worker */
+  sha256Prefix: string | null
+  status: number | 'network error'
+  ms: number
+}
+
+export type WorkerEvent = { type: 'request'; record: RequestRecord }

@@ -1,0 +1,74 @@
+/**
+ * SEAL 4.x serialization header, parsed before SEAL sees a byte. SEAL 4.1.2
+ * (inside node-seal 7) predates the deserialization hardening of 4.4, so the
+ * server refuses any section whose 16-byte header is not exactly what a
+ * well-behaved client writes: right magic, header size and major version, a
+ * compression mode we accept, zero reserved bits, and a declared size equal
+ * to the section's real length (so SEAL never reads past or short of it).
+ * Isomorphic: no DOM, no Node APIs.
+ *
+ *   magic u16 LE 0xA15E | header_size u8 (16) | version_major u8 (4) |
+ *   version_minor u8 | compr_mode u8 | reserved u16 (0) | size u64 LE
+ */
+export const SEAL_MAGIC = 0xa15e
+export const SEAL_HEADER_SIZE = 16
+export const SEAL_VERSION_MAJOR = 4
+
+export const ComprMode = { none: 0, zlib: 1, zstd: 2 } as const
+export type ComprMode = (typeof ComprMode)[keyof typeof ComprMode]
+
+export interface SealHeader {
+  versionMajor: number
+  versionMinor: number
+  comprMode: number
+  /** total bytes of the object, header included */
+  size: number
+}
+
+export type SealHeaderErrorCode = 'bad_seal_header' | 'unsupported_compression'
+
+export class SealHeaderError extends Error {
+  readonly code: SealHeaderErrorCode
+  constructor(code: SealHeaderErrorCode, message: string) {
+    super(message)
+    this.name = 'SealHeaderError'
+    this.code = code
+  }
+}
+
+/** Reads the header fields; throws only when fewer than 16 bytes exist. */
+export function parseSealHeader(bytes: Uint8Array): SealHeader & { magic: number; headerSize: number; reserved: number } {
+  if (bytes.byteLength < SEAL_HEADER_SIZE) {
+    throw new SealHeaderError('bad_seal_header', `section of ${bytes.byteLength} bytes is shorter than a SEAL header`)
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, SEAL_HEADER_SIZE)
+  return {
+    magic: view.getUint16(0, true),
+    headerSize: view.getUint8(2),
+    versionMajor: view.getUint8(3),
+    versionMinor: view.getUint8(4),
+    comprMode: view.getUint8(5),
+    reserved: view.getUint16(6, true),
+    // a size beyond 2^53 cannot equal any real length, so Number() loses nothing that matters
+    size: Number(view.getBigUint64(8, true)),
+  }
+}
+
+/** Checks one section; `allowed` lists the compression modes we accept (zstd and none by default). */
+export function checkSealSection(
+  bytes: Uint8Array,
+  what: string,
+  allowed: readonly number[] = [ComprMode.zstd, ComprMode.none],
+): SealHeader {
+  const h = parseSealHeader(bytes)
+  const fail = (message: string) => new SealHeaderError('bad_seal_header', `${what}: ${message}`)
+  if (h.magic !== SEAL_MAGIC) throw fail(`bad SEAL magic 0x${h.magic.toString(16)}`)
+  if (h.headerSize !== SEAL_HEADER_SIZE) throw fail(`SEAL header size ${h.headerSize}, expected ${SEAL_HEADER_SIZE}`)
+  if (h.versionMajor !== SEAL_VERSION_MAJOR) throw fail(`SEAL version ${h.versionMajor}.${h.versionMinor}, expected ${SEAL_VERSION_MAJOR}.x`)
+  if (h.reserved !== 0) throw fail('reserved SEAL header bits are set')
+  if (!allowed.includes(h.comprMode)) {
+    throw new SealHeaderError('unsupported_compression', `${what}: SEAL compression mode ${h.comprMode} is not accepted (allowed: ${allowed.join(', ')})`)
+  }
+  if (h.size !== bytes.byteLength) throw fail(`SEAL header declares ${h.size} bytes but the section holds ${bytes.byteLength}`)
+  return { versionMajor: h.versionMajor, versionMinor: h.versionMinor, comprMode: h.comprMode, size: h.size }
+}
