@@ -44,7 +44,20 @@ async function waitHealthy(deadline: number) {
   throw new Error('server did not become healthy')
 }
 
-const server = spawn(command, { shell: true, env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'inherit'] })
+// its own process group, so that stopping it stops the node under the shell too
+const server = spawn(command, {
+  shell: true,
+  detached: true,
+  env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+  stdio: ['ignore', 'ignore', 'inherit'],
+})
+const stopServer = () => {
+  try {
+    if (server.pid) process.kill(-server.pid, 'SIGTERM')
+  } catch {
+    // already gone
+  }
+}
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
   args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
@@ -102,5 +115,5 @@ try {
   console.log(`accuracy on the benchmark images: ${correct}/${images}; written to ${args.out}`)
 } finally {
   await browser.close()
-  server.kill('SIGTERM')
+  stopServer()
 }

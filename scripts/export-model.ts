@@ -13,12 +13,12 @@ export interface TrainedModel {
   input: InputSpec
   geometry: ConvGeometry
   filters: number
+  packing: 'patches' | 'image'
   tensors: { convW: Float32Array; convB: Float32Array; denseW: Float32Array; denseB: Float32Array }
   training: Record<string, unknown>
 }
 
 export async function exportModel(t: TrainedModel): Promise<ModelManifest> {
-  writeFileSync('/tmp/blindfold-checkpoint.json', JSON.stringify({ ...t, tensors: Object.fromEntries(Object.entries(t.tensors).map(([k, v]) => [k, Array.from(v)])) }))
   const order: Array<[string, Float32Array, number[]]> = [
     ['conv1.weights', t.tensors.convW, [t.geometry.kernel ** 2, t.filters]],
     ['conv1.bias', t.tensors.convB, [t.filters]],
@@ -43,7 +43,7 @@ export async function exportModel(t: TrainedModel): Promise<ModelManifest> {
     classes: t.classes,
     input: t.input,
     layers: [
-      { type: 'conv2d', kernel: t.geometry.kernel, stride: t.geometry.stride, padding: t.geometry.padding, filters: t.filters, weights: 'conv1.weights', bias: 'conv1.bias' },
+      { type: 'conv2d', kernel: t.geometry.kernel, stride: t.geometry.stride, padding: t.geometry.padding, filters: t.filters, packing: t.packing, weights: 'conv1.weights', bias: 'conv1.bias' },
       { type: 'square' },
       { type: 'dense', units: t.classes.length, weights: 'dense1.weights', bias: 'dense1.bias' },
     ],

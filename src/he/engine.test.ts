@@ -100,9 +100,10 @@ describe('encrypted inference on the shipped model', () => {
 
 describe('a second geometry is data, not code', () => {
   it.each([
-    { kernel: 7, stride: 3, filters: 20 },
-    { kernel: 4, stride: 2, filters: 30 },
-  ])('conv $kernel x $kernel / $stride with $filters filters matches its plaintext reference', async (g) => {
+    { kernel: 7, stride: 3, filters: 20, packing: 'patches' as const },
+    { kernel: 4, stride: 2, filters: 30, packing: 'patches' as const },
+    { kernel: 3, stride: 1, filters: 12, packing: 'image' as const },
+  ])('conv $kernel x $kernel / $stride with $filters filters ($packing) matches its plaintext reference', async (g) => {
     const m = randomModel({ ...g, seed: 3 })
     const o = await KeyOwner.create(publicModel(m.manifest), clientSeal)
     const e = await ModelEvaluator.create(m.manifest, m.weights, serverSeal)

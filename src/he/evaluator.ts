@@ -199,7 +199,7 @@ export class ModelEvaluator {
     // Baby steps: rotations of each input by j * unit, computed incrementally with one key.
     const baby: Ciphertext[][] = inputs.map((ct) => {
       const rotations = [ct]
-      for (let j = 1; j < stage.n1; j++) {
+      for (let j = 1; j < stage.babies; j++) {
         const next = track(new seal.Ciphertext())
         ev.rotateVector(rotations[j - 1], stage.unit, keys.galois, next)
         rotations.push(next)
@@ -295,10 +295,11 @@ export class ModelEvaluator {
     }
     if (layer.type === 'conv2d') {
       const { positions, taps } = this.plan.input
+      const conv = stage.conv!
       for (let t = 0; t < taps; t++)
         for (let c = 0; c < units; c++) {
           const v = kernel[t * units + c]
-          for (let p = 0; p < positions; p++) addEntry(p * units + c, t * positions + p, v)
+          for (let p = 0; p < positions; p++) addEntry(p * units + c, conv.inputIndex(t, p, c), v)
         }
     } else {
       for (let i = 0; i < inputs; i++) for (let o = 0; o < units; o++) addEntry(o, i, kernel[i * units + o])

@@ -83,11 +83,17 @@ export class KeyOwner {
     if (normalised.length !== g.inputHeight * g.inputWidth) {
       throw new BlindfoldError('wrong_size', `image has ${normalised.length} values, expected ${g.inputHeight * g.inputWidth}`)
     }
-    const { positions, taps } = convShape(g)
-    const patches = new Float64Array(positions * taps)
-    im2col(normalised, g, patches, 0, -this.model.input.mean / this.model.input.std)
+    const fill = -this.model.input.mean / this.model.input.std
+    let values: ArrayLike<number> = normalised
+    if (input.packing === 'patches') {
+      const { positions, taps } = convShape(g)
+      const patches = new Float64Array(positions * taps)
+      im2col(normalised, g, patches, 0, fill)
+      values = patches
+    }
+    // 'image' packing repeats the image once per channel block: element i is pixel i mod H*W
     const vectors = Array.from({ length: input.ciphertexts }, () => new Float64Array(slots))
-    for (let i = 0; i < patches.length; i++) vectors[input.ct[i]][input.slot[i]] = patches[i]
+    for (let i = 0; i < input.ct.length; i++) vectors[input.ct[i]][input.slot[i]] = values[i % values.length]
     return vectors
   }
 

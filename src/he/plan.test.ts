@@ -65,11 +65,15 @@ describe('derivePlan', () => {
 
 describe('bsgs', () => {
   it('pays baby steps per input and giant steps per output ciphertext', () => {
-    const single = bsgs(52, 1, 1)
+    const range = (n: number) => Array.from({ length: n }, (_, i) => i)
+    const single = bsgs(range(52), 1, 1)
     expect(single.n1 * single.giant).toBeGreaterThanOrEqual(52)
-    expect(single.n1 - 1 + single.giant - 1).toBe(13) // 2*sqrt(52) - 2, the textbook optimum
-    expect(bsgs(52, 1, 4)).toEqual({ n1: 13, giant: 4 })
-    expect(bsgs(16, 4, 1)).toEqual({ n1: 2, giant: 8 })
+    expect(single.babies - 1 + single.giant - 1).toBe(13) // 2*sqrt(52) - 2, the textbook optimum
+    expect(bsgs(range(52), 1, 4)).toEqual({ n1: 13, giant: 4, babies: 13 })
+    expect(bsgs(range(16), 4, 1)).toEqual({ n1: 2, giant: 8, babies: 2 })
+    // 5x5 taps over a 28-wide image: offsets ky*28 + kx split into kx (baby) and ky (giant)
+    const taps = range(25).map((t) => Math.floor(t / 5) * 28 + (t % 5))
+    expect(bsgs(taps, 1, 8)).toEqual({ n1: 28, giant: 5, babies: 5 })
   })
 })
 

@@ -18,7 +18,7 @@
  *   every slot s holds logit (s mod M): nothing but the logits (and zeros) is
  *   returned, so no partial sum of the weights leaks to the client.
  */
-import { convShape } from '../model/geometry'
+import { convShape, type ConvGeometry } from '../model/geometry'
 import { firstConvGeometry } from '../model/forward'
 import type { HeParams, InputSpec, LayerGeometry } from '../model/manifest'
 
@@ -52,13 +52,17 @@ export interface LinearStagePlan {
   unit: number
   kMin: number
   kMax: number
-  /** baby steps per giant step */
+  /** offsets k - kMin = g * n1 + j: j is a baby step, g a giant step */
   n1: number
   giant: number
+  /** baby rotations to compute per input: 1 + the largest j any term uses */
+  babies: number
   input: Layout
   output: Layout
   /** logical output element -> logical row of the layer (for bias placement after a fold, all copies) */
   fold?: { period: number; levels: Array<{ step: number; count: number }> }
+  /** first-layer packing (conv stages only): maps (tap, position, channel) to input elements */
+  conv?: ConvPacking
   /** which (input ct, output ct, k) products exist, from structure only */
   terms: Array<{ input: number; output: number; k: number }>
 }
@@ -73,8 +77,8 @@ export type StagePlan = LinearStagePlan | SquareStagePlan
 export interface EvaluationPlan {
   slots: number
   stages: StagePlan[]
-  /** the client's ciphertext layout: patch value (tap t, position p) is element t * positions + p */
-  input: Layout & { positions: number; taps: number }
+  /** the client's ciphertext layout (see ConvPacking) */
+  input: Layout & { positions: number; taps: number; packing: 'patches' | 'image'; copies: number }
   /** where logit o is read after decryption */
   outputSlots: number[]
   outputCiphertexts: number
@@ -96,22 +100,12 @@ export function derivePlan(model: Model, foldRadix = DEFAULT_FOLD_RADIX): Evalua
   const geometry = firstConvGeometry(model)
   const { positions, taps } = convShape(geometry)
   if (positions > slots) throw new Error(`plan: ${positions} conv positions do not fit in ${slots} slots`)
-  const blocks = Math.floor(slots / positions)
-
-  // Client input: tap t -> ciphertext floor(t / blocks), block t mod blocks.
-  const inCt: number[] = []
-  const inSlot: number[] = []
-  for (let t = 0; t < taps; t++) {
-    for (let p = 0; p < positions; p++) {
-      inCt.push(Math.floor(t / blocks))
-      inSlot.push((t % blocks) * positions + p)
-    }
-  }
-  const input = { ...layoutOf(Math.ceil(taps / blocks), inCt, inSlot), positions, taps }
+  const first = model.layers[0] as Extract<LayerGeometry, { type: 'conv2d' }>
+  const conv = convPacking(first.packing ?? 'patches', geometry, first.filters, slots)
+  const input = { ...conv.input, positions, taps, packing: conv.packing, copies: conv.copies }
 
   const stages: StagePlan[] = []
   let current: Layout = input
-  let width = taps * positions
   let depth = 0
   model.layers.forEach((layer, index) => {
     if (layer.type === 'square') {
@@ -121,20 +115,17 @@ export function derivePlan(model: Model, foldRadix = DEFAULT_FOLD_RADIX): Evalua
     }
     if (layer.type === 'conv2d') {
       if (index !== 0) throw new Error('plan: conv2d is supported as the first layer only')
-      const filters = layer.filters
-      const stage = convStage(index, current, taps, positions, filters, blocks, slots)
+      const stage = convStage(index, conv, slots)
       stages.push(stage)
       current = stage.output
-      width = positions * filters
       depth++
       return
     }
     if (layer.type === 'dense') {
       const units = layer.units
-      const stage = denseStage(index, current, width, units, slots, foldRadix)
+      const stage = denseStage(index, current, units, slots, foldRadix)
       stages.push(stage)
       current = stage.output
-      width = units
       depth++
       return
     }
@@ -164,61 +155,123 @@ export function derivePublicPlan(model: Model) {
 }
 
 /**
- * conv: logical output element p * filters + c (the plaintext model's flatten
- * order) at ciphertext floor(c / blocks), slot (c mod blocks) * P + p, then
- * shifted by kMin * P, which is where baby-step/giant-step leaves it.
+ * How the client packs the first layer's input and where each channel lands.
+ * - 'patches': the client sends im2col patches tap-major (tap t, position p at
+ *   block t mod B, slot offset p); the conv is a sum over taps, i.e. over
+ *   rotations by multiples of P. Fewest rotations; needs taps * P <= slots.
+ * - 'image': the client sends the image, repeated once per channel block; the
+ *   server shifts it by ky * W + kx for each tap. Any stride-1 geometry with
+ *   H * W <= slots; every output position of a channel sits where its window
+ *   starts, in that channel's copy of the image.
  */
-function convStage(layer: number, input: Layout, taps: number, positions: number, filters: number, blocks: number, slots: number): LinearStagePlan {
-  const termKeys = new Set<string>()
-  const terms: LinearStagePlan['terms'] = []
-  let kMin = Infinity
-  let kMax = -Infinity
-  for (let t = 0; t < taps; t++) {
-    for (let c = 0; c < filters; c++) {
-      const a = Math.floor(t / blocks)
-      const b = Math.floor(c / blocks)
-      const k = (t % blocks) - (c % blocks)
-      kMin = Math.min(kMin, k)
-      kMax = Math.max(kMax, k)
-      const key = `${a},${b},${k}`
-      if (!termKeys.has(key)) {
-        termKeys.add(key)
-        terms.push({ input: a, output: b, k })
-      }
-    }
+export interface ConvPacking {
+  packing: 'patches' | 'image'
+  input: Layout
+  output: Layout
+  /** blocks per ciphertext (patches: of P slots; image: copies of the image) */
+  copies: number
+  filters: number
+  taps: number
+  positions: number
+  /** logical input element read by tap t of position p for channel c */
+  inputIndex(t: number, p: number, c: number): number
+}
+
+export function convPacking(packing: 'patches' | 'image', g: ConvGeometry, filters: number, slots: number): ConvPacking {
+  const { positions, taps, outW } = convShape(g)
+  const range = (n: number) => Array.from({ length: n }, (_, i) => i)
+  if (packing === 'patches') {
+    const copies = Math.floor(slots / positions)
+    const input = layoutOf(
+      Math.ceil(taps / copies),
+      range(taps * positions).map((i) => Math.floor(Math.floor(i / positions) / copies)),
+      range(taps * positions).map((i) => (Math.floor(i / positions) % copies) * positions + (i % positions)),
+    )
+    // output element p * filters + c (the plaintext model's flatten order)
+    const output = layoutOf(
+      Math.ceil(filters / copies),
+      range(positions * filters).map((i) => Math.floor((i % filters) / copies)),
+      range(positions * filters).map((i) => ((i % filters) % copies) * positions + Math.floor(i / filters)),
+    )
+    return { packing, input, output, copies, filters, taps, positions, inputIndex: (t, p) => t * positions + p }
   }
-  const ct: number[] = []
-  const slot: number[] = []
-  for (let p = 0; p < positions; p++) {
-    for (let c = 0; c < filters; c++) {
-      ct.push(Math.floor(c / blocks))
-      slot.push(mod((c % blocks) * positions + p + kMin * positions, slots))
-    }
-  }
-  const outputs = Math.ceil(filters / blocks)
-  const { n1, giant } = bsgs(kMax - kMin + 1, input.ciphertexts, outputs)
+  if (g.stride !== 1 || g.padding !== 0) throw new Error("plan: 'image' packing supports stride 1 without padding")
+  const area = g.inputHeight * g.inputWidth
+  const copies = Math.min(Math.floor(slots / area), filters)
+  if (copies < 1) throw new Error(`plan: a ${g.inputHeight}x${g.inputWidth} image does not fit in ${slots} slots`)
+  const input = layoutOf(1, range(copies * area).map(() => 0), range(copies * area))
+  const anchor = (p: number) => Math.floor(p / outW) * g.inputWidth + (p % outW)
+  const output = layoutOf(
+    Math.ceil(filters / copies),
+    range(positions * filters).map((i) => Math.floor((i % filters) / copies)),
+    range(positions * filters).map((i) => ((i % filters) % copies) * area + anchor(Math.floor(i / filters))),
+  )
   return {
-    kind: 'linear',
-    layer,
-    unit: positions,
-    kMin,
-    kMax,
-    n1,
-    giant,
+    packing,
     input,
-    output: layoutOf(outputs, ct, slot),
-    terms,
+    output,
+    copies,
+    filters,
+    taps,
+    positions,
+    inputIndex: (t, p, c) => (c % copies) * area + anchor(p) + Math.floor(t / g.kernel) * g.inputWidth + (t % g.kernel),
   }
 }
 
-function denseStage(layer: number, input: Layout, width: number, units: number, slots: number, radix: number): LinearStagePlan {
-  if (input.ct.length !== width) throw new Error(`plan: dense layer ${layer} expects ${input.ct.length} inputs`)
+/**
+ * conv as generalised diagonals: every (tap, channel) pair moves data by one
+ * offset, the same for all positions; BSGS over the distinct offsets. The
+ * output is left where BSGS puts it: shifted by kMin * unit.
+ */
+function convStage(layer: number, conv: ConvPacking, slots: number): LinearStagePlan {
+  const { input, output, taps, filters } = conv
+  const offsets: Array<{ a: number; b: number; r: number }> = []
+  for (let t = 0; t < taps; t++) {
+    for (let c = 0; c < filters; c++) {
+      const inIndex = conv.inputIndex(t, 0, c)
+      const outIndex = c // position 0 of channel c
+      offsets.push({ a: input.ct[inIndex], b: output.ct[outIndex], r: input.slot[inIndex] - output.slot[outIndex] })
+    }
+  }
+  const unit = offsets.reduce((g, o) => gcd(g, Math.abs(o.r)), 0) || 1
+  const ks = offsets.map((o) => o.r / unit)
+  const kMin = Math.min(...ks)
+  const kMax = Math.max(...ks)
+  const termKeys = new Set<string>()
+  const terms: LinearStagePlan['terms'] = []
+  offsets.forEach((o, i) => {
+    const key = `${o.a},${o.b},${ks[i]}`
+    if (!termKeys.has(key)) {
+      termKeys.add(key)
+      terms.push({ input: o.a, output: o.b, k: ks[i] })
+    }
+  })
+  const shifted = layoutOf(
+    output.ciphertexts,
+    Array.from(output.ct),
+    Array.from(output.slot, (s) => mod(s + kMin * unit, slots)),
+  )
+  const { n1, giant, babies } = bsgs(
+    terms.map((t) => t.k - kMin),
+    input.ciphertexts,
+    output.ciphertexts,
+  )
+  return { kind: 'linear', layer, unit, kMin, kMax, n1, giant, babies, input, output: shifted, conv, terms }
+}
+
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b))
+
+function denseStage(layer: number, input: Layout, units: number, slots: number, radix: number): LinearStagePlan {
   let period = 1
   while (period < units) period *= 2
   if (period > slots) throw new Error(`plan: dense layer ${layer} has more units than slots`)
   const terms: LinearStagePlan['terms'] = []
   for (let a = 0; a < input.ciphertexts; a++) for (let k = 0; k < period; k++) terms.push({ input: a, output: 0, k })
-  const { n1, giant } = bsgs(period, input.ciphertexts, 1)
+  const { n1, giant, babies } = bsgs(
+    Array.from({ length: period }, (_, k) => k),
+    input.ciphertexts,
+    1,
+  )
   const levels: Array<{ step: number; count: number }> = []
   let stride = period
   let copies = slots / period
@@ -236,6 +289,7 @@ function denseStage(layer: number, input: Layout, width: number, units: number, 
     kMax: period - 1,
     n1,
     giant,
+    babies,
     input,
     output: layoutOf(1, Array(units).fill(0), Array.from({ length: units }, (_, o) => o)),
     fold: { period, levels },
@@ -244,24 +298,27 @@ function denseStage(layer: number, input: Layout, width: number, units: number, 
 }
 
 /**
- * Baby-step count minimising rotations: baby steps are paid once per input
- * ciphertext, giant steps once per output ciphertext.
+ * Splits offsets k >= 0 into giant * n1 + baby, choosing n1 to minimise
+ * rotations: baby rotations (up to the largest baby used) are paid once per
+ * input ciphertext, giant rotations (Horner) once per output ciphertext.
  */
-export function bsgs(count: number, inputs: number, outputs: number): { n1: number; giant: number } {
-  let best = { n1: 1, giant: count, cost: outputs * (count - 1) }
-  for (let n1 = 2; n1 <= count; n1++) {
-    const giant = Math.ceil(count / n1)
-    const cost = inputs * (n1 - 1) + outputs * (giant - 1)
-    if (cost < best.cost) best = { n1, giant, cost }
+export function bsgs(ks: number[], inputs: number, outputs: number): { n1: number; giant: number; babies: number } {
+  const max = Math.max(...ks)
+  let best = { n1: 1, giant: max + 1, babies: 1, cost: Infinity }
+  for (let n1 = 1; n1 <= max + 1; n1++) {
+    const babies = Math.max(...ks.map((k) => k % n1)) + 1
+    const giant = Math.floor(max / n1) + 1
+    const cost = inputs * (babies - 1) + outputs * (giant - 1)
+    if (cost < best.cost) best = { n1, giant, babies, cost }
   }
-  return { n1: best.n1, giant: best.giant }
+  return { n1: best.n1, giant: best.giant, babies: best.babies }
 }
 
 function rotationSteps(stages: StagePlan[], slots: number): number[] {
   const steps = new Set<number>()
   for (const s of stages) {
     if (s.kind !== 'linear') continue
-    if (s.n1 > 1) steps.add(mod(s.unit, slots))
+    if (s.babies > 1) steps.add(mod(s.unit, slots))
     if (s.giant > 1) steps.add(mod(s.n1 * s.unit, slots))
     for (const level of s.fold?.levels ?? []) steps.add(mod(level.step, slots))
   }

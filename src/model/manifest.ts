@@ -22,6 +22,8 @@ export interface Conv2dLayer {
   stride: number
   padding: number
   filters: number
+  /** how the client packs the input (see src/he/plan.ts ConvPacking); default 'patches' */
+  packing?: 'patches' | 'image'
   /** tensor [kernel*kernel, filters], tap index = ky * kernel + kx */
   weights: string
   /** tensor [filters] */

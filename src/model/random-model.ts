@@ -12,6 +12,7 @@ export interface RandomModelOptions {
   stride?: number
   filters?: number
   units?: number
+  packing?: 'patches' | 'image'
   he?: HeParams
   seed?: number
 }
@@ -41,13 +42,13 @@ export function randomModel(o: RandomModelOptions = {}): { manifest: ModelManife
   ])
   const manifest: ModelManifest = {
     format: MODEL_FORMAT,
-    name: `random-${kernel}x${kernel}s${stride}-${filters}`,
+    name: `random-${kernel}x${kernel}s${stride}-${filters}-${o.packing ?? 'patches'}`,
     version: '0.0.0',
     description: 'random weights (tests and benchmarks)',
     classes: Array.from({ length: units }, (_, i) => String(i)),
     input,
     layers: [
-      { type: 'conv2d', kernel, stride, padding: 0, filters, weights: 'conv.weights', bias: 'conv.bias' },
+      { type: 'conv2d', kernel, stride, padding: 0, filters, packing: o.packing ?? 'patches', weights: 'conv.weights', bias: 'conv.bias' },
       { type: 'square' },
       { type: 'dense', units, weights: 'dense.weights', bias: 'dense.bias' },
     ],

@@ -1,0 +1,41 @@
+// Entry point: env config, models from server/models, the SPA from dist/, listen, graceful shutdown.
+import { fileURLToPath } from 'node:url'
+import { buildApp } from './app'
+import { configFromEnv } from './config'
+import { loadModels } from './model-files'
+import { loggerOptions } from './logging'
+
+const config = configFromEnv()
+const models = await loadModels(process.env.MODELS_DIR || undefined)
+if (models.size === 0) throw new Error('no models under server/models (set MODELS_DIR)')
+const { port, host, ...rest } = config
+const app = await buildApp({
+  ...rest,
+  models,
+  logger: loggerOptions(config.logLevel),
+  staticDir: process.env.STATIC_DIR || fileURLToPath(new URL('../dist', import.meta.url)),
+})
+
+let stopping = false
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return
+  stopping = true
+  app.log.info({ signal }, 'shutting down: no new connections, finishing in-flight requests')
+  // a stuck shutdown must not hang the orchestrator forever
+  setTimeout(() => process.exit(1), config.requestTimeoutMs + 5000).unref()
+  try {
+    await app.close() // stops listening, waits for in-flight requests, then closes the pool (onClose)
+    process.exit(0)
+  } catch (e) {
+    app.log.error({ err: (e as Error).message }, 'shutdown failed')
+    process.exit(1)
+  }
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'))
+process.on('SIGINT', () => void shutdown('SIGINT'))
+
+await app.listen({ port, host })
+app.blindfold.pool.ready.then(
+  () => app.log.info({ workers: config.poolSize, models: [...models.keys()] }, 'workers ready'),
+  (e: Error) => app.log.error({ err: e.message }, 'workers failed to start'),
+)

@@ -1,0 +1,289 @@
+/**
+ * A pool of worker threads, each with its own SEAL instance (SEAL in WASM is
+ * single-threaded). Jobs wait in a bounded FIFO; an idle worker that already
+ * holds the session's loaded keys is preferred, so keys cross the thread
+ * boundary once per worker, not per image. A worker that dies fails only the
+ * job it held and is replaced; a job past its deadline terminates its worker.
+ */
+import { Worker } from 'node:worker_threads'
+import type { ModelFiles } from '../model-files'
+import { HttpError } from '../http-error'
+import { BlindfoldError, type ErrorCode } from '../../src/he/errors'
+import type { FromWorker, ToWorker, WorkerInit } from './messages'
+
+export interface PoolOptions {
+  models: Map<string, ModelFiles>
+  size: number
+  queueMax: number
+  timeoutMs: number
+  keyCache: number
+  log?: { info(o: object, m: string): void; warn(o: object, m: string): void; error(o: object, m: string): void }
+}
+
+interface Job {
+  id: number
+  op: 'validate' | 'classify'
+  session: string
+  model: string
+  keys: Uint8Array
+  request?: Uint8Array
+  resolve(r: { response?: Uint8Array; ms: number }): void
+  reject(e: Error): void
+  timer: NodeJS.Timeout
+}
+
+interface Slot {
+  worker: Worker
+  ready: boolean
+  job?: Job
+  /** sessions this worker reported holding after its last job */
+  cached: Set<string>
+  /** set when we terminate the worker ourselves, so its exit is not reported as a crash */
+  terminatedFor?: 'timeout' | 'close'
+}
+
+const WORKER_URL = new URL('./worker-entry.mjs', import.meta.url)
+/** workers that die before loading their models, in a row, before the pool gives up */
+const MAX_STARTUP_FAILURES = 3
+
+export class WorkerPool {
+  private readonly slots = new Set<Slot>()
+  private readonly queue: Job[] = []
+  private nextId = 1
+  private startupFailures = 0
+  private crashNext = false
+  private closing = false
+  private initialReady = 0
+  private initError: string | undefined
+  private readonly init: WorkerInit
+  private readyResolve!: () => void
+  private readyReject!: (e: Error) => void
+  /** resolves once every initial worker has loaded SEAL and its models */
+  readonly ready: Promise<void>
+  /** counts for /readyz and the bench */
+  readonly stats = { crashes: 0, timeouts: 0, replaced: 0, completed: 0, keyTransfers: 0 }
+
+  constructor(private readonly options: PoolOptions) {
+    this.init = {
+      models: [...options.models.values()].map((m) => ({ manifest: m.manifest, weightBytes: m.weightBytes })),
+      keyCache: options.keyCache,
+    }
+    this.ready = new Promise((resolve, reject) => {
+      this.readyResolve = resolve
+      this.readyReject = reject
+    })
+    this.ready.catch(() => {}) // observed through isReady()/initError too
+    for (let i = 0; i < options.size; i++) this.spawn()
+  }
+
+  isReady(): boolean {
+    return !this.closing && this.initialReady >= this.options.size && [...this.slots].some((s) => s.ready)
+  }
+
+  get failure(): string | undefined {
+    return this.initError
+  }
+
+  get queued(): number {
+    return this.queue.length
+  }
+
+  /** Thread ids of live workers (the bench reads their RSS share from /proc). */
+  workers(): Worker[] {
+    return [...this.slots].map((s) => s.worker)
+  }
+
+  /** Workers running a job right now (the fault test kills one). */
+  busyWorkers(): Worker[] {
+    return [...this.slots].filter((s) => s.job).map((s) => s.worker)
+  }
+
+  /** Test hook: the worker that takes the next job exits in the middle of it, as on a WASM abort. */
+  crashNextJob(): void {
+    this.crashNext = true
+  }
+
+  validateKeys(session: string, model: string, keys: Uint8Array): Promise<void> {
+    return this.submit('validate', session, model, keys).then(() => undefined)
+  }
+
+  classify(session: string, model: string, keys: Uint8Array, request: Uint8Array): Promise<{ response: Uint8Array; ms: number }> {
+    return this.submit('classify', session, model, keys, request).then((r) => ({ response: r.response!, ms: r.ms }))
+  }
+
+  /** Frees a session's loaded keys in every worker. */
+  dropSession(session: string): void {
+    for (const slot of this.slots) {
+      slot.cached.delete(session)
+      slot.worker.postMessage({ type: 'drop', session } satisfies ToWorker)
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closing = true
+    for (const job of this.queue.splice(0)) this.fail(job, new HttpError(503, 'overloaded', 'server is shutting down'))
+    const exits = [...this.slots].map((slot) => {
+      slot.terminatedFor = 'close'
+      return slot.worker.terminate()
+    })
+    await Promise.all(exits)
+  }
+
+  private submit(op: Job['op'], session: string, model: string, keys: Uint8Array, request?: Uint8Array) {
+    return new Promise<{ response?: Uint8Array; ms: number }>((resolve, reject) => {
+      if (this.closing) return reject(new HttpError(503, 'overloaded', 'server is shutting down'))
+      if (this.initError && ![...this.slots].some((s) => s.ready)) {
+        return reject(new HttpError(503, 'not_ready', `workers failed to start: ${this.initError}`))
+      }
+      const idle = [...this.slots].some((s) => s.ready && !s.job)
+      if (!idle && this.queue.length >= this.options.queueMax) {
+        return reject(new HttpError(503, 'overloaded', 'all workers are busy and the queue is full', { 'retry-after': '2' }))
+      }
+      const job: Job = {
+        id: this.nextId++,
+        op,
+        session,
+        model,
+        keys,
+        request,
+        resolve,
+        reject,
+        timer: setTimeout(() => this.expire(job), this.options.timeoutMs),
+      }
+      this.queue.push(job)
+      this.dispatch()
+    })
+  }
+
+  /**
+   * Gives each idle worker the oldest job whose keys it already holds, else the
+   * oldest job: loading a session's keys costs most of a classification, so
+   * affinity beats strict FIFO, while the head job still goes to any free worker.
+   */
+  private dispatch(): void {
+    for (const slot of this.slots) {
+      if (this.queue.length === 0) return
+      if (!slot.ready || slot.job) continue
+      let at = this.queue.findIndex((j) => slot.cached.has(j.session))
+      if (at < 0) {
+        // the head job: unless another idle worker holds its keys
+        const head = this.queue[0]
+        const better = [...this.slots].some((o) => o !== slot && o.ready && !o.job && o.cached.has(head.session))
+        if (better) continue
+        at = 0
+      }
+      const [job] = this.queue.splice(at, 1)
+      this.run(slot, job, !slot.cached.has(job.session))
+    }
+  }
+
+  private run(slot: Slot, job: Job, withKeys: boolean): void {
+    slot.job = job
+    if (withKeys) this.stats.keyTransfers++
+    // the request buffer is ours alone: copy it out of Fastify's buffer and transfer it
+    const request = job.request ? new Uint8Array(job.request) : undefined
+    const msg: ToWorker = {
+      type: 'job',
+      id: job.id,
+      op: job.op,
+      session: job.session,
+      model: job.model,
+      keys: withKeys ? job.keys : undefined, // copied: the session store keeps its own
+      request,
+      ...(this.crashNext ? { crash: true as const } : {}),
+    }
+    this.crashNext = false
+    slot.worker.postMessage(msg, request ? [request.buffer as ArrayBuffer] : [])
+  }
+
+  private spawn(): void {
+    // the entry registers tsx in the thread so the worker imports the TypeScript sources as they are
+    const worker = new Worker(WORKER_URL, { workerData: this.init, execArgv: [] })
+    const slot: Slot = { worker, ready: false, cached: new Set() }
+    this.slots.add(slot)
+    worker.on('message', (m: FromWorker) => this.onMessage(slot, m))
+    worker.on('error', (e) => this.options.log?.error({ err: e.message, threadId: worker.threadId }, 'pool worker error'))
+    worker.on('exit', (code) => this.onExit(slot, code))
+  }
+
+  private onMessage(slot: Slot, m: FromWorker): void {
+    if (m.type === 'ready') {
+      slot.ready = true
+      this.startupFailures = 0
+      if (this.initialReady < this.options.size) {
+        this.initialReady++
+        if (this.initialReady === this.options.size) this.readyResolve()
+      }
+      this.dispatch()
+      return
+    }
+    if (m.type === 'init_error') {
+      this.initError = m.message
+      this.options.log?.error({ err: m.message }, 'pool worker failed to load its models')
+      this.readyReject(new Error(m.message))
+      return
+    }
+    const job = slot.job
+    if (!job || job.id !== m.id) return // a late answer for a job that already timed out
+    if (m.type === 'need_keys') {
+      slot.cached.delete(job.session)
+      slot.job = undefined
+      this.run(slot, job, true)
+      return
+    }
+    slot.job = undefined
+    slot.cached = new Set(m.cached)
+    clearTimeout(job.timer)
+    if (m.type === 'done') {
+      this.stats.completed++
+      job.resolve({ response: m.response, ms: m.ms })
+    } else if (m.clientFault) {
+      job.reject(new BlindfoldError(m.code as ErrorCode, m.message))
+    } else {
+      this.options.log?.error({ code: m.code, err: m.message }, 'pool job failed')
+      job.reject(new HttpError(500, m.code, 'the model evaluation failed on the server'))
+    }
+    this.dispatch()
+  }
+
+  private onExit(slot: Slot, code: number): void {
+    this.slots.delete(slot)
+    const job = slot.job
+    slot.job = undefined
+    if (job) {
+      if (slot.terminatedFor === 'timeout') {
+        // already answered 504 by expire()
+      } else {
+        this.stats.crashes++
+        this.options.log?.error({ exitCode: code, threadId: slot.worker.threadId }, 'pool worker died during a job')
+        this.fail(job, new HttpError(500, 'worker_crashed', 'the worker evaluating this request crashed; retry'))
+      }
+    }
+    if (!slot.ready && !this.initError && ++this.startupFailures >= MAX_STARTUP_FAILURES) {
+      this.initError = `${MAX_STARTUP_FAILURES} workers exited before loading the models (last exit code ${code})`
+      this.readyReject(new Error(this.initError))
+    }
+    if (this.closing || (this.initError && !slot.ready)) return
+    this.stats.replaced++
+    this.spawn()
+    this.dispatch()
+  }
+
+  private expire(job: Job): void {
+    const queuedAt = this.queue.indexOf(job)
+    if (queuedAt >= 0) this.queue.splice(queuedAt, 1)
+    const slot = [...this.slots].find((s) => s.job === job)
+    if (slot) {
+      // synchronous WASM cannot be interrupted: the thread must go
+      slot.terminatedFor = 'timeout'
+      void slot.worker.terminate()
+    }
+    this.stats.timeouts++
+    job.reject(new HttpError(504, 'timeout', `no answer within ${this.options.timeoutMs} ms`))
+  }
+
+  private fail(job: Job, e: Error): void {
+    clearTimeout(job.timer)
+    job.reject(e)
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * File -> RGBA pixels, on the main thread but without blocking it:
+ * createImageBitmap decodes off-thread, and a second createImageBitmap
+ * downscales so that the pixels read back are at most WORK_SIDE on a side
+ * (reading back and scanning a full-size photo could take far over 50 ms).
+ */
+import type { Rgba } from './preprocess/ink'
+
+export const MAX_BYTES = 20 * 1024 * 1024
+export const MAX_PIXELS = 50_000_000
+/** longest side we read back; a digit needs far fewer pixels than this */
+export const WORK_SIDE = 512
+
+export class InputError extends Error {
+  override name = 'InputError'
+}
+
+export const ACCEPTED_TYPES = ['image/png', 'image/jpeg', 'image/webp', 'image/gif', 'image/bmp']
+
+export async function decodeImage(file: Blob): Promise<Rgba> {
+  if (file.size > MAX_BYTES) throw new InputError(`This file is ${(file.size / 1048576).toFixed(1)} MB; the limit is 20 MB. Nothing was sent.`)
+  if (file.size === 0) throw new InputError('This file is empty. Nothing was sent.')
+  let bitmap: ImageBitmap
+  try {
+    bitmap = await createImageBitmap(file)
+  } catch {
+    throw new InputError('This file is not an image this browser can read (PNG, JPEG, WebP, GIF or BMP). Nothing was sent.')
+  }
+  try {
+    if (bitmap.width * bitmap.height > MAX_PIXELS) {
+      throw new InputError(`This image has ${((bitmap.width * bitmap.height) / 1e6).toFixed(0)} megapixels; the limit is 50. Nothing was sent.`)
+    }
+    return await readPixels(bitmap)
+  } finally {
+    bitmap.close()
+  }
+}
+
+async function readPixels(bitmap: ImageBitmap): Promise<Rgba> {
+  const scale = Math.min(1, WORK_SIDE / Math.max(bitmap.width, bitmap.height))
+  const width = Math.max(1, Math.round(bitmap.width * scale))
+  const height = Math.max(1, Math.round(bitmap.height * scale))
+  const small = scale < 1 ? await createImageBitmap(bitmap, { resizeWidth: width, resizeHeight: height, resizeQuality: 'high' }) : bitmap
+  try {
+    return canvasPixels(small, width, height)
+  } finally {
+    if (small !== bitmap) small.close()
+  }
+}
+
+export function canvasPixels(source: CanvasImageSource, width: number, height: number): Rgba {
+  const canvas = new OffscreenCanvas(width, height)
+  const ctx = canvas.getContext('2d', { willReadFrequently: true })
+  if (!ctx) throw new InputError('This browser cannot read image pixels.')
+  // no fill: transparent stays transparent, which toInk reads as background
+  ctx.drawImage(source, 0, 0, width, height)
+  const { data } = ctx.getImageData(0, 0, width, height)
+  return { width, height, data }
+}

@@ -1,0 +1,82 @@
+/**
+ * RGBA -> "ink" (0 = background, 255 = strongest ink), whatever the paper.
+ * MNIST is white ink on black; people mostly supply dark ink on light paper,
+ * sometimes on tinted paper or on a transparent background. The border
+ * decides: a mostly transparent border means the opaque pixels are the ink;
+ * otherwise the border's typical luminance is the paper, and ink is the
+ * distance from it, stretched so the strongest stroke reaches 255.
+ */
+export interface Rgba {
+  width: number
+  height: number
+  data: Uint8ClampedArray | Uint8Array
+}
+
+export interface Gray {
+  width: number
+  height: number
+  data: Uint8Array
+}
+
+/** below this contrast (0-255) with the paper an image counts as blank */
+export const MIN_CONTRAST = 40
+
+export function luminance(r: number, g: number, b: number): number {
+  return 0.299 * r + 0.587 * g + 0.114 * b
+}
+
+function borderIndices(width: number, height: number): number[] {
+  const out: number[] = []
+  for (let x = 0; x < width; x++) out.push(x, (height - 1) * width + x)
+  for (let y = 1; y < height - 1; y++) out.push(y * width, y * width + width - 1)
+  return out
+}
+
+function median(values: number[]): number {
+  if (values.length === 0) return 0
+  const s = [...values].sort((a, b) => a - b)
+  return s[s.length >> 1]
+}
+
+export interface InkResult extends Gray {
+  /** how the background was read, for the UI */
+  background: 'transparent' | 'light' | 'dark'
+  /** strongest contrast with the paper before stretching, 0-255 */
+  contrast: number
+}
+
+export function toInk(img: Rgba): InkResult {
+  const { width, height, data } = img
+  const n = width * height
+  const border = borderIndices(width, height)
+  const transparentBorder = border.filter((i) => data[i * 4 + 3] < 128).length
+  const out = new Uint8Array(n)
+
+  if (transparentBorder > border.length / 2) {
+    // ink = opacity; colour does not matter on a transparent sheet
+    let max = 0
+    for (let i = 0; i < n; i++) max = Math.max(max, data[i * 4 + 3])
+    for (let i = 0; i < n; i++) out[i] = max > 0 ? Math.round((data[i * 4 + 3] * 255) / max) : 0
+    return { width, height, data: out, background: 'transparent', contrast: max }
+  }
+
+  const lum = new Float32Array(n)
+  for (let i = 0; i < n; i++) {
+    // a mostly transparent pixel shows the paper: mark it (-1) and treat it as paper below
+    lum[i] = data[i * 4 + 3] < 128 ? -1 : luminance(data[i * 4], data[i * 4 + 1], data[i * 4 + 2])
+  }
+  const paperSamples = border.map((i) => lum[i]).filter((v) => v >= 0)
+  const paper = median(paperSamples.length ? paperSamples : [0])
+  const light = paper >= 128
+  let contrast = 0
+  const diff = new Float32Array(n)
+  for (let i = 0; i < n; i++) {
+    const l = lum[i] < 0 ? paper : lum[i]
+    const d = light ? paper - l : l - paper
+    diff[i] = d > 0 ? d : 0
+    if (diff[i] > contrast) contrast = diff[i]
+  }
+  const k = contrast > 0 ? 255 / contrast : 0
+  for (let i = 0; i < n; i++) out[i] = Math.min(255, Math.round(diff[i] * k))
+  return { width, height, data: out, background: light ? 'light' : 'dark', contrast: Math.round(contrast) }
+}

@@ -1,0 +1,82 @@
+/**
+ * Ink -> the 28x28 frame MNIST digits live in: crop to the ink's bounding
+ * box, scale the longest side to 20 px keeping the aspect ratio, and place
+ * the result in 28x28 so that its centre of mass sits at the centre.
+ */
+import type { Gray } from './ink'
+import { resize } from './resize'
+
+export const FRAME = 28
+export const BOX = 20
+/** ink at or above this (of 255) counts for the bounding box; JPEG noise stays below */
+export const BBOX_THRESHOLD = 64
+
+export interface Box {
+  x: number
+  y: number
+  width: number
+  height: number
+}
+
+export function inkBounds(img: Gray, threshold = BBOX_THRESHOLD): Box | null {
+  let minX = img.width
+  let minY = img.height
+  let maxX = -1
+  let maxY = -1
+  for (let y = 0; y < img.height; y++) {
+    for (let x = 0; x < img.width; x++) {
+      if (img.data[y * img.width + x] < threshold) continue
+      if (x < minX) minX = x
+      if (x > maxX) maxX = x
+      if (y < minY) minY = y
+      if (y > maxY) maxY = y
+    }
+  }
+  return maxX < 0 ? null : { x: minX, y: minY, width: maxX - minX + 1, height: maxY - minY + 1 }
+}
+
+export function crop(img: Gray, b: Box): Gray {
+  const out = new Uint8Array(b.width * b.height)
+  for (let y = 0; y < b.height; y++) out.set(img.data.subarray((b.y + y) * img.width + b.x, (b.y + y) * img.width + b.x + b.width), y * b.width)
+  return { width: b.width, height: b.height, data: out }
+}
+
+export function centreOfMass(img: Gray): { x: number; y: number } {
+  let sum = 0
+  let sx = 0
+  let sy = 0
+  for (let y = 0; y < img.height; y++) {
+    for (let x = 0; x < img.width; x++) {
+      const v = img.data[y * img.width + x]
+      sum += v
+      sx += v * x
+      sy += v * y
+    }
+  }
+  return sum === 0 ? { x: (img.width - 1) / 2, y: (img.height - 1) / 2 } : { x: sx / sum, y: sy / sum }
+}
+
+/** Returns null when there is no ink at all. */
+export function toMnistFrame(ink: Gray): Uint8Array | null {
+  const bounds = inkBounds(ink)
+  if (!bounds) return null
+  const cropped = crop(ink, bounds)
+  const scale = BOX / Math.max(cropped.width, cropped.height)
+  const w = Math.max(1, Math.round(cropped.width * scale))
+  const h = Math.max(1, Math.round(cropped.height * scale))
+  const digit = resize(cropped, w, h)
+  const com = centreOfMass(digit)
+  const offX = Math.round((FRAME - 1) / 2 - com.x)
+  const offY = Math.round((FRAME - 1) / 2 - com.y)
+  const out = new Uint8Array(FRAME * FRAME)
+  for (let y = 0; y < h; y++) {
+    const ty = y + offY
+    if (ty < 0 || ty >= FRAME) continue
+    for (let x = 0; x < w; x++) {
+      const tx = x + offX
+      if (tx < 0 || tx >= FRAME) continue
+      out[ty * FRAME + tx] = digit.data[y * w + x]
+    }
+  }
+  return out
+}

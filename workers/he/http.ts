@@ -1,0 +1,101 @@
+/**
+ * One HTTP exchange from the worker. XMLHttpRequest rather than fetch because
+ * it reports upload progress (the evaluation keys are megabytes) and tells
+ * apart "request sent" from "first response byte", which gives the
+ * upload / server / download split the page shows.
+ */
+import type { ApiError } from '../../src/api/wire'
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message)
+    this.name = 'HttpError'
+  }
+}
+
+export interface Exchange {
+  status: number
+  body: ArrayBuffer
+  header(name: string): string | null
+  /** ms from send() to the end of the upload */
+  uploadMs: number
+  /** ms from the headers arriving to the last byte */
+  downloadMs: number
+  /** ms from the end of the upload to the response headers */
+  waitMs: number
+  totalMs: number
+}
+
+export interface SendOptions {
+  method: string
+  url: string
+  body?: Uint8Array
+  onUploadProgress?: (loaded: number, total: number) => void
+  onUploaded?: () => void
+}
+
+export function send(o: SendOptions): Promise<Exchange> {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest()
+    xhr.open(o.method, o.url)
+    xhr.responseType = 'arraybuffer'
+    const t0 = performance.now()
+    let uploaded = o.body ? 0 : t0
+    let headersAt = 0
+    const markUploaded = () => {
+      if (uploaded) return
+      uploaded = performance.now()
+      o.onUploaded?.()
+    }
+    if (o.body) {
+      xhr.setRequestHeader('content-type', 'application/octet-stream')
+      xhr.upload.onprogress = (e) => o.onUploadProgress?.(e.loaded, e.total)
+      xhr.upload.onload = markUploaded
+    }
+    xhr.onreadystatechange = () => {
+      if (xhr.readyState >= XMLHttpRequest.HEADERS_RECEIVED && !headersAt) {
+        markUploaded() // upload events may be skipped for small local bodies
+        headersAt = performance.now()
+      }
+    }
+    xhr.onerror = () => reject(new HttpError(0, 'network_error', 'Cannot reach the Blindfold server. Check your connection and try again.'))
+    xhr.ontimeout = () => reject(new HttpError(0, 'timeout', 'The server took too long to answer.'))
+    xhr.onload = () => {
+      const end = performance.now()
+      resolve({
+        status: xhr.status,
+        body: xhr.response as ArrayBuffer,
+        header: (n) => xhr.getResponseHeader(n),
+        uploadMs: uploaded - t0,
+        waitMs: headersAt - uploaded,
+        downloadMs: end - headersAt,
+        totalMs: end - t0,
+      })
+    }
+    xhr.timeout = 120_000
+    xhr.send(o.body ? (o.body as Uint8Array<ArrayBuffer>) : null)
+  })
+}
+
+/** Throws an HttpError built from the API's JSON error body for any non-2xx answer. */
+export function expectOk(x: Exchange): Exchange {
+  if (x.status >= 200 && x.status < 300) return x
+  let code = 'http_' + x.status
+  let message = `The server answered ${x.status}.`
+  try {
+    const parsed = JSON.parse(new TextDecoder().decode(x.body)) as ApiError
+    if (parsed?.error?.code) code = parsed.error.code
+    if (parsed?.error?.message) message = parsed.error.message
+  } catch {
+    // not JSON (a proxy's HTML page, say): keep the generic message
+  }
+  throw new HttpError(x.status, code, message)
+}
+
+export function json<T>(x: Exchange): T {
+  return JSON.parse(new TextDecoder().decode(x.body)) as T
+}
