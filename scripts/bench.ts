@@ -1,5 +1,5 @@
 /**
- * npm run bench -- [--images 1000] [--out bench-results/engine.json] [--threads N] [--model mnist-cnn]
+ * npm run bench -- [--images 1000] [--out bench-results/engine.json] [--threads N] [--model mnist-cnn | --model-dir DIR]
  *
  * Encrypted inference on the official MNIST test images, end to end through
  * bytes: keygen, encrypt, server evaluation, decrypt, against the plaintext
@@ -38,8 +38,8 @@ interface WorkerResult {
   records: ImageRecord[]
 }
 
-async function runShard(model: string, indices: number[], report?: (done: number) => void): Promise<WorkerResult> {
-  const { manifest, weights } = await loadModelDir(`${MODELS_DIR}/${model}`)
+async function runShard(modelDir: string, indices: number[], report?: (done: number) => void): Promise<WorkerResult> {
+  const { manifest, weights } = await loadModelDir(modelDir)
   const test = loadMnist('test')
   const t0 = performance.now()
   const owner = await KeyOwner.create(publicModel(manifest), await SEAL())
@@ -94,11 +94,13 @@ async function main() {
       out: { type: 'string', default: 'bench-results/engine.json' },
       threads: { type: 'string', default: String(availableParallelism()) },
       model: { type: 'string', default: 'mnist-cnn' },
+      'model-dir': { type: 'string' },
     },
   })
+  const modelDir = values['model-dir'] ?? `${MODELS_DIR}/${values.model}`
   const images = Math.min(10_000, Math.max(1, Number(values.images)))
   const threads = Math.max(1, Math.min(Number(values.threads), images))
-  const { manifest } = await loadModelDir(`${MODELS_DIR}/${values.model}`)
+  const { manifest } = await loadModelDir(modelDir)
   console.log(`bench: ${images} images of the official MNIST test set, model ${manifest.name}@${manifest.version}, ${threads} worker thread(s)`)
 
   let peakRss = process.memoryUsage().rss
@@ -110,7 +112,7 @@ async function main() {
     const indices: number[] = []
     for (let i = t; i < images; i += threads) indices.push(i)
     return new Promise<WorkerResult>((resolve, reject) => {
-      const worker = new Worker(new URL(import.meta.url), { workerData: { model: values.model, indices }, execArgv: ['--import', 'tsx'] })
+      const worker = new Worker(new URL('./bench-worker-entry.mjs', import.meta.url), { workerData: { modelDir, indices } })
       worker.on('message', (m: { done?: number; result?: WorkerResult }) => {
         if (m.result) resolve(m.result)
         if (m.done !== undefined) {
@@ -135,6 +137,8 @@ async function main() {
     date: new Date().toISOString(),
     machine: machineDescription(),
     model: `${manifest.name}@${manifest.version}`,
+    description: manifest.description,
+    contentHash: manifest.contentHash,
     images: n,
     threads,
     accuracy: records.filter((r) => r.encrypted === r.label).length / n,
@@ -194,7 +198,7 @@ function machineDescription(): string {
 if (isMainThread) {
   await main()
 } else {
-  const { model, indices } = workerData as { model: string; indices: number[] }
-  const result = await runShard(model, indices, (done) => parentPort!.postMessage({ done }))
+  const { modelDir, indices } = workerData as { modelDir: string; indices: number[] }
+  const result = await runShard(modelDir, indices, (done) => parentPort!.postMessage({ done }))
   parentPort!.postMessage({ result })
 }

