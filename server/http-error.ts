@@ -1,6 +1,5 @@
 // Errors the routes throw on purpose, and the mapping of every other failure to an ApiError body.
 import { BlindfoldError, type ErrorCode } from '../src/he/errors'
-import { SealHeaderError } from '../src/he/seal-header'
 import type { ApiError } from '../src/api/wire'
 
 export class HttpError extends Error {
@@ -41,7 +40,6 @@ export function toApiError(e: unknown): MappedError {
     const status = SERVER_SIDE.has(e.code) ? 500 : 400
     return { statusCode: status, body: body(e.code, e.message), headers: {} }
   }
-  if (e instanceof SealHeaderError) return { statusCode: 400, body: body(e.code, e.message), headers: {} }
   const err = e as { code?: unknown; statusCode?: unknown; message?: unknown }
   const known = typeof err?.code === 'string' ? FASTIFY_CODES[err.code] : undefined
   if (known) return { statusCode: known[0], body: body(known[1], String(err.message)), headers: {} }

@@ -7,6 +7,8 @@ export type ErrorCode =
   | 'insecure_parameters'
   | 'parameters_mismatch'
   | 'bad_container'
+  | 'bad_seal_header'
+  | 'unsupported_compression'
   | 'unsupported_version'
   | 'wrong_kind'
   | 'seal_rejected'

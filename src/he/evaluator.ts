@@ -128,11 +128,8 @@ export class ModelEvaluator {
             ? current.map((c) => track(this.square(c, keys)))
             : this.applyLinear(i, stage, current, keys, track)
       }
-      const out = current.map((c) => {
-        const bytes = c.saveToArray(this.he.seal.ComprModeType.zstd) as Uint8Array
-        return bytes
-      })
-      return pack(ContainerKind.response, out)
+      const zstd = this.he.seal.ComprModeType.zstd
+      return pack(ContainerKind.response, current.map((c) => c.saveToArray(zstd) as Uint8Array))
     } finally {
       for (const c of owned) c.delete()
     }
@@ -290,7 +287,7 @@ export class ModelEvaluator {
       } else {
         const b = stage.output.ct[outIndex]
         const sOut = mod(stage.output.slot[outIndex] - shift, slots) // logical (pre-shift) slot
-        diag(a, b, offsetOf(stage, sIn - sOut, slots))[sOut] += value
+        diag(a, b, offsetOf(stage, sIn - sOut))[sOut] += value
       }
     }
     if (layer.type === 'conv2d') {
@@ -351,10 +348,18 @@ export class ModelEvaluator {
 
 const mod = (a: number, n: number) => ((a % n) + n) % n
 
-/** The k in [kMin, kMax] whose rotation k * unit moves slot sIn onto sOut (cyclically). */
-function offsetOf(stage: LinearStagePlan, r: number, slots: number): number {
-  for (let k = stage.kMin; k <= stage.kMax; k++) if (mod(k * stage.unit - r, slots) === 0) return k
-  throw new BlindfoldError('internal', `offset ${r} is not reachable by the plan's rotations`)
+/**
+ * The k whose rotation k * unit moves input slot sIn onto logical output slot
+ * sOut. Both are unshifted slots, so r = sIn - sOut is the plain difference the
+ * plan derived its offsets from (reducing it modulo the slot count would alias
+ * offsets wider than half the slots).
+ */
+function offsetOf(stage: LinearStagePlan, r: number): number {
+  const k = r / stage.unit
+  if (!Number.isInteger(k) || k < stage.kMin || k > stage.kMax) {
+    throw new BlindfoldError('internal', `offset ${r} is not reachable by the plan's rotations`)
+  }
+  return k
 }
 
 function sameParms(a: { values(): unknown }, b: { values(): unknown }): boolean {

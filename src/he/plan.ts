@@ -59,7 +59,7 @@ export interface LinearStagePlan {
   babies: number
   input: Layout
   output: Layout
-  /** logical output element -> logical row of the layer (for bias placement after a fold, all copies) */
+  /** dense only: outputs repeat every `period` slots; the fold sums the copies level by level */
   fold?: { period: number; levels: Array<{ step: number; count: number }> }
   /** first-layer packing (conv stages only): maps (tap, position, channel) to input elements */
   conv?: ConvPacking

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { loadSeal } from './context'
-import { checkSealSection, ComprMode, parseSealHeader, SealHeaderError } from './seal-header'
+import { BlindfoldError } from './errors'
+import { checkSealSection, ComprMode, parseSealHeader } from './seal-header'
 
 function header(fields: Partial<{ magic: number; headerSize: number; major: number; minor: number; compr: number; reserved: number; size: bigint }>, bodyLength = 8) {
   const bytes = new Uint8Array(16 + bodyLength)
@@ -19,7 +20,7 @@ function codeOf(fn: () => unknown): string | undefined {
   try {
     fn()
   } catch (e) {
-    if (e instanceof SealHeaderError) return e.code
+    if (e instanceof BlindfoldError) return e.code
     throw e
   }
   return undefined

@@ -14,6 +14,8 @@ export const SEAL_MAGIC = 0xa15e
 export const SEAL_HEADER_SIZE = 16
 export const SEAL_VERSION_MAJOR = 4
 
+import { BlindfoldError } from './errors'
+
 export const ComprMode = { none: 0, zlib: 1, zstd: 2 } as const
 export type ComprMode = (typeof ComprMode)[keyof typeof ComprMode]
 
@@ -25,21 +27,10 @@ export interface SealHeader {
   size: number
 }
 
-export type SealHeaderErrorCode = 'bad_seal_header' | 'unsupported_compression'
-
-export class SealHeaderError extends Error {
-  readonly code: SealHeaderErrorCode
-  constructor(code: SealHeaderErrorCode, message: string) {
-    super(message)
-    this.name = 'SealHeaderError'
-    this.code = code
-  }
-}
-
 /** Reads the header fields; throws only when fewer than 16 bytes exist. */
 export function parseSealHeader(bytes: Uint8Array): SealHeader & { magic: number; headerSize: number; reserved: number } {
   if (bytes.byteLength < SEAL_HEADER_SIZE) {
-    throw new SealHeaderError('bad_seal_header', `section of ${bytes.byteLength} bytes is shorter than a SEAL header`)
+    throw new BlindfoldError('bad_seal_header', `section of ${bytes.byteLength} bytes is shorter than a SEAL header`)
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, SEAL_HEADER_SIZE)
   return {
@@ -61,13 +52,13 @@ export function checkSealSection(
   allowed: readonly number[] = [ComprMode.zstd, ComprMode.none],
 ): SealHeader {
   const h = parseSealHeader(bytes)
-  const fail = (message: string) => new SealHeaderError('bad_seal_header', `${what}: ${message}`)
+  const fail = (message: string) => new BlindfoldError('bad_seal_header', `${what}: ${message}`)
   if (h.magic !== SEAL_MAGIC) throw fail(`bad SEAL magic 0x${h.magic.toString(16)}`)
   if (h.headerSize !== SEAL_HEADER_SIZE) throw fail(`SEAL header size ${h.headerSize}, expected ${SEAL_HEADER_SIZE}`)
   if (h.versionMajor !== SEAL_VERSION_MAJOR) throw fail(`SEAL version ${h.versionMajor}.${h.versionMinor}, expected ${SEAL_VERSION_MAJOR}.x`)
   if (h.reserved !== 0) throw fail('reserved SEAL header bits are set')
   if (!allowed.includes(h.comprMode)) {
-    throw new SealHeaderError('unsupported_compression', `${what}: SEAL compression mode ${h.comprMode} is not accepted (allowed: ${allowed.join(', ')})`)
+    throw new BlindfoldError('unsupported_compression', `${what}: SEAL compression mode ${h.comprMode} is not accepted (allowed: ${allowed.join(', ')})`)
   }
   if (h.size !== bytes.byteLength) throw fail(`SEAL header declares ${h.size} bytes but the section holds ${bytes.byteLength}`)
   return { versionMajor: h.versionMajor, versionMinor: h.versionMinor, comprMode: h.comprMode, size: h.size }
