@@ -1,17 +1,23 @@
 /**
- * npm run train [-- --epochs 10 --filters 40 --stride 1 --pool 2 --seed 7 --out server/models/mnist-cnn]
+ * npm run train [-- --epochs 18 --filters 40 --seed 11 --out server/models/mnist-cnn]
  *
  * Trains the HE-friendly MNIST CNN on the full official training set (60,000
  * images) with @tensorflow/tfjs (WASM backend: the first layer is a matMul over
  * patches, so no Conv2D kernel is needed), then folds batch-norm into the
  * convolution and writes weights + manifest. Seeded: initialisation, shuffling
  * and augmentation follow --seed (bitwise reproducibility is not checked).
+ * The defaults are the recipe of the shipped model.
  *
  *   conv 5x5 (stride 1, 40 filters) -> batch-norm -> x^2 -> avg-pool 2x2 -> dense(10)
  *
  * Batch-norm before the square keeps x^2 from exploding during training; at
  * export it becomes part of the convolution's weights and bias, so the
  * encrypted network is conv -> square -> dense: three levels of CKKS depth.
+ *
+ * With depth fixed, the data does the rest: small random rotations, zooms and
+ * sub-pixel shifts (--rotate, --scale, --shift) took this network from 98.92%
+ * (integer shifts only) to 99.0%; --average keeps the mean of the last epochs'
+ * weights; --init fine-tunes an exported model of the same shape.
  */
 import * as tf from '@tensorflow/tfjs'
 import '@tensorflow/tfjs-backend-wasm'
@@ -19,18 +25,25 @@ import { parseArgs } from 'node:util'
 import { convShape, im2col, type ConvGeometry } from '../src/model/geometry'
 import { loadMnist, type Digits } from './mnist'
 import { exportModel } from './export-model'
+import { loadModelDir } from '../server/model-files'
+import { firstConvGeometry } from '../src/model/forward'
+import { tensor, type Conv2dLayer, type DenseLayer } from '../src/model/manifest'
 
 const { values: args } = parseArgs({
   options: {
-    epochs: { type: 'string', default: '10' },
+    epochs: { type: 'string', default: '18' },
     filters: { type: 'string', default: '40' },
-    seed: { type: 'string', default: '7' },
+    seed: { type: 'string', default: '11' },
     batch: { type: 'string', default: '128' },
     lr: { type: 'string', default: '0.002' },
-    shift: { type: 'string', default: '1' },
+    shift: { type: 'string', default: '1.5' },
     stride: { type: 'string', default: '1' },
     packing: { type: 'string', default: 'image' },
     pool: { type: 'string', default: '2' },
+    rotate: { type: 'string', default: '8' },
+    scale: { type: 'string', default: '0.08' },
+    average: { type: 'string', default: '3' },
+    init: { type: 'string' },
     out: { type: 'string', default: 'server/models/mnist-cnn' },
   },
 })
@@ -43,6 +56,12 @@ const SEED = Number(args.seed)
 const BATCH = Number(args.batch)
 const BASE_LR = Number(args.lr)
 const MAX_SHIFT = Number(args.shift)
+/** affine augmentation: rotation up to ±ROTATE degrees, zoom within 1 ± SCALE; with either set, shifts are continuous */
+const ROTATE = (Number(args.rotate) * Math.PI) / 180
+const SCALE = Number(args.scale)
+const AFFINE = ROTATE > 0 || SCALE > 0
+/** average the weights at the end of the last AVERAGE epochs (stochastic weight averaging); batch-norm statistics are recomputed after */
+const AVERAGE = Number(args.average)
 const GEOMETRY: ConvGeometry = { inputHeight: 28, inputWidth: 28, kernel: 5, stride: Number(args.stride), padding: 0 }
 const PACKING = args.packing === 'patches' ? 'patches' : 'image'
 /**
@@ -67,15 +86,51 @@ function rng(seed: number): () => number {
   }
 }
 
+/**
+ * Bilinear affine warp of a 28x28 uint8 digit about its centre into `out`
+ * (normalised): rotation, zoom and a sub-pixel shift. Background reads as 0 ink.
+ */
+function warp(src: Uint8Array, out: Float32Array, random: () => number): void {
+  const angle = (2 * random() - 1) * ROTATE
+  const zoom = 1 + (2 * random() - 1) * SCALE
+  const ty = (2 * random() - 1) * MAX_SHIFT
+  const tx = (2 * random() - 1) * MAX_SHIFT
+  const cos = Math.cos(angle) / zoom
+  const sin = Math.sin(angle) / zoom
+  const c = 13.5
+  const ink = (y: number, x: number) => (y >= 0 && y < 28 && x >= 0 && x < 28 ? src[y * 28 + x] : 0)
+  for (let y = 0; y < 28; y++) {
+    for (let x = 0; x < 28; x++) {
+      // inverse map: output pixel -> source coordinates
+      const dy = y - c - ty
+      const dx = x - c - tx
+      const sy = cos * dy - sin * dx + c
+      const sx = sin * dy + cos * dx + c
+      const y0 = Math.floor(sy)
+      const x0 = Math.floor(sx)
+      const fy = sy - y0
+      const fx = sx - x0
+      const v =
+        (1 - fy) * ((1 - fx) * ink(y0, x0) + fx * ink(y0, x0 + 1)) + fy * ((1 - fx) * ink(y0 + 1, x0) + fx * ink(y0 + 1, x0 + 1))
+      out[y * 28 + x] = (v / 255 - MEAN) / STD
+    }
+  }
+}
+
 function patchesOf(d: Digits, idx: ArrayLike<number>, random?: () => number): Float32Array {
   const out = new Float32Array(idx.length * P * T)
   const img = new Float32Array(784)
   for (let i = 0; i < idx.length; i++) {
     const src = d.pixels.subarray(idx[i] * 784, idx[i] * 784 + 784)
-    for (let j = 0; j < 784; j++) img[j] = (src[j] / 255 - MEAN) / STD
-    const span = 2 * MAX_SHIFT + 1
-    const sy = random ? Math.floor(random() * span) - MAX_SHIFT : 0
-    const sx = random ? Math.floor(random() * span) - MAX_SHIFT : 0
+    let sy = 0
+    let sx = 0
+    if (random && AFFINE) warp(src, img, random)
+    else {
+      for (let j = 0; j < 784; j++) img[j] = (src[j] / 255 - MEAN) / STD
+      const span = 2 * MAX_SHIFT + 1
+      sy = random ? Math.floor(random() * span) - MAX_SHIFT : 0
+      sx = random ? Math.floor(random() * span) - MAX_SHIFT : 0
+    }
     // tfjs wants [batch*positions, taps]; im2col writes tap-major, transpose per image
     const tapMajor = new Float32Array(P * T)
     im2col(img, GEOMETRY, tapMajor, 0, FILL, sy, sx)
@@ -114,6 +169,9 @@ async function main() {
   const dense = tf.variable(tf.randomNormal([POOLED * FILTERS, 10], 0, Math.sqrt(1 / (POOLED * FILTERS)), 'float32', SEED + 1))
   const denseBias = tf.variable(tf.zeros([10]))
   const optimizer = tf.train.adam(BASE_LR)
+  const trained = [kernel, gamma, beta, dense, denseBias]
+  const averaged: tf.Tensor[] = trained.map((v) => tf.zerosLike(v))
+  let averagedCount = 0
 
   const logitsOf = (x: tf.Tensor2D, batch: number, stats?: { mean: tf.Tensor; variance: tf.Tensor }) => {
     const z = tf.matMul(x, kernel)
@@ -127,6 +185,9 @@ async function main() {
     }
     return tf.matMul(features.reshape([batch, POOLED * FILTERS]), dense).add(denseBias)
   }
+
+  /** the starting model's hash and training record, kept in the manifest so the whole lineage is on file */
+  const lineage = args.init ? await initFrom(args.init) : undefined
 
   const order = Int32Array.from({ length: train.count }, (_, i) => i)
   const steps = Math.ceil(train.count / BATCH)
@@ -153,6 +214,56 @@ async function main() {
     const acc = accuracy(test, stats)
     tf.dispose([stats.mean, stats.variance])
     console.log(`epoch ${epoch + 1}/${EPOCHS} loss ${(lossSum / steps).toFixed(4)} test ${(acc * 100).toFixed(2)}% (${((Date.now() - started) / 1000).toFixed(0)} s)`)
+    if (epoch >= EPOCHS - AVERAGE) {
+      averagedCount++
+      trained.forEach((v, i) => {
+        const next = tf.tidy(() => averaged[i].add(v.sub(averaged[i]).div(averagedCount)))
+        averaged[i].dispose()
+        averaged[i] = next
+      })
+    }
+  }
+  if (averagedCount > 0) {
+    trained.forEach((v, i) => v.assign(averaged[i]))
+    const stats = populationStats()
+    console.log(`weights averaged over the last ${averagedCount} epochs: test ${(accuracy(test, stats) * 100).toFixed(2)}%`)
+    tf.dispose([stats.mean, stats.variance])
+  }
+  tf.dispose(averaged)
+
+  /**
+   * Start from an exported model (fine-tuning): the folded convolution becomes
+   * the kernel, and gamma/beta are set so that batch-norm with the population
+   * statistics reproduces the exported bias; pooled dense weights are read back
+   * from one position of each pooling window.
+   */
+  async function initFrom(dir: string) {
+    const { manifest, weights } = await loadModelDir(dir)
+    const conv = manifest.layers[0] as Conv2dLayer
+    const denseLayer = manifest.layers[2] as DenseLayer
+    if (conv.filters !== FILTERS || JSON.stringify(firstConvGeometry(manifest)) !== JSON.stringify(GEOMETRY))
+      throw new Error(`--init ${dir}: geometry or filter count differs from this run`)
+    const convW = tensor(weights, conv.weights, T * FILTERS)
+    const convB = tensor(weights, conv.bias, FILTERS)
+    const denseW = tensor(weights, denseLayer.weights, P * FILTERS * 10)
+    kernel.assign(tf.tensor2d(convW, [T, FILTERS]))
+    const stats = populationStats()
+    const [mu, vr] = [stats.mean.dataSync(), stats.variance.dataSync()]
+    tf.dispose([stats.mean, stats.variance])
+    gamma.assign(tf.tensor1d(Array.from(vr, (v) => Math.sqrt(v + 1e-5))))
+    beta.assign(tf.tensor1d(Array.from(mu, (m, c) => m + convB[c])))
+    const pooled = new Float32Array(POOLED * FILTERS * 10)
+    const pooledW = OUT_W / POOL
+    for (let q = 0; q < POOLED; q++) {
+      const p = Math.floor(q / pooledW) * POOL * OUT_W + (q % pooledW) * POOL
+      for (let j = 0; j < FILTERS * 10; j++) pooled[q * FILTERS * 10 + j] = denseW[p * FILTERS * 10 + j] * POOL * POOL
+    }
+    dense.assign(tf.tensor2d(pooled, [POOLED * FILTERS, 10]))
+    denseBias.assign(tf.tensor1d(tensor(weights, denseLayer.bias, 10)))
+    const check = populationStats()
+    console.log(`initialised from ${dir}: test ${(accuracy(test, check) * 100).toFixed(2)}%`)
+    tf.dispose([check.mean, check.variance])
+    return { contentHash: manifest.contentHash, training: manifest.training }
   }
 
   /** exact batch-norm statistics over the whole training set, no augmentation */
@@ -221,7 +332,11 @@ async function main() {
       epochs: EPOCHS,
       batch: BATCH,
       optimizer: `adam, lr ${BASE_LR}, cosine decay per epoch`,
-      augmentation: `random shift up to ${MAX_SHIFT} px`,
+      augmentation: AFFINE
+        ? `random affine: rotation up to ${args.rotate} deg, zoom 1 ± ${SCALE}, shift up to ${MAX_SHIFT} px (bilinear)`
+        : `random shift up to ${MAX_SHIFT} px`,
+      weightAveraging: AVERAGE > 0 ? `mean of the weights after each of the last ${AVERAGE} epochs, batch-norm statistics recomputed` : 'none',
+      ...(lineage ? { fineTunedFrom: lineage } : {}),
       pooling: POOL > 1 ? `average ${POOL}x${POOL} after the square, folded into dense1` : 'none',
     },
   })

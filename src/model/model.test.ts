@@ -20,12 +20,10 @@ describe('shipped mnist-cnn', () => {
   })
 
   /**
-   * The target is 99.0%; the shipped model measures 98.92% and this family of
-   * three-level networks plateaued at 98.84-98.95% in every run we made (see
-   * README, "Accuracy trade-off"). The bound guards against regressions of the
-   * shipped artefact; raise it to 0.99 when a model reaches the target.
+   * The issue's target. The shipped model sits just above it (99.01%), so a
+   * retrained artefact that slips below fails here rather than in a benchmark.
    */
-  const MIN_ACCURACY = 0.989
+  const MIN_ACCURACY = 0.99
 
   it(`reaches >= ${(MIN_ACCURACY * 100).toFixed(1)}% plaintext accuracy on all 10,000 official test images`, () => {
     const test = loadMnist('test')
