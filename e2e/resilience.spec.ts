@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test'
-import { writeBlank, writeDigits, writeNotAnImage } from './support/digits'
+import { writeBlank, writeDigits, writeHugePng, writeNotAnImage } from './support/digits'
 import { openReady, settledResults } from './support/page'
 
 async function classifyOne(page: Page, path: string, expectedCount: number) {
@@ -40,7 +40,7 @@ test('a drawn "7" is classified as 7', async ({ page }) => {
   expect(r.prediction).toBe('7')
 })
 
-test('a non-image, a blank image and a stopped server each give a message, and the app keeps working', async ({ page, context }) => {
+test('a non-image, a blank image, a 60-megapixel PNG and a stopped server each give a message, and the app keeps working', async ({ page, context }) => {
   const sent: string[] = []
   await context.route('**/api/**', async (route) => {
     sent.push(route.request().url())
@@ -62,22 +62,28 @@ test('a non-image, a blank image and a stopped server each give a message, and t
   expect(r.error).toMatch(/blank/i)
   expect(classifyRequests()).toBe(0)
 
+  // 60 megapixels in a ~60 KB file: refused from its header, before decoding
+  r = await classifyOne(page, writeHugePng(dir), 3)
+  expect(r.status).toBe('error')
+  expect(r.error).toMatch(/60 megapixels; the limit is 50/)
+  expect(classifyRequests()).toBe(0)
+
   // still works
-  r = await classifyOne(page, files[0].path, 3)
+  r = await classifyOne(page, files[0].path, 4)
   expect(r.status).toBe('done')
   expect(Number(r.prediction)).toBe(files[0].label)
 
   // server unreachable: every API request fails at the network level
   const abort = (route: import('@playwright/test').Route) => route.abort('connectionrefused')
   await context.route('**/api/**', abort)
-  r = await classifyOne(page, files[1].path, 4)
+  r = await classifyOne(page, files[1].path, 5)
   expect(r.status).toBe('error')
   expect(r.error).toMatch(/cannot reach/i)
   await expect(page.getByTestId('error').last()).toBeVisible()
 
   // server back: classifying works again, without reloading
   await context.unroute('**/api/**', abort)
-  r = await classifyOne(page, files[2].path, 5)
+  r = await classifyOne(page, files[2].path, 6)
   expect(r.status).toBe('done')
   expect(Number(r.prediction)).toBe(files[2].label)
 })

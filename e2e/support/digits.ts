@@ -6,6 +6,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { crc32, deflateSync } from 'node:zlib'
 import jpeg from 'jpeg-js'
 import { PNG } from 'pngjs'
 import { loadMnist } from '../../scripts/mnist'
@@ -94,5 +95,31 @@ export function writeBlank(dir: string): string {
 export function writeNotAnImage(dir: string): string {
   const path = join(dir, 'notes.png')
   writeFileSync(path, 'This is a text file with an image extension.\n')
+  return path
+}
+
+/**
+ * A valid 10,000 x 6,000 grayscale PNG (60 megapixels, over the 50 MP limit)
+ * that is only ~60 KB on disk: all-black rows compress to almost nothing.
+ */
+export function writeHugePng(dir: string): string {
+  const width = 10_000
+  const height = 6_000
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type, 'latin1'), data])
+    const out = Buffer.alloc(8 + data.length + 4)
+    out.writeUInt32BE(data.length, 0)
+    body.copy(out, 4)
+    out.writeUInt32BE(crc32(body), 8 + data.length)
+    return out
+  }
+  const ihdr = Buffer.alloc(13)
+  ihdr.writeUInt32BE(width, 0)
+  ihdr.writeUInt32BE(height, 4)
+  ihdr.set([8, 0, 0, 0, 0], 8) // 8-bit grayscale, deflate, no filter, no interlace
+  const rows = Buffer.alloc(height * (width + 1)) // filter byte 0 + black pixels, per row
+  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])
+  const path = join(dir, 'huge.png')
+  writeFileSync(path, Buffer.concat([signature, chunk('IHDR', ihdr), chunk('IDAT', deflateSync(rows, { level: 9 })), chunk('IEND', Buffer.alloc(0))]))
   return path
 }

@@ -5,6 +5,7 @@
  * (reading back and scanning a full-size photo could take far over 50 ms).
  */
 import type { Rgba } from './preprocess/ink'
+import { declaredSize, HEADER_BYTES } from './image-dimensions'
 
 export const MAX_BYTES = 20 * 1024 * 1024
 export const MAX_PIXELS = 50_000_000
@@ -20,6 +21,9 @@ export const ACCEPTED_TYPES = ['image/png', 'image/jpeg', 'image/webp', 'image/g
 export async function decodeImage(file: Blob): Promise<Rgba> {
   if (file.size > MAX_BYTES) throw new InputError(`This file is ${(file.size / 1048576).toFixed(1)} MB; the limit is 20 MB. Nothing was sent.`)
   if (file.size === 0) throw new InputError('This file is empty. Nothing was sent.')
+  // refuse oversized images from their header, before the decoder allocates them
+  const declared = declaredSize(new Uint8Array(await file.slice(0, HEADER_BYTES).arrayBuffer()))
+  if (declared) checkPixels(declared.width, declared.height)
   let bitmap: ImageBitmap
   try {
     bitmap = await createImageBitmap(file)
@@ -27,13 +31,16 @@ export async function decodeImage(file: Blob): Promise<Rgba> {
     throw new InputError('This file is not an image this browser can read (PNG, JPEG, WebP, GIF or BMP). Nothing was sent.')
   }
   try {
-    if (bitmap.width * bitmap.height > MAX_PIXELS) {
-      throw new InputError(`This image has ${((bitmap.width * bitmap.height) / 1e6).toFixed(0)} megapixels; the limit is 50. Nothing was sent.`)
-    }
+    checkPixels(bitmap.width, bitmap.height)
     return await readPixels(bitmap)
   } finally {
     bitmap.close()
   }
+}
+
+function checkPixels(width: number, height: number): void {
+  if (width * height > MAX_PIXELS)
+    throw new InputError(`This image has ${Math.round((width * height) / 1e6)} megapixels; the limit is ${MAX_PIXELS / 1e6}. Nothing was sent.`)
 }
 
 async function readPixels(bitmap: ImageBitmap): Promise<Rgba> {
