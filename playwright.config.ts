@@ -6,7 +6,7 @@ const command = process.env.E2E_SERVER_CMD ?? 'node --import tsx server/main.ts'
 
 export default defineConfig({
   testDir: 'e2e',
-  // keygen + a 7 MB key upload + SEAL on 2 shared cores: seconds, not milliseconds
+  // keygen + a ~5 MB key upload + SEAL on 2 shared cores: seconds, not milliseconds
   timeout: 240_000,
   expect: { timeout: 60_000 },
   workers: 1,

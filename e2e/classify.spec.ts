@@ -4,6 +4,7 @@ import { writeDigits } from './support/digits'
 import { LONG_TASK_OBSERVER, READ_LONG_TASKS, RESET_LONG_TASKS } from './support/in-page'
 import { fileNeedles, findLeaks, inputNeedles, probabilityNeedles } from './support/needles'
 import { captureApiRequests, dropFiles, openReady, settledResults } from './support/page'
+import { paths } from '../src/api/wire'
 
 const COUNT = 40
 
@@ -47,9 +48,9 @@ test('classifies official MNIST digits supplied as people supply them, leaking n
   // what left the browser: keys once, then one ciphertext per image
   const posts = captured.filter((c) => c.method === 'POST')
   expect(posts.filter((c) => c.url.includes('/classify'))).toHaveLength(COUNT)
-  expect(posts.filter((c) => /\/sessions(\?|$)/.test(new URL(c.url).pathname + new URL(c.url).search.slice(0, 1)))).toHaveLength(1)
+  expect(posts.filter((c) => new URL(c.url).pathname === paths.sessions)).toHaveLength(1)
   const bodies = captured.map((c) => c.body)
-  const { models } = (await (await page.request.get('/api/v1/models')).json()) as { models: Array<{ input: { mean: number; std: number } }> }
+  const { models } = (await (await page.request.get(paths.models)).json()) as { models: Array<{ input: { mean: number; std: number } }> }
   const { mean, std } = models[0].input
   const needles = results.flatMap((r, i) => [
     ...fileNeedles(readFileSync(files[i].path), `#${files[i].index}`),

@@ -1,5 +1,5 @@
 // Errors the routes throw on purpose, and the mapping of every other failure to an ApiError body.
-import { BlindfoldError, type ErrorCode } from '../src/he/errors'
+import { BlindfoldError, isClientFault } from '../src/he/errors'
 import type { ApiError } from '../src/api/wire'
 
 export class HttpError extends Error {
@@ -14,9 +14,6 @@ export class HttpError extends Error {
     this.headers = headers
   }
 }
-
-/** Engine codes that mean "our bug or our model", not "your bytes". */
-const SERVER_SIDE: ReadonlySet<ErrorCode> = new Set(['internal', 'model_mismatch'])
 
 /** Fastify's own error codes (body parsing, limits) mapped to the API's codes. */
 const FASTIFY_CODES: Record<string, [number, string]> = {
@@ -37,8 +34,7 @@ export function toApiError(e: unknown): MappedError {
   const body = (code: string, message: string): ApiError => ({ error: { code, message } })
   if (e instanceof HttpError) return { statusCode: e.statusCode, body: body(e.code, e.message), headers: e.headers }
   if (e instanceof BlindfoldError) {
-    const status = SERVER_SIDE.has(e.code) ? 500 : 400
-    return { statusCode: status, body: body(e.code, e.message), headers: {} }
+    return { statusCode: isClientFault(e.code) ? 400 : 500, body: body(e.code, e.message), headers: {} }
   }
   const err = e as { code?: unknown; statusCode?: unknown; message?: unknown }
   const known = typeof err?.code === 'string' ? FASTIFY_CODES[err.code] : undefined

@@ -60,7 +60,7 @@ export class WorkerPool {
   private readyReject!: (e: Error) => void
   /** resolves once every initial worker has loaded SEAL and its models */
   readonly ready: Promise<void>
-  /** counts for /readyz and the bench */
+  /** counts for the fault tests and the load bench */
   readonly stats = { crashes: 0, timeouts: 0, replaced: 0, completed: 0, keyTransfers: 0 }
 
   constructor(private readonly options: PoolOptions) {
@@ -88,7 +88,7 @@ export class WorkerPool {
     return this.queue.length
   }
 
-  /** Thread ids of live workers (the bench reads their RSS share from /proc). */
+  /** Live workers (/readyz counts them; tests wait for replacements). */
   workers(): Worker[] {
     return [...this.slots].map((s) => s.worker)
   }

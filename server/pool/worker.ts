@@ -5,7 +5,7 @@
  * stopped by terminating this thread, which the pool does.
  */
 import { parentPort, workerData } from 'node:worker_threads'
-import { BlindfoldError, sealMessage } from '../../src/he/errors'
+import { BlindfoldError, isClientFault, sealMessage } from '../../src/he/errors'
 import { loadSeal } from '../../src/he/context'
 import { ModelEvaluator } from '../../src/he/evaluator'
 import { readWeights, type ModelManifest } from '../../src/model/manifest'
@@ -44,8 +44,7 @@ async function main(init: WorkerInit): Promise<void> {
       send({ type: 'done', id: msg.id, response, ms: performance.now() - started, cached: cache.sessions() }, [response.buffer as ArrayBuffer])
     } catch (e) {
       if (e instanceof BlindfoldError) {
-        const clientFault = e.code !== 'internal' && e.code !== 'model_mismatch'
-        send({ type: 'failed', id: msg.id, code: e.code, message: e.message, clientFault, cached: cache.sessions() })
+        send({ type: 'failed', id: msg.id, code: e.code, message: e.message, clientFault: isClientFault(e.code), cached: cache.sessions() })
       } else if (e instanceof Error) {
         send({ type: 'failed', id: msg.id, code: 'internal', message: e.message, clientFault: false, cached: cache.sessions() })
       } else {

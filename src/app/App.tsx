@@ -4,6 +4,7 @@ import { PrivacyInspector } from './components/PrivacyInspector'
 import { ResultCard } from './components/ResultCard'
 import { SessionPanel } from './components/SessionPanel'
 import { StageStrip } from './components/StageStrip'
+import { isSettled } from './state'
 import { useBlindfold } from './use-blindfold'
 
 const DIGITS = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']
@@ -11,7 +12,7 @@ const DIGITS = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']
 export function App() {
   const { state, addFiles, addDrawing, newKeys, retry, clearDone } = useBlindfold()
   const classes = state.session.info?.model.classes ?? DIGITS
-  const pending = state.items.filter((i) => i.status !== 'done' && i.status !== 'error').length
+  const pending = state.items.filter((i) => !isSettled(i.status)).length
   return (
     <>
       <a className="skip" href="#results">Skip to results</a>

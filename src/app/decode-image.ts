@@ -19,7 +19,8 @@ export class InputError extends Error {
 export const ACCEPTED_TYPES = ['image/png', 'image/jpeg', 'image/webp', 'image/gif', 'image/bmp']
 
 export async function decodeImage(file: Blob): Promise<Rgba> {
-  if (file.size > MAX_BYTES) throw new InputError(`This file is ${(file.size / 1048576).toFixed(1)} MB; the limit is 20 MB. Nothing was sent.`)
+  if (file.size > MAX_BYTES)
+    throw new InputError(`This file is ${(file.size / 1048576).toFixed(1)} MB; the limit is ${MAX_BYTES / 1048576} MB. Nothing was sent.`)
   if (file.size === 0) throw new InputError('This file is empty. Nothing was sent.')
   // refuse oversized images from their header, before the decoder allocates them
   const declared = declaredSize(new Uint8Array(await file.slice(0, HEADER_BYTES).arrayBuffer()))

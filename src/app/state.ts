@@ -19,7 +19,6 @@ export interface State {
   session: { status: SessionStatus; progress?: SessionProgress; info?: SessionInfo; error?: string }
   items: Item[]
   requests: RequestRecord[]
-  notice?: string
 }
 
 export type Action =
@@ -29,8 +28,12 @@ export type Action =
   | { type: 'add'; item: Item }
   | { type: 'update'; id: number; patch: Partial<Item> }
   | { type: 'request'; record: RequestRecord }
-  | { type: 'notice'; notice?: string }
   | { type: 'clear-done' }
+
+/** done or failed: nothing more will happen to this item */
+export function isSettled(status: ItemStatus): boolean {
+  return status === 'done' || status === 'error'
+}
 
 export const initialState: State = { session: { status: 'idle' }, items: [], requests: [] }
 
@@ -48,9 +51,7 @@ export function reducer(s: State, a: Action): State {
       return { ...s, items: s.items.map((i) => (i.id === a.id ? { ...i, ...a.patch } : i)) }
     case 'request':
       return { ...s, requests: [a.record, ...s.requests].slice(0, 200) }
-    case 'notice':
-      return { ...s, notice: a.notice }
     case 'clear-done':
-      return { ...s, items: s.items.filter((i) => i.status !== 'done' && i.status !== 'error') }
+      return { ...s, items: s.items.filter((i) => !isSettled(i.status)) }
   }
 }

@@ -23,6 +23,13 @@ export type ErrorCode =
   | 'model_mismatch'
   | 'internal'
 
+/** Codes that mean "our bug or our model", not "the client's bytes": the server answers 5xx for these, 4xx for the rest. */
+const SERVER_FAULTS: ReadonlySet<ErrorCode> = new Set(['internal', 'model_mismatch'])
+
+export function isClientFault(code: ErrorCode): boolean {
+  return !SERVER_FAULTS.has(code)
+}
+
 export class BlindfoldError extends Error {
   readonly code: ErrorCode
   constructor(code: ErrorCode, message: string) {

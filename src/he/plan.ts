@@ -179,43 +179,50 @@ export interface ConvPacking {
 
 export function convPacking(packing: 'patches' | 'image', g: ConvGeometry, filters: number, slots: number): ConvPacking {
   const { positions, taps, outW } = convShape(g)
-  const range = (n: number) => Array.from({ length: n }, (_, i) => i)
+  // output element p * filters + c (the plaintext model's flatten order) lives in channel c's block
+  const channel = (i: number) => i % filters
+  const position = (i: number) => Math.floor(i / filters)
   if (packing === 'patches') {
     const copies = Math.floor(slots / positions)
-    const input = layoutOf(
-      Math.ceil(taps / copies),
-      range(taps * positions).map((i) => Math.floor(Math.floor(i / positions) / copies)),
-      range(taps * positions).map((i) => (Math.floor(i / positions) % copies) * positions + (i % positions)),
-    )
-    // output element p * filters + c (the plaintext model's flatten order)
-    const output = layoutOf(
-      Math.ceil(filters / copies),
-      range(positions * filters).map((i) => Math.floor((i % filters) / copies)),
-      range(positions * filters).map((i) => ((i % filters) % copies) * positions + Math.floor(i / filters)),
-    )
-    return { packing, input, output, copies, filters, taps, positions, inputIndex: (t, p) => t * positions + p }
+    return {
+      packing,
+      input: blockLayout(taps * positions, taps, copies, positions, (i) => Math.floor(i / positions), (i) => i % positions),
+      output: blockLayout(positions * filters, filters, copies, positions, channel, position),
+      copies,
+      filters,
+      taps,
+      positions,
+      inputIndex: (t, p) => t * positions + p,
+    }
   }
   if (g.stride !== 1 || g.padding !== 0) throw new Error("plan: 'image' packing supports stride 1 without padding")
   const area = g.inputHeight * g.inputWidth
   const copies = Math.min(Math.floor(slots / area), filters)
   if (copies < 1) throw new Error(`plan: a ${g.inputHeight}x${g.inputWidth} image does not fit in ${slots} slots`)
-  const input = layoutOf(1, range(copies * area).map(() => 0), range(copies * area))
   const anchor = (p: number) => Math.floor(p / outW) * g.inputWidth + (p % outW)
-  const output = layoutOf(
-    Math.ceil(filters / copies),
-    range(positions * filters).map((i) => Math.floor((i % filters) / copies)),
-    range(positions * filters).map((i) => ((i % filters) % copies) * area + anchor(Math.floor(i / filters))),
-  )
   return {
     packing,
-    input,
-    output,
+    input: blockLayout(copies * area, copies, copies, area, (i) => Math.floor(i / area), (i) => i % area),
+    output: blockLayout(positions * filters, filters, copies, area, channel, (i) => anchor(position(i))),
     copies,
     filters,
     taps,
     positions,
     inputIndex: (t, p, c) => (c % copies) * area + anchor(p) + Math.floor(t / g.kernel) * g.inputWidth + (t % g.kernel),
   }
+}
+
+/**
+ * `elements` values in `blocks` blocks of `size` slots, `copies` blocks per
+ * ciphertext: element i sits in block `block(i)` at `offset(i)` within it.
+ */
+function blockLayout(elements: number, blocks: number, copies: number, size: number, block: (i: number) => number, offset: (i: number) => number): Layout {
+  const all = Array.from({ length: elements }, (_, i) => i)
+  return layoutOf(
+    Math.ceil(blocks / copies),
+    all.map((i) => Math.floor(block(i) / copies)),
+    all.map((i) => (block(i) % copies) * size + offset(i)),
+  )
 }
 
 /**

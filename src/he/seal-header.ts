@@ -10,11 +10,11 @@
  *   magic u16 LE 0xA15E | header_size u8 (16) | version_major u8 (4) |
  *   version_minor u8 | compr_mode u8 | reserved u16 (0) | size u64 LE
  */
+import { BlindfoldError } from './errors'
+
 export const SEAL_MAGIC = 0xa15e
 export const SEAL_HEADER_SIZE = 16
 export const SEAL_VERSION_MAJOR = 4
-
-import { BlindfoldError } from './errors'
 
 export const ComprMode = { none: 0, zlib: 1, zstd: 2 } as const
 export type ComprMode = (typeof ComprMode)[keyof typeof ComprMode]

@@ -6,7 +6,7 @@
 import type { ClassifyResult, ClassifyStage } from '../../src/api/he-worker-types'
 import { headers, paths } from '../../src/api/wire'
 import { argmax, normalise } from '../../src/model/forward'
-import { expectOk, HttpError, type Exchange } from './http'
+import { errorOf, expectOk, type Exchange } from './http'
 import { loggedSend } from './request-log'
 import { current, reupload } from './session'
 
@@ -41,15 +41,10 @@ export async function classifyPixels(pixels: Uint8Array, onStage?: OnStage): Pro
   const encryptMs = performance.now() - t
 
   let x = await post(info.sessionId, request, onStage)
-  if (x.status === 404) {
-    try {
-      expectOk(x)
-    } catch (e) {
-      if (!(e instanceof HttpError) || e.code !== 'unknown_session') throw e
-      // the server lost our keys (restart or expiry): upload them again, retry once
-      const again = await reupload()
-      x = await post(again.sessionId, request, onStage)
-    }
+  if (x.status === 404 && errorOf(x).code === 'unknown_session') {
+    // the server lost our keys (restart or expiry): upload them again, retry once
+    const again = await reupload()
+    x = await post(again.sessionId, request, onStage)
   }
   expectOk(x)
   onStage?.('decrypting')
@@ -57,8 +52,9 @@ export async function classifyPixels(pixels: Uint8Array, onStage?: OnStage): Pro
   const logits = owner.decrypt(new Uint8Array(x.body))
   const decryptMs = performance.now() - t
   const probabilities = softmax(logits)
-  const serverHeader = Number(x.header(headers.serverMs))
-  const serverMs = Number.isFinite(serverHeader) && x.header(headers.serverMs) !== null ? serverHeader : x.waitMs
+  // the server's own compute time, else (no or bad header) the wait for the answer
+  const serverHeader = x.header(headers.serverMs)
+  const serverMs = serverHeader !== null && Number.isFinite(Number(serverHeader)) ? Number(serverHeader) : x.waitMs
   // Chromium reports upload completion late (progress events are batched), so
   // the upload is what remains of the time to the first response byte once
   // the server's own compute time is taken out.

@@ -81,9 +81,14 @@ export function send(o: SendOptions): Promise<Exchange> {
   })
 }
 
-/** Throws an HttpError built from the API's JSON error body for any non-2xx answer. */
+/** Throws the answer's error (see errorOf) for any non-2xx answer. */
 export function expectOk(x: Exchange): Exchange {
   if (x.status >= 200 && x.status < 300) return x
+  throw errorOf(x)
+}
+
+/** An HttpError built from the API's JSON error body, or a generic one when there is none. */
+export function errorOf(x: Exchange): HttpError {
   let code = 'http_' + x.status
   let message = `The server answered ${x.status}.`
   try {
@@ -93,7 +98,7 @@ export function expectOk(x: Exchange): Exchange {
   } catch {
     // not JSON (a proxy's HTML page, say): keep the generic message
   }
-  throw new HttpError(x.status, code, message)
+  return new HttpError(x.status, code, message)
 }
 
 export function json<T>(x: Exchange): T {

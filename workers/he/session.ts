@@ -89,10 +89,6 @@ export function current(): State {
   return state
 }
 
-export function hasSession(): boolean {
-  return state !== undefined
-}
-
 async function endSession(): Promise<void> {
   const old = state
   state = undefined

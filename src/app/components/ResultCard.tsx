@@ -1,6 +1,6 @@
 import { memo } from 'react'
 import { bytes, ms } from '../format'
-import type { Item } from '../state'
+import { isSettled, type Item } from '../state'
 import { FramePreview } from './FramePreview'
 import { ProbabilityBars } from './ProbabilityBars'
 
@@ -25,7 +25,7 @@ export const ResultCard = memo(function ResultCard({ item, classes }: { item: It
       // exact decrypted values, for tests that check they never left the tab
       data-probabilities={r ? JSON.stringify(r.probabilities) : undefined}
       data-timings={r ? JSON.stringify({ ...r.timings, bytesSent: r.bytesSent, bytesReceived: r.bytesReceived }) : undefined}
-      aria-busy={item.status !== 'done' && item.status !== 'error'}
+      aria-busy={!isSettled(item.status)}
     >
       <div className="card-head">
         {item.frame ? <FramePreview frame={item.frame} label={`28 by 28 input for ${item.name}`} /> : <div className="frame frame-empty" aria-hidden="true" />}
