@@ -51,7 +51,7 @@ const work = owners.map((owner, s) =>
 
 const results = []
 for (const poolSize of POOLS) {
-  const app = await buildApp({ models, poolSize, rateLimitMax: 0, queueMax: SESSIONS * 2, sessionMax: SESSIONS * 2 })
+  const app = await buildApp({ models, poolSize, rateLimitMax: 0, queueMax: SESSIONS * 2, sessionMax: SESSIONS * 2, sessionsPerClient: SESSIONS })
   await app.blindfold.pool.ready
   const base = await app.listen({ port: 0, host: '127.0.0.1' })
   let peakRss = process.memoryUsage().rss

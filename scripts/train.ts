@@ -28,6 +28,7 @@ import { exportModel } from './export-model'
 import { loadModelDir } from '../server/model-files'
 import { firstConvGeometry } from '../src/model/forward'
 import { tensor, type Conv2dLayer, type DenseLayer } from '../src/model/manifest'
+import { seededRandom } from '../src/model/seeded-random'
 
 const { values: args } = parseArgs({
   options: {
@@ -75,17 +76,6 @@ const POOLED = Math.floor(OUT_H / POOL) * Math.floor(OUT_W / POOL)
 const FILL = -MEAN / STD
 const BN_EPS = 1e-5
 
-/** mulberry32: small, seedable, good enough for shuffling and augmentation */
-function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /**
  * Bilinear affine warp of a 28x28 uint8 digit about its centre into `out`
@@ -163,7 +153,7 @@ async function main() {
   const test = loadMnist('test')
   console.log(`backend ${tf.getBackend()}; train ${train.count}, test ${test.count}; filters ${FILTERS}, epochs ${EPOCHS}, seed ${SEED}`)
 
-  const random = rng(SEED)
+  const random = seededRandom(SEED)
   const kernel = tf.variable(tf.randomNormal([T, FILTERS], 0, Math.sqrt(2 / T), 'float32', SEED))
   const gamma = tf.variable(tf.fill([FILTERS], 0.5))
   const beta = tf.variable(tf.zeros([FILTERS]))

@@ -57,7 +57,7 @@ describe('API happy path', () => {
     expect((await app.inject({ method: 'GET', url: paths.health })).statusCode).toBe(200)
     const ready = await app.inject({ method: 'GET', url: paths.ready })
     expect(ready.statusCode).toBe(200)
-    expect(ready.json().ready).toBe(true)
+    expect(ready.json()).toEqual({ ready: true }) // no session, queue or worker counts
     const doc = await app.inject({ method: 'GET', url: '/api/v1/openapi.json' })
     expect(doc.json().openapi).toBe('3.1.0')
   })
@@ -67,6 +67,7 @@ describe('API happy path', () => {
     expect(r.headers['content-security-policy']).toBe(CONTENT_SECURITY_POLICY)
     expect(r.headers['x-content-type-options']).toBe('nosniff')
     expect(r.headers['referrer-policy']).toBe('no-referrer')
+    expect(r.headers['cache-control']).toBe('no-store')
     expect(r.headers['access-control-allow-origin']).toBeUndefined()
   })
 
@@ -84,6 +85,7 @@ describe('readiness and options', () => {
     try {
       const early = await fresh.inject({ method: 'GET', url: paths.ready })
       expect(early.statusCode).toBe(503)
+      expect(early.json()).toEqual({ ready: false, error: { code: 'not_ready', message: 'workers are loading the models' } })
       await fresh.blindfold.pool.ready
       expect((await fresh.inject({ method: 'GET', url: paths.ready })).statusCode).toBe(200)
     } finally {
@@ -103,6 +105,13 @@ describe('readiness and options', () => {
       expect(r.headers['access-control-allow-origin']).toBe('https://app.example')
       const r429 = await limited.inject({ method: 'GET', url: paths.models })
       expect(errorCode(r429)).toBe('rate_limited')
+      expect(r429.json().error.message).toMatch(/rate limit of 2 points per 60 s/)
+      expect(Number(r429.headers['retry-after'])).toBeGreaterThan(0)
+      expect(r429.headers['content-security-policy']).toBe(CONTENT_SECURITY_POLICY)
+      // a cross-origin page can read its 429 (CORS headers are set before the limit)
+      const corsLimited = await limited.inject({ method: 'GET', url: paths.models, headers: { origin: 'https://app.example' } })
+      expect(corsLimited.statusCode).toBe(429)
+      expect(corsLimited.headers['access-control-allow-origin']).toBe('https://app.example')
     } finally {
       await limited.close()
     }

@@ -4,18 +4,23 @@
  * `app.blindfold`.
  */
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
-import rateLimit from '@fastify/rate-limit'
 import { randomUUID } from 'node:crypto'
+import { binaryOnlyParsers, closeOnUnreadBody, DEFAULT_BODY_LIMIT, refuseUnwantedBodies } from './body-policy'
 import { DEFAULTS, type ServerConfig } from './config'
+import { CostLimiter } from './cost-limiter'
+import { clientErrorHandler, frameworkErrors } from './framework-errors'
 import { toApiError } from './http-error'
+import { Metrics } from './metrics'
 import type { ModelFiles } from './model-files'
 import { WorkerPool } from './pool/pool'
+import { rateLimitHook } from './rate-limit'
 import { SessionStore } from './session-store'
 import { cors, securityHeaders } from './security-headers'
 import { healthRoutes } from './routes/health'
 import { modelRoutes } from './routes/models'
 import { sessionRoutes } from './routes/sessions'
 import { openapiRoutes } from './routes/openapi'
+import { metricsAccess, metricsRoutes, METRICS_PATH } from './routes/metrics'
 import { staticSite } from './static-site'
 import { derivePlan, type EvaluationPlan } from '../src/he/plan'
 
@@ -25,7 +30,7 @@ export interface AppOptions extends Partial<Omit<ServerConfig, 'port' | 'host'>>
   logger?: FastifyServerOptions['logger']
   /** directory of the built SPA (dist/); served only when given and present */
   staticDir?: string
-  /** wall clock for session TTLs (tests) */
+  /** wall clock for session TTLs, rate limits and query windows (tests) */
   now?: () => number
 }
 
@@ -34,6 +39,10 @@ export interface Blindfold {
   models: Map<string, ModelFiles & { plan: EvaluationPlan }>
   pool: WorkerPool
   sessions: SessionStore
+  /** wall clock of TTLs, rate limits and query windows */
+  now: () => number
+  /** this app's Prometheus registry and instruments (GET /metrics) */
+  metrics: Metrics
 }
 
 declare module 'fastify' {
@@ -49,12 +58,22 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     poolSize: 2,
     ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)),
   }
+  const clock = now ?? Date.now
+  const metrics = new Metrics()
   const app = Fastify({
     logger: logger ?? false,
     genReqId: () => randomUUID(),
     trustProxy: config.trustProxy,
-    // the largest body is an evaluation-key upload; routes set tighter limits
-    bodyLimit: config.maxKeysBytes,
+    // only the two binary routes take a body, each with its own limit (body-policy.ts)
+    bodyLimit: DEFAULT_BODY_LIMIT,
+    // a client trickling its request (slowloris) is cut off: a 16 MB upload still has 120 s (~140 KB/s)
+    requestTimeout: 120_000,
+    // errors raised before routing and by Node's parser, in the API format (framework-errors.ts)
+    frameworkErrors: (error, request, reply) => {
+      metrics.rejected(toApiError(error).body.error.code)
+      frameworkErrors(error, request, reply)
+    },
+    clientErrorHandler: (error, socket) => clientErrorHandler(error, socket, (code) => metrics.rejected(code)),
   })
   const models = new Map([...files].map(([name, f]) => [name, { ...f, plan: derivePlan(f.manifest) }]))
   const pool = new WorkerPool({
@@ -63,24 +82,31 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     queueMax: config.queueMax,
     timeoutMs: config.requestTimeoutMs,
     keyCache: config.workerKeyCache,
+    heapLimitBytes: config.workerHeapLimitMb * 1024 * 1024,
+    logitNoiseStd: config.logitNoiseStd,
     log: app.log,
+    observer: metrics.poolObserver,
   })
   const sessions = new SessionStore({
     ttlMs: config.sessionTtlSeconds * 1000,
     maxSessions: config.sessionMax,
     maxBytes: config.sessionMaxBytes,
+    perClientSessions: config.sessionsPerClient,
+    perClientBytes: config.sessionBytesPerClient,
     onDrop: (id) => pool.dropSession(id),
-    now,
+    now: clock,
   })
-  app.decorate('blindfold', { config, models, pool, sessions })
+  metrics.watch({ queued: () => pool.queued, sessions: () => sessions.size, sessionKeyBytes: () => sessions.totalBytes })
+  app.decorate('blindfold', { config, models, pool, sessions, now: clock, metrics })
   // in-flight answers during shutdown end their keep-alive connection, so close() need not
   // wait out the keep-alive timeout (idle connections Fastify closes itself)
   let closing = false
   app.addHook('preClose', async () => {
     closing = true
   })
-  app.addHook('onSend', async (_request, reply, payload) => {
+  app.addHook('onSend', async (request, reply, payload) => {
     if (closing) reply.header('connection', 'close')
+    else await closeOnUnreadBody(request, reply)
     return payload
   })
   app.addHook('onClose', async () => {
@@ -88,33 +114,74 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     await pool.close()
   })
 
+  // every 4xx/5xx answered through the hooks is counted once, by its API error code: the error
+  // handler's by the code it maps to, any other (readyz's 503) by the code in its JSON body
+  const counted = new WeakSet<object>()
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (reply.statusCode >= 400 && !counted.has(request)) {
+      counted.add(request)
+      metrics.rejected(errorCodeIn(payload))
+    }
+    return payload
+  })
   app.setErrorHandler((error, request, reply) => {
     const mapped = toApiError(error)
+    if (!counted.has(request)) {
+      counted.add(request)
+      metrics.rejected(mapped.body.error.code)
+    }
     if (mapped.statusCode >= 500) request.log.error({ code: mapped.body.error.code, err: (error as Error)?.message }, 'request failed')
     else request.log.info({ code: mapped.body.error.code }, 'request refused')
     reply.code(mapped.statusCode).headers(mapped.headers).type('application/json').send(mapped.body)
   })
 
-  // binary bodies arrive as raw bytes; any other media type is refused per route (415)
-  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_req, body, done) => done(null, body))
-
+  binaryOnlyParsers(app)
   securityHeaders(app)
-  cors(app, config.corsOrigin)
+  // onRequest, in this order, for every request including the not-found handler's:
+  // CORS headers (so a 429 is readable cross-origin), rate limit, preflight, body policy
+  const corsHooks = cors(config.corsOrigin)
+  app.addHook('onRequest', corsHooks.headers)
+  // who may read GET /metrics (routes/metrics.ts); undefined: METRICS_ALLOW=none, no route
+  const metricsAllowed =
+    config.metricsAllow === false ? undefined : metricsAccess(config.metricsAllow, { trustEveryHop: config.trustProxy === true })
   if (config.rateLimitMax > 0) {
-    await app.register(rateLimit, {
-      max: config.rateLimitMax,
-      timeWindow: config.rateLimitWindow,
-      errorResponseBuilder: (_req, ctx) => ({
-        statusCode: 429,
-        error: { code: 'rate_limited', message: `rate limit of ${ctx.max} requests per ${ctx.after} exceeded` },
-      }),
+    const limiter = new CostLimiter({
+      capacity: config.rateLimitMax,
+      windowMs: config.rateLimitWindowSeconds * 1000,
+      maxClients: config.rateLimitClients,
+      now: clock,
+    })
+    const rateLimit = rateLimitHook({
+      limiter,
+      costs: { free: 0, keys: config.rateCostKeys, classify: config.rateCostClassify },
+      capacity: config.rateLimitMax,
+      windowSeconds: config.rateLimitWindowSeconds,
+    })
+    // an allowed metrics scrape is free; a refused one costs 1 point, like the unknown route it looks like
+    app.addHook('onRequest', async (request) => {
+      if (metricsAllowed && request.routeOptions.url === METRICS_PATH && metricsAllowed(request)) return
+      await rateLimit(request)
     })
   }
+  app.addHook('onRequest', corsHooks.preflight)
+  app.addHook('onRequest', refuseUnwantedBodies)
 
   await app.register(healthRoutes)
   await app.register(modelRoutes)
   await app.register(sessionRoutes)
   await app.register(openapiRoutes)
+  if (metricsAllowed) await app.register(metricsRoutes, { allowed: metricsAllowed })
   await staticSite(app, staticDir)
   return app
+}
+
+/** The API error code in an error answer's JSON body (`{ error: { code } }`), if any. */
+function errorCodeIn(payload: unknown): string | undefined {
+  if (typeof payload !== 'string' || payload.length > 4096) return undefined
+  try {
+    const code = (JSON.parse(payload) as { error?: { code?: unknown } } | null)?.error?.code
+    return typeof code === 'string' ? code : undefined
+  } catch {
+    return undefined
+  }
 }

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
 import { KeyOwner } from '../src/he/key-owner'
 import { ContainerKind, pack, unpack } from '../src/he/wire'
+import { BINARY, paths } from '../src/api/wire'
 import type { ModelFiles } from './model-files'
 import { Forger, editSection, request, withSealSize } from './test-support/forge'
 import { classifyDigit, digits, errorCode, newSession, postClassify, postKeys, publicModelOf, startApp } from './test-support/harness'
@@ -78,17 +79,17 @@ describe('bad ciphertext requests', () => {
   it('zlib-compressed section -> unsupported_compression', () =>
     expectClassify(editSection(validRequest, ContainerKind.request, inputCts(), 0, (s) => ((s[5] = 1), s)), 400, 'unsupported_compression'))
 
-  it('truncated ciphertext with a consistent header -> seal_rejected', () =>
+  it('truncated ciphertext with a consistent header -> bad_compression (its zstd frame is cut)', () =>
     expectClassify(
       editSection(validRequest, ContainerKind.request, inputCts(), 0, (s) => withSealSize(s.subarray(0, s.byteLength - 4096), s.byteLength - 4096)),
       400,
-      'seal_rejected',
+      'bad_compression',
     ))
 
-  it('ciphertext for N=4096 -> seal_rejected', async () => {
+  it('ciphertext for N=4096 -> wrong_object_size (not the size of this model\'s ciphertexts)', async () => {
     const f = await Forger.create({ scheme: 'ckks', n: 4096, bits: [40, 30, 39] })
     try {
-      await expectClassify(request(f.ciphertext()), 400, 'seal_rejected')
+      await expectClassify(request(f.ciphertext()), 400, 'wrong_object_size')
     } finally {
       f.dispose()
     }
@@ -103,7 +104,7 @@ describe('bad ciphertext requests', () => {
     }
   })
 
-  it('mod-switched ciphertext -> wrong_level', () => expectClassify(request(good.ciphertext({ modSwitches: 1 })), 400, 'wrong_level'))
+  it('mod-switched ciphertext -> wrong_object_size (one prime fewer)', () => expectClassify(request(good.ciphertext({ modSwitches: 1 })), 400, 'wrong_object_size'))
 
   it('wrong scale -> wrong_scale', () => expectClassify(request(good.ciphertext({ scaleBits: 30 })), 400, 'wrong_scale'))
 
@@ -135,22 +136,23 @@ describe('bad evaluation keys', () => {
 
   it('a request container as keys -> wrong_kind', () => expectKeys(validRequest, 400, 'wrong_kind'))
 
-  it('keys missing a rotation step -> missing_rotation_step', () => expectKeys(good.evaluationKeys(steps.slice(1)), 400, 'missing_rotation_step'))
+  // key sets for other steps or other chains differ in size from the plan's: refused before SEAL
+  it('keys missing a rotation step -> wrong_object_size', () => expectKeys(good.evaluationKeys(steps.slice(1)), 400, 'wrong_object_size'))
 
-  it('keys with an extra rotation step -> unexpected_rotation_step', () => {
+  it('keys with an extra rotation step -> wrong_object_size', () => {
     const extra = [1, 2, 3, 5, 7].find((s) => !steps.includes(s))!
-    return expectKeys(good.evaluationKeys([...steps, extra]), 400, 'unexpected_rotation_step')
+    return expectKeys(good.evaluationKeys([...steps, extra]), 400, 'wrong_object_size')
   })
 
-  it('Galois keys where the relinearisation keys belong -> missing_relin_key', () => {
+  it('Galois keys where the relinearisation keys belong -> wrong_object_size', () => {
     const [, galois] = unpack(owner.evaluationKeys, ContainerKind.evaluationKeys, 2)
-    return expectKeys(pack(ContainerKind.evaluationKeys, [galois, galois]), 400, 'missing_relin_key')
+    return expectKeys(pack(ContainerKind.evaluationKeys, [galois, galois]), 400, 'wrong_object_size')
   })
 
-  it('keys for other (secure) parameters -> seal_rejected', async () => {
+  it('keys for a shorter (secure) chain -> wrong_object_size', async () => {
     const f = await Forger.create({ scheme: 'ckks', n: 8192, bits: [60, 40, 40, 60] })
     try {
-      await expectKeys(f.evaluationKeys(steps), 400, 'seal_rejected')
+      await expectKeys(f.evaluationKeys(steps), 400, 'wrong_object_size')
     } finally {
       f.dispose()
     }
@@ -165,15 +167,46 @@ describe('bad evaluation keys', () => {
     }
   })
 
-  it('a valid ciphertext sent as evaluation keys -> seal_rejected', () => {
+  it('a valid ciphertext sent as evaluation keys -> wrong_object_size', () => {
     const [ct] = unpack(validRequest, ContainerKind.request, inputCts())
-    return expectKeys(pack(ContainerKind.evaluationKeys, [ct, ct]), 400, 'seal_rejected')
+    return expectKeys(pack(ContainerKind.evaluationKeys, [ct, ct]), 400, 'wrong_object_size')
   })
 
   it('keys section with a lying SEAL size -> bad_seal_header', () =>
     expectKeys(editSection(owner.evaluationKeys, ContainerKind.evaluationKeys, 2, 1, (s) => withSealSize(s, 1 << 30)), 400, 'bad_seal_header'))
 
   it('oversized key upload -> 413 body_too_large', () => expectKeys(new Uint8Array(17 * 1024 * 1024), 413, 'body_too_large'))
+})
+
+describe('hostile HTTP around the routes', () => {
+  const id = () => session
+  const expectError = (r: { statusCode: number; headers: Record<string, unknown>; json(): unknown }, status: number, code: string) => {
+    expect({ status: r.statusCode, code: (r.json() as { error: { code: string } }).error.code }).toEqual({ status, code })
+    expect(r.headers['x-content-type-options']).toBe('nosniff')
+    expect(r.headers['cache-control']).toBe('no-store')
+  }
+
+  it('a 5,000-character session id -> 414 uri_too_long', async () =>
+    expectError(await app.inject({ method: 'POST', url: paths.classify('x'.repeat(5000)), headers: { 'content-type': BINARY }, payload: Buffer.from(validRequest) }), 414, 'uri_too_long'))
+
+  it('invalid percent-encoding in the id -> 400 bad_url', async () =>
+    expectError(await app.inject({ method: 'POST', url: `${paths.sessions}/%00%ff/classify`, headers: { 'content-type': BINARY }, payload: Buffer.from(validRequest) }), 400, 'bad_url'))
+
+  it('a JSON body to an unknown route -> 404 not_found', async () =>
+    expectError(await app.inject({ method: 'POST', url: '/api/v1/sessions/x/y/z', headers: { 'content-type': 'application/json' }, payload: '{"a":1}' }), 404, 'not_found'))
+
+  it('a body on DELETE -> 413 body_too_large, and the session survives', async () =>
+    expectError(await app.inject({ method: 'DELETE', url: paths.session(id()), headers: { 'content-type': BINARY }, payload: Buffer.alloc(10) }), 413, 'body_too_large'))
+
+  it('text/plain evaluation keys -> 415 unsupported_media_type', async () =>
+    expectError(await postKeys(app, owner.evaluationKeys, model.manifest.name, 'text/plain'), 415, 'unsupported_media_type'))
+
+  it('a request with a lying Content-Length -> 400 bad_request', async () =>
+    expectError(
+      await app.inject({ method: 'POST', url: paths.classify(id()), headers: { 'content-type': BINARY, 'content-length': '100' }, payload: Buffer.alloc(50) }),
+      400,
+      'bad_request',
+    ))
 })
 
 describe('after the bad inputs', () => {

@@ -1,4 +1,5 @@
 // Server configuration from environment variables; every knob has a safe default.
+import { isIP } from 'node:net'
 import { availableParallelism } from 'node:os'
 
 export interface ServerConfig {
@@ -11,18 +12,45 @@ export interface ServerConfig {
   requestTimeoutMs: number
   /** LoadedKeys each worker keeps (keys are ~2x their wire size once loaded) */
   workerKeyCache: number
+  /** V8 heap cap of each worker thread (resourceLimits), so one runaway job cannot take the process */
+  workerHeapLimitMb: number
   sessionTtlSeconds: number
+  /** sessions kept in all; when full a new one is refused (503 sessions_full), never another client's evicted */
   sessionMax: number
   sessionMaxBytes: number
+  /** sessions one client may hold; its own least recently used one makes room for a new one */
+  sessionsPerClient: number
+  /** key bytes one client may hold, same rule */
+  sessionBytesPerClient: number
   maxKeysBytes: number
   maxRequestBytes: number
-  /** requests per window per client IP; 0 disables rate limiting */
+  /** rate-limit points per window per client (token bucket: burst = this, refill = this per window); 0 disables */
   rateLimitMax: number
-  rateLimitWindow: string
+  rateLimitWindowSeconds: number
+  /** points a key upload / a classification costs; any other request costs 1 (health probes 0) */
+  rateCostKeys: number
+  rateCostClassify: number
+  /** clients whose buckets and query windows are remembered (LRU), so many addresses cannot exhaust memory */
+  rateLimitClients: number
+  /** classifications one evaluation-key set may answer; 0 = unlimited */
+  maxQueriesPerSession: number
+  /** classifications one client may get per rolling QUERY_WINDOW_SECONDS, whatever its sessions; 0 = unlimited */
+  maxQueriesPerClient: number
+  queryWindowSeconds: number
+  /** standard deviation of Gaussian noise the workers add to the encrypted logits; 0 = none */
+  logitNoiseStd: number
   corsOrigin: string | undefined
   logLevel: string
-  /** proxies to trust for the client IP (Fastify trustProxy); off unless set */
-  trustProxy: boolean
+  /**
+   * Which proxies may set the client address through X-Forwarded-For (Fastify trustProxy):
+   * false = none, a string = their addresses/CIDRs, true = every hop (the client can then pick its own address)
+   */
+  trustProxy: boolean | string
+  /**
+   * Who may read GET /metrics besides loopback clients: addresses and CIDRs (matched against
+   * request.ip, so TRUST_PROXY applies); false = no metrics route at all (METRICS_ALLOW=none)
+   */
+  metricsAllow: string[] | false
 }
 
 export const DEFAULTS: Omit<ServerConfig, 'poolSize'> = {
@@ -31,16 +59,27 @@ export const DEFAULTS: Omit<ServerConfig, 'poolSize'> = {
   queueMax: 32,
   requestTimeoutMs: 30_000,
   workerKeyCache: 8,
+  workerHeapLimitMb: 1024,
   sessionTtlSeconds: 1800,
   sessionMax: 64,
   sessionMaxBytes: 512 * 1024 * 1024,
+  sessionsPerClient: 4,
+  sessionBytesPerClient: 64 * 1024 * 1024,
   maxKeysBytes: 16 * 1024 * 1024,
   maxRequestBytes: 400 * 1024,
-  rateLimitMax: 600,
-  rateLimitWindow: '1 minute',
+  rateLimitMax: 1200,
+  rateLimitWindowSeconds: 60,
+  rateCostKeys: 50,
+  rateCostClassify: 10,
+  rateLimitClients: 10_000,
+  maxQueriesPerSession: 0,
+  maxQueriesPerClient: 0,
+  queryWindowSeconds: 86_400,
+  logitNoiseStd: 0,
   corsOrigin: undefined,
   logLevel: 'info',
   trustProxy: false,
+  metricsAllow: [],
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): number {
@@ -51,7 +90,46 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): n
   return n
 }
 
+function nonNegative(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  const n = Number(raw)
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${name}=${raw}: expected a number >= 0`)
+  return n
+}
+
+function trustProxy(raw: string | undefined): boolean | string {
+  if (raw === undefined || raw === '' || raw === '0' || raw === 'false') return false
+  if (raw === '1' || raw === 'true') return true
+  return raw // addresses, CIDRs or proxy-addr presets (loopback, linklocal, uniquelocal), comma-separated
+}
+
+/**
+ * METRICS_ALLOW: unset or `loopback` = loopback clients only, `none` = no metrics route, else
+ * addresses/CIDRs allowed besides loopback (each checked here, so a typo fails at startup).
+ */
+export function metricsAllow(raw: string | undefined): string[] | false {
+  const entries = (raw ?? '').split(',').map((e) => e.trim()).filter((e) => e !== '')
+  if (entries.includes('none')) {
+    if (entries.length > 1) throw new Error('METRICS_ALLOW: none cannot be combined with addresses')
+    return false
+  }
+  return entries
+    .filter((e) => e !== 'loopback') // always allowed
+    .map((e) => {
+      const [address, bits, extra] = e.split('/')
+      const family = isIP(address)
+      const prefixOk = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128))
+      if (family === 0 || address.includes('%') || extra !== undefined || !prefixOk) {
+        throw new Error(`METRICS_ALLOW: ${JSON.stringify(e).slice(0, 60)} is not an IP address or CIDR (or none, loopback)`)
+      }
+      return e
+    })
+}
+
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  // a renamed knob must not be silently ignored: the old one took @fastify/rate-limit's syntax
+  if (env.RATE_LIMIT_WINDOW) throw new Error('RATE_LIMIT_WINDOW is replaced by RATE_LIMIT_WINDOW_SECONDS (an integer)')
   return {
     port: int(env, 'PORT', DEFAULTS.port),
     host: env.HOST || DEFAULTS.host,
@@ -59,15 +137,26 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
     queueMax: int(env, 'QUEUE_MAX', DEFAULTS.queueMax),
     requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', DEFAULTS.requestTimeoutMs, 1),
     workerKeyCache: int(env, 'WORKER_KEY_CACHE', DEFAULTS.workerKeyCache, 1),
+    workerHeapLimitMb: int(env, 'WORKER_HEAP_LIMIT_MB', DEFAULTS.workerHeapLimitMb, 64),
     sessionTtlSeconds: int(env, 'SESSION_TTL_SECONDS', DEFAULTS.sessionTtlSeconds, 1),
     sessionMax: int(env, 'SESSION_MAX', DEFAULTS.sessionMax, 1),
     sessionMaxBytes: int(env, 'SESSION_MAX_BYTES', DEFAULTS.sessionMaxBytes, 1),
+    sessionsPerClient: int(env, 'SESSIONS_PER_CLIENT', DEFAULTS.sessionsPerClient, 1),
+    sessionBytesPerClient: int(env, 'SESSION_BYTES_PER_CLIENT', DEFAULTS.sessionBytesPerClient, 1),
     maxKeysBytes: int(env, 'MAX_KEYS_BYTES', DEFAULTS.maxKeysBytes, 1024),
     maxRequestBytes: int(env, 'MAX_REQUEST_BYTES', DEFAULTS.maxRequestBytes, 1024),
     rateLimitMax: int(env, 'RATE_LIMIT_MAX', DEFAULTS.rateLimitMax),
-    rateLimitWindow: env.RATE_LIMIT_WINDOW || DEFAULTS.rateLimitWindow,
+    rateLimitWindowSeconds: int(env, 'RATE_LIMIT_WINDOW_SECONDS', DEFAULTS.rateLimitWindowSeconds, 1),
+    rateCostKeys: int(env, 'RATE_COST_KEYS', DEFAULTS.rateCostKeys, 1),
+    rateCostClassify: int(env, 'RATE_COST_CLASSIFY', DEFAULTS.rateCostClassify, 1),
+    rateLimitClients: int(env, 'RATE_LIMIT_CLIENTS', DEFAULTS.rateLimitClients, 1),
+    maxQueriesPerSession: int(env, 'MAX_QUERIES_PER_SESSION', DEFAULTS.maxQueriesPerSession),
+    maxQueriesPerClient: int(env, 'MAX_QUERIES_PER_CLIENT', DEFAULTS.maxQueriesPerClient),
+    queryWindowSeconds: int(env, 'QUERY_WINDOW_SECONDS', DEFAULTS.queryWindowSeconds, 1),
+    logitNoiseStd: nonNegative(env, 'LOGIT_NOISE_STD', DEFAULTS.logitNoiseStd),
     corsOrigin: env.CORS_ORIGIN || undefined,
     logLevel: env.LOG_LEVEL || DEFAULTS.logLevel,
-    trustProxy: env.TRUST_PROXY === '1' || env.TRUST_PROXY === 'true',
+    trustProxy: trustProxy(env.TRUST_PROXY),
+    metricsAllow: metricsAllow(env.METRICS_ALLOW),
   }
 }

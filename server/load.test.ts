@@ -19,7 +19,8 @@ let model: ModelFiles
 let base: string
 
 beforeAll(async () => {
-  ;({ app, model } = await startApp({ poolSize: 2, queueMax: 64 }))
+  // every client here is 127.0.0.1: let it hold all the sessions (plus the graceful-close one)
+  ;({ app, model } = await startApp({ poolSize: 2, queueMax: 64, sessionsPerClient: SESSIONS + 1 }))
   base = await app.listen({ port: 0, host: '127.0.0.1' })
 })
 afterAll(async () => {

@@ -16,6 +16,10 @@ const app = await buildApp({
   staticDir: process.env.STATIC_DIR || fileURLToPath(new URL('../dist', import.meta.url)),
 })
 
+if (config.trustProxy === true) {
+  app.log.warn('TRUST_PROXY trusts every hop: unless the proxy overwrites X-Forwarded-For, clients choose their own address and quotas; list the proxy addresses instead')
+}
+
 let stopping = false
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return

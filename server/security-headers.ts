@@ -4,7 +4,7 @@
  * ('wasm-unsafe-eval', not 'unsafe-eval': node-seal has no eval/new Function),
  * blob: workers and images, and fetches to our own API only.
  */
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply } from 'fastify'
 
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'self'",
@@ -19,30 +19,51 @@ export const CONTENT_SECURITY_POLICY = [
   "object-src 'none'",
 ].join('; ')
 
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'content-security-policy': CONTENT_SECURITY_POLICY,
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+  'cross-origin-opener-policy': 'same-origin',
+}
+
+/**
+ * Sets the security headers, and `Cache-Control: no-store` unless the answer set its own
+ * caching (only the static SPA files do): API answers (session ids, errors) and health
+ * answers must never be kept by a browser or a shared cache.
+ */
+export function applySecurityHeaders(reply: FastifyReply): void {
+  reply.headers(SECURITY_HEADERS)
+  if (!reply.hasHeader('cache-control') && !reply.raw.hasHeader('cache-control')) reply.header('cache-control', 'no-store')
+}
+
+/** Every answer that goes through Fastify's hooks; the few that do not (framework-errors.ts) call applySecurityHeaders themselves. */
 export function securityHeaders(app: FastifyInstance): void {
   app.addHook('onSend', async (_request, reply, payload) => {
-    reply.header('content-security-policy', CONTENT_SECURITY_POLICY)
-    reply.header('x-content-type-options', 'nosniff')
-    reply.header('referrer-policy', 'no-referrer')
-    reply.header('x-frame-options', 'DENY')
-    reply.header('cross-origin-opener-policy', 'same-origin')
+    applySecurityHeaders(reply)
     return payload
   })
 }
 
-/** CORS only when an origin is configured: otherwise the browser's same-origin rule stands. */
-export function cors(app: FastifyInstance, origin: string | undefined): void {
-  if (!origin) return
-  app.addHook('onRequest', async (request, reply) => {
-    if (request.headers.origin !== origin) return
-    reply.header('access-control-allow-origin', origin)
-    reply.header('vary', 'Origin')
-    reply.header('access-control-expose-headers', 'x-blindfold-server-ms, retry-after')
-    if (request.method === 'OPTIONS') {
+/**
+ * CORS only when an origin is configured: otherwise the browser's same-origin rule stands.
+ * Two hooks so that the headers are set before the rate limit (a cross-origin page can then
+ * read its 429) while preflights are answered after it (they are charged like any request).
+ */
+export function cors(origin: string | undefined) {
+  return {
+    headers: async (request: { headers: Record<string, unknown> }, reply: FastifyReply) => {
+      if (!origin || request.headers.origin !== origin) return
+      reply.header('access-control-allow-origin', origin)
+      reply.header('vary', 'Origin')
+      reply.header('access-control-expose-headers', 'x-blindfold-server-ms, retry-after')
+    },
+    preflight: async (request: { method: string; headers: Record<string, unknown> }, reply: FastifyReply) => {
+      if (!origin || request.headers.origin !== origin || request.method !== 'OPTIONS') return
       reply.header('access-control-allow-methods', 'GET, POST, DELETE')
       reply.header('access-control-allow-headers', 'content-type')
       reply.header('access-control-max-age', '600')
       return reply.code(204).send()
-    }
-  })
+    },
+  }
 }

@@ -22,6 +22,7 @@ export async function staticSite(app: FastifyInstance, dir: string | undefined):
     if (site && request.method === 'GET' && !request.url.startsWith(API_PREFIX) && !request.url.startsWith('/assets/')) {
       return reply.type('text/html').sendFile('index.html')
     }
-    throw new HttpError(404, 'not_found', `no route ${request.method} ${request.url.split('?')[0].slice(0, 100)}`)
+    // the message never quotes the URL: it may be long or hold a session id
+    throw new HttpError(404, 'not_found', 'no such route')
   })
 }

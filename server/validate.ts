@@ -1,12 +1,25 @@
 /**
  * Checks on request bodies made in the main thread, before any SEAL code runs:
- * container magic/version/kind/section count (src/he/wire.ts) and the SEAL
- * header of every section (src/he/seal-header.ts). SEAL's own loader and the
- * evaluator's level/scale/size/step checks follow in a worker.
+ * container magic/version/kind/section count (src/he/wire.ts), the SEAL
+ * header of every section and the structure of its zstd frame, whose declared
+ * size is bounded (src/he/seal-header.ts, src/he/bounded-inflate.ts). A
+ * section declaring more than it may inflate to is refused here, without
+ * decoding a byte. In a worker, the evaluator then inflates each section in JS
+ * to exactly the size its plan expects, and SEAL's loader and the level,
+ * scale, size and step checks follow.
  */
+import type { HeParams } from '../src/model/manifest'
 import { ContainerKind, unpack } from '../src/he/wire'
-import { checkSealSection } from '../src/he/seal-header'
+import { checkSealSectionBounded } from '../src/he/seal-header'
+import { ciphertextSizes } from '../src/he/object-sizes'
 import { HttpError } from './http-error'
+
+/**
+ * Key sections: their exact sizes depend on the Galois elements and are
+ * measured in the worker; here a bound well above any model's (unseeded Galois
+ * keys for 20 steps at N = 16384 are ~160 MB) refuses the bombs cheaply.
+ */
+export const MAX_KEY_SECTION_BYTES = 256 * 1024 * 1024
 
 function nonEmpty(body: unknown): Uint8Array {
   if (body === undefined || body === null || (body instanceof Uint8Array && body.byteLength === 0)) {
@@ -20,14 +33,15 @@ function nonEmpty(body: unknown): Uint8Array {
 export function checkKeysBody(body: unknown): Uint8Array {
   const bytes = nonEmpty(body)
   const [relin, galois] = unpack(bytes, ContainerKind.evaluationKeys, 2)
-  checkSealSection(relin, 'relinearisation keys')
-  checkSealSection(galois, 'Galois keys')
+  checkSealSectionBounded(relin, MAX_KEY_SECTION_BYTES, 'relinearisation keys')
+  checkSealSectionBounded(galois, MAX_KEY_SECTION_BYTES, 'Galois keys')
   return bytes
 }
 
-/** A request container with the model's number of input ciphertexts. */
-export function checkRequestBody(body: unknown, ciphertexts: number): Uint8Array {
+/** A request container with the model's number of input ciphertexts, each no larger than a fresh ciphertext of its parameters. */
+export function checkRequestBody(body: unknown, ciphertexts: number, he: HeParams): Uint8Array {
   const bytes = nonEmpty(body)
-  unpack(bytes, ContainerKind.request, ciphertexts).forEach((s, i) => checkSealSection(s, `ciphertext ${i}`))
+  const max = ciphertextSizes(he.polyModulusDegree, he.coeffModulusBits.length - 1).full
+  unpack(bytes, ContainerKind.request, ciphertexts).forEach((s, i) => checkSealSectionBounded(s, max, `ciphertext ${i}`))
   return bytes
 }

@@ -32,11 +32,16 @@ export function inputNeedles(frame: number[], mean: number, std: number, label: 
 }
 
 export function probabilityNeedles(p: number[], label: string): Needle[] {
+  const top = Math.max(...p)
   return [
     { what: `${label} probabilities as f64`, bytes: encode(p, 'f64') },
     { what: `${label} probabilities as f32`, bytes: encode(p, 'f32') },
     // the top probability alone, the single most telling value
-    { what: `${label} top probability as f64`, bytes: encode([Math.max(...p)], 'f64') },
+    { what: `${label} top probability as f64`, bytes: encode([top], 'f64') },
+    // as text, the way JSON, a form or a query string would carry them
+    { what: `${label} probabilities as JSON`, bytes: Buffer.from(JSON.stringify(p)) },
+    // (a short string such as "1" would match anywhere)
+    ...(String(top).length >= 8 ? [{ what: `${label} top probability as text`, bytes: Buffer.from(String(top)) }] : []),
   ]
 }
 

@@ -3,6 +3,10 @@
 export interface WorkerInit {
   models: Array<{ manifest: unknown; weightBytes: Uint8Array }>
   keyCache: number
+  /** past this many bytes of WASM heap after a job, the worker retires (0: no bound) */
+  heapLimitBytes: number
+  /** std of the Gaussian noise added to encrypted logits (0: none) */
+  logitNoiseStd: number
 }
 
 export type ToWorker =
@@ -15,8 +19,9 @@ export type ToWorker =
       /** sent only when the pool does not believe the worker holds this session's keys */
       keys?: Uint8Array
       request?: Uint8Array
-      /** test hook: the worker dies on this job the way a WASM abort would */
+      /** test hooks: the worker dies on this job the way a WASM abort would, or SEAL traps in it */
       crash?: true
+      trap?: true
     }
   | { type: 'drop'; session: string }
 
@@ -24,5 +29,8 @@ export type FromWorker =
   | { type: 'ready' }
   | { type: 'init_error'; message: string }
   | { type: 'need_keys'; id: number }
-  | { type: 'done'; id: number; response?: Uint8Array; ms: number; cached: string[] }
-  | { type: 'failed'; id: number; code: string; message: string; clientFault: boolean; cached: string[] }
+  | { type: 'done'; id: number; response?: Uint8Array; ms: number; cached: string[]; retire?: Retirement }
+  | { type: 'failed'; id: number; code: string; message: string; clientFault: boolean; cached: string[]; retire?: Retirement }
+
+/** Why a worker exits after answering: its heap passed the bound, or SEAL failed in a way that may have broken it. */
+export type Retirement = 'heap_limit' | 'seal_fault'

@@ -4,12 +4,16 @@
  * holds the session's loaded keys is preferred, so keys cross the thread
  * boundary once per worker, not per image. A worker that dies fails only the
  * job it held and is replaced; a job past its deadline terminates its worker.
+ * A worker may also retire after answering (WASM heap past its bound, or a
+ * SEAL fault other than a C++ exception): it takes no further job and is
+ * replaced once it has exited.
  */
+import { performance } from 'node:perf_hooks'
 import { Worker } from 'node:worker_threads'
 import type { ModelFiles } from '../model-files'
 import { HttpError } from '../http-error'
 import { BlindfoldError, type ErrorCode } from '../../src/he/errors'
-import type { FromWorker, ToWorker, WorkerInit } from './messages'
+import type { FromWorker, Retirement, ToWorker, WorkerInit } from './messages'
 
 export interface PoolOptions {
   models: Map<string, ModelFiles>
@@ -17,14 +21,39 @@ export interface PoolOptions {
   queueMax: number
   timeoutMs: number
   keyCache: number
+  /** a worker whose WASM heap passes this many bytes after a job is replaced (0 or unset: no bound) */
+  heapLimitBytes?: number
+  /** std of Gaussian noise added to the encrypted logits (0 or unset: exact logits) */
+  logitNoiseStd?: number
   log?: { info(o: object, m: string): void; warn(o: object, m: string): void; error(o: object, m: string): void }
+  /** metrics hooks (server/metrics.ts); called synchronously, must not throw */
+  observer?: PoolObserver
+}
+
+export type JobOp = 'validate' | 'classify'
+/** Why a worker was replaced: it died (crash), was terminated past a job's deadline, or retired after answering. */
+export type RestartReason = 'crash' | 'timeout' | Retirement
+
+export interface PoolObserver {
+  /** A job handed to a worker from the queue; keysSent: the pool did not believe the worker held the session's keys. */
+  dispatched?(e: { op: JobOp; model: string; queueWaitMs: number; keysSent: boolean }): void
+  /** The worker answered need_keys (it no longer held the keys the pool believed it held): the job goes again with its keys. */
+  keysMissing?(e: { op: JobOp; model: string }): void
+  /** A worker answered a job successfully, in workerMs of its own time. */
+  evaluated?(e: { op: JobOp; model: string; workerMs: number }): void
+  /** A worker exited and a new one was started in its place. */
+  workerReplaced?(reason: RestartReason): void
 }
 
 interface Job {
   id: number
-  op: 'validate' | 'classify'
+  op: JobOp
   session: string
   model: string
+  /** the HTTP request's id, logged with the job id (never the session id) */
+  requestId?: string
+  /** performance.now() when the job entered the queue */
+  enqueuedAt: number
   keys: Uint8Array
   request?: Uint8Array
   resolve(r: { response?: Uint8Array; ms: number }): void
@@ -40,6 +69,8 @@ interface Slot {
   cached: Set<string>
   /** set when we terminate the worker ourselves, so its exit is not reported as a crash */
   terminatedFor?: 'timeout' | 'close'
+  /** set when the worker announced it exits after its answer */
+  retiring?: Retirement
 }
 
 const WORKER_URL = new URL('./worker-entry.mjs', import.meta.url)
@@ -52,6 +83,7 @@ export class WorkerPool {
   private nextId = 1
   private startupFailures = 0
   private crashNext = false
+  private trapNext = false
   private closing = false
   private initialReady = 0
   private initError: string | undefined
@@ -61,12 +93,14 @@ export class WorkerPool {
   /** resolves once every initial worker has loaded SEAL and its models */
   readonly ready: Promise<void>
   /** counts for the fault tests and the load bench */
-  readonly stats = { crashes: 0, timeouts: 0, replaced: 0, completed: 0, keyTransfers: 0 }
+  readonly stats = { crashes: 0, timeouts: 0, replaced: 0, completed: 0, keyTransfers: 0, retired: { heap_limit: 0, seal_fault: 0 } }
 
   constructor(private readonly options: PoolOptions) {
     this.init = {
       models: [...options.models.values()].map((m) => ({ manifest: m.manifest, weightBytes: m.weightBytes })),
       keyCache: options.keyCache,
+      heapLimitBytes: options.heapLimitBytes ?? 0,
+      logitNoiseStd: options.logitNoiseStd ?? 0,
     }
     this.ready = new Promise((resolve, reject) => {
       this.readyResolve = resolve
@@ -103,12 +137,24 @@ export class WorkerPool {
     this.crashNext = true
   }
 
-  validateKeys(session: string, model: string, keys: Uint8Array): Promise<void> {
-    return this.submit('validate', session, model, keys).then(() => undefined)
+  /** Test hook: the next job fails inside the worker as a trap in SEAL would (WebAssembly.RuntimeError). */
+  trapNextJob(): void {
+    this.trapNext = true
   }
 
-  classify(session: string, model: string, keys: Uint8Array, request: Uint8Array): Promise<{ response: Uint8Array; ms: number }> {
-    return this.submit('classify', session, model, keys, request).then((r) => ({ response: r.response!, ms: r.ms }))
+  /** requestId: the HTTP request's id, logged with the job's id when the job fails */
+  validateKeys(session: string, model: string, keys: Uint8Array, requestId?: string): Promise<void> {
+    return this.submit('validate', session, model, keys, undefined, requestId).then(() => undefined)
+  }
+
+  classify(
+    session: string,
+    model: string,
+    keys: Uint8Array,
+    request: Uint8Array,
+    requestId?: string,
+  ): Promise<{ response: Uint8Array; ms: number }> {
+    return this.submit('classify', session, model, keys, request, requestId).then((r) => ({ response: r.response!, ms: r.ms }))
   }
 
   /** Frees a session's loaded keys in every worker. */
@@ -129,7 +175,7 @@ export class WorkerPool {
     await Promise.all(exits)
   }
 
-  private submit(op: Job['op'], session: string, model: string, keys: Uint8Array, request?: Uint8Array) {
+  private submit(op: JobOp, session: string, model: string, keys: Uint8Array, request?: Uint8Array, requestId?: string) {
     return new Promise<{ response?: Uint8Array; ms: number }>((resolve, reject) => {
       if (this.closing) return reject(new HttpError(503, 'overloaded', 'server is shutting down'))
       if (this.initError && ![...this.slots].some((s) => s.ready)) {
@@ -146,6 +192,8 @@ export class WorkerPool {
         model,
         keys,
         request,
+        requestId,
+        enqueuedAt: performance.now(),
         resolve,
         reject,
         timer: setTimeout(() => this.expire(job), this.options.timeoutMs),
@@ -173,7 +221,9 @@ export class WorkerPool {
         at = 0
       }
       const [job] = this.queue.splice(at, 1)
-      this.run(slot, job, !slot.cached.has(job.session))
+      const keysSent = !slot.cached.has(job.session)
+      this.options.observer?.dispatched?.({ op: job.op, model: job.model, queueWaitMs: performance.now() - job.enqueuedAt, keysSent })
+      this.run(slot, job, keysSent)
     }
   }
 
@@ -191,8 +241,10 @@ export class WorkerPool {
       keys: withKeys ? job.keys : undefined, // copied: the session store keeps its own
       request,
       ...(this.crashNext ? { crash: true as const } : {}),
+      ...(this.trapNext ? { trap: true as const } : {}),
     }
     this.crashNext = false
+    this.trapNext = false
     slot.worker.postMessage(msg, request ? [request.buffer as ArrayBuffer] : [])
   }
 
@@ -202,7 +254,7 @@ export class WorkerPool {
     const slot: Slot = { worker, ready: false, cached: new Set() }
     this.slots.add(slot)
     worker.on('message', (m: FromWorker) => this.onMessage(slot, m))
-    worker.on('error', (e) => this.options.log?.error({ err: e.message, threadId: worker.threadId }, 'pool worker error'))
+    worker.on('error', (e) => this.options.log?.error({ err: e.message, threadId: worker.threadId, ...jobIds(slot.job) }, 'pool worker error'))
     worker.on('exit', (code) => this.onExit(slot, code))
   }
 
@@ -228,19 +280,28 @@ export class WorkerPool {
     if (m.type === 'need_keys') {
       slot.cached.delete(job.session)
       slot.job = undefined
+      this.options.observer?.keysMissing?.({ op: job.op, model: job.model })
       this.run(slot, job, true)
       return
     }
     slot.job = undefined
     slot.cached = new Set(m.cached)
+    if (m.retire) {
+      // no further job for this thread: it exits after this answer and is replaced
+      slot.ready = false
+      slot.retiring = m.retire
+      this.stats.retired[m.retire]++
+      this.options.log?.warn({ reason: m.retire, threadId: slot.worker.threadId, ...jobIds(job) }, 'pool worker retiring')
+    }
     clearTimeout(job.timer)
     if (m.type === 'done') {
       this.stats.completed++
+      this.options.observer?.evaluated?.({ op: job.op, model: job.model, workerMs: m.ms })
       job.resolve({ response: m.response, ms: m.ms })
     } else if (m.clientFault) {
       job.reject(new BlindfoldError(m.code as ErrorCode, m.message))
     } else {
-      this.options.log?.error({ code: m.code, err: m.message }, 'pool job failed')
+      this.options.log?.error({ code: m.code, err: m.message, ...jobIds(job) }, 'pool job failed')
       job.reject(new HttpError(500, m.code, 'the model evaluation failed on the server'))
     }
     this.dispatch()
@@ -255,16 +316,17 @@ export class WorkerPool {
         // already answered 504 by expire()
       } else {
         this.stats.crashes++
-        this.options.log?.error({ exitCode: code, threadId: slot.worker.threadId }, 'pool worker died during a job')
+        this.options.log?.error({ exitCode: code, threadId: slot.worker.threadId, ...jobIds(job) }, 'pool worker died during a job')
         this.fail(job, new HttpError(500, 'worker_crashed', 'the worker evaluating this request crashed; retry'))
       }
     }
-    if (!slot.ready && !this.initError && ++this.startupFailures >= MAX_STARTUP_FAILURES) {
+    if (!slot.ready && !slot.retiring && !this.initError && ++this.startupFailures >= MAX_STARTUP_FAILURES) {
       this.initError = `${MAX_STARTUP_FAILURES} workers exited before loading the models (last exit code ${code})`
       this.readyReject(new Error(this.initError))
     }
-    if (this.closing || (this.initError && !slot.ready)) return
+    if (this.closing || (this.initError && !slot.ready && !slot.retiring)) return
     this.stats.replaced++
+    this.options.observer?.workerReplaced?.(slot.terminatedFor === 'timeout' ? 'timeout' : (slot.retiring ?? 'crash'))
     this.spawn()
     this.dispatch()
   }
@@ -279,6 +341,7 @@ export class WorkerPool {
       void slot.worker.terminate()
     }
     this.stats.timeouts++
+    this.options.log?.warn({ timeoutMs: this.options.timeoutMs, queued: queuedAt >= 0, ...jobIds(job) }, 'pool job timed out')
     job.reject(new HttpError(504, 'timeout', `no answer within ${this.options.timeoutMs} ms`))
   }
 
@@ -286,4 +349,9 @@ export class WorkerPool {
     clearTimeout(job.timer)
     job.reject(e)
   }
+}
+
+/** What pool logs say about a job: its id and its HTTP request's id (Fastify's reqId), never its session. */
+function jobIds(job: Job | undefined): { jobId?: number; reqId?: string } {
+  return job ? { jobId: job.id, reqId: job.requestId } : {}
 }

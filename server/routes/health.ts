@@ -1,16 +1,15 @@
 // Liveness (the process answers) and readiness (the pool's workers have loaded the models).
+// Readiness says nothing else: no session, queue or worker counts (they told anyone how full the server is).
 import type { FastifyInstance } from 'fastify'
 import { paths } from '../../src/api/wire'
 
 export async function healthRoutes(app: FastifyInstance): Promise<void> {
-  app.get(paths.health, { config: { rateLimit: false } }, async () => ({ status: 'ok' }))
-  app.get(paths.ready, { config: { rateLimit: false } }, async (_request, reply) => {
-    const { pool, sessions } = app.blindfold
-    const body = { ready: pool.isReady(), workers: pool.workers().length, queued: pool.queued, sessions: sessions.size }
-    if (!body.ready) {
-      const message = pool.failure ? `workers failed to start: ${pool.failure}` : 'workers are loading the models'
-      return reply.code(503).send({ ...body, error: { code: 'not_ready', message } })
-    }
-    return body
+  // probes cost nothing: a load balancer's probes must not use up one client's rate limit
+  app.get(paths.health, { config: { cost: 'free' } }, async () => ({ status: 'ok' }))
+  app.get(paths.ready, { config: { cost: 'free' } }, async (_request, reply) => {
+    if (app.blindfold.pool.isReady()) return { ready: true }
+    // why the workers failed is in the server log, not in a public answer
+    const message = app.blindfold.pool.failure ? 'workers failed to start' : 'workers are loading the models'
+    return reply.code(503).send({ ready: false, error: { code: 'not_ready', message } })
   })
 }

@@ -3,9 +3,59 @@ import type { FastifyInstance } from 'fastify'
 import { API_PREFIX, BINARY, headers } from '../../src/api/wire'
 
 const error = { $ref: '#/components/schemas/ApiError' }
+const retryAfter = { 'Retry-After': { description: 'seconds to wait before trying again', schema: { type: 'string' } } }
+/** What each status means across the API (server/README.md has the full code table). */
+const ERROR_CODES: Record<number, string> = {
+  400: 'bad_request, bad_url, empty_body, or an engine code (bad_container, wrong_level, ...)',
+  404: 'unknown_session, unknown_model or not_found',
+  413: 'body_too_large (above the route limit, or a body where the route takes none)',
+  414: 'uri_too_long (a path parameter longer than any valid one)',
+  415: 'unsupported_media_type (the body is not application/octet-stream)',
+  429: 'rate_limited (cost-weighted, per client) or query_budget_exhausted; Retry-After when waiting helps',
+  500: 'worker_crashed, internal or model_mismatch',
+  503: 'overloaded, sessions_full or not_ready; Retry-After',
+  504: 'timeout',
+}
 const errors = (...codes: number[]) =>
-  Object.fromEntries(codes.map((c) => [String(c), { description: 'ApiError', content: { 'application/json': { schema: error } } }]))
-const binary = (description: string) => ({ description, content: { [BINARY]: { schema: { type: 'string', contentMediaType: BINARY } } } })
+  Object.fromEntries(
+    codes.map((c) => [
+      String(c),
+      { description: `ApiError: ${ERROR_CODES[c]}`, content: { 'application/json': { schema: error } }, ...(c === 429 || c === 503 ? { headers: retryAfter } : {}) },
+    ]),
+  )
+
+/** The container every binary body is (server/README.md, "Wire format", says the same in more words). */
+const CONTAINER =
+  "Bytes: 'BLFD' (42 4C 46 44) | format version u8 (1) | kind u8 (1 keys, 2 request, 3 response) | section count u16 LE, " +
+  'then per section a length u32 LE and that many bytes, nothing after the last. Each section is one SEAL 4.x object as save() writes it: ' +
+  'a 16-byte header (magic u16 LE 0xA15E | header size u8 16 | major u8 4 | minor u8 | compr_mode u8: 0 none or 2 zstd | reserved u16 0 | ' +
+  'total size u64 LE = the section length) and its body; a zstd body is exactly one frame that declares its content size (node-seal saveToArray(zstd) does), ' +
+  'which the server inflates itself to exactly the size the model expects. '
+const binaryBody = (schema: string, description: string) => ({
+  description,
+  content: { [BINARY]: { schema: { $ref: `#/components/schemas/${schema}` } } },
+})
+const int = { type: 'integer', minimum: 0 } as const
+const ints = { type: 'array', items: int } as const
+const num = { type: 'number' } as const
+const str = { type: 'string' } as const
+const obj = (properties: Record<string, unknown>, description?: string, optional: string[] = []) => ({
+  type: 'object',
+  ...(description ? { description } : {}),
+  required: Object.keys(properties).filter((k) => !optional.includes(k)),
+  properties,
+})
+const inputCommon = {
+  ciphertexts: { ...int, description: 'input ciphertexts in a request' },
+  elements: { ...int, description: 'logical elements = blocks * blockSize; element i is offset i mod blockSize of block floor(i / blockSize)' },
+  blocks: int,
+  blockSize: int,
+  blocksPerCiphertext: int,
+  height: int,
+  width: int,
+  fill: { const: 0, description: 'value of every slot no block covers' },
+  rule: { ...str, description: 'the rule in words' },
+}
 
 export const openapi = {
   openapi: '3.1.0',
@@ -13,21 +63,29 @@ export const openapi = {
     title: 'Blindfold inference API',
     version: '1.0.0',
     description:
-      'Classify CKKS-encrypted images. Bodies are Blindfold wire containers (BLFD | version | kind | sections of SEAL objects). ' +
-      'The server never holds a secret key; every error body is { error: { code, message } }.',
+      'Classify CKKS-encrypted images. Bodies are Blindfold wire containers (BLFD | version | kind | sections of SEAL objects): ' +
+      'the exact bytes are in the schemas EvaluationKeysContainer, RequestContainer and ResponseContainer, and each model of GET /models carries ' +
+      '`client` (schema ClientDescription): normalisation, input slot layout, scale, key sections and logit slots, enough to build a client for it. ' +
+      'The server never holds a secret key; every error body is { error: { code, message } } and no API answer may be cached (Cache-Control: no-store). ' +
+      'Only the two binary routes take a body; a body anywhere else is refused (413, or 404 off any route) without being read. ' +
+      'Requests draw on a per-client rate-limit budget by cost (a key upload and a classification cost more than a GET); ' +
+      'each client holds a bounded number of sessions (a new one replaces its own least recently used), and a full server refuses new sessions (503 sessions_full).',
   },
   paths: {
     [`${API_PREFIX}/models`]: {
       get: {
-        summary: 'Public model descriptions (geometry, classes, HE parameters, rotation steps)',
-        responses: { '200': { description: 'models', content: { 'application/json': { schema: { $ref: '#/components/schemas/ModelsResponse' } } } } },
+        summary: 'Public model descriptions (geometry, classes, HE parameters, rotation steps) and, per model, `client`: the machine-readable description a client is built from (normalisation, input slot rule, scale, key sections, logit slots). No weight.',
+        responses: { '200': { description: 'models', content: { 'application/json': { schema: { $ref: '#/components/schemas/ModelsResponse' } } } }, ...errors(413, 429) },
       },
     },
     [`${API_PREFIX}/sessions`]: {
       post: {
         summary: 'Upload evaluation keys (relinearisation + Galois), validated before the session exists',
         parameters: [{ name: 'model', in: 'query', required: true, schema: { type: 'string' } }],
-        requestBody: { required: true, ...binary('evaluation-keys container (kind 1), at most 16 MB') },
+        requestBody: {
+          required: true,
+          ...binaryBody('EvaluationKeysContainer', 'evaluation-keys container (kind 1), at most MAX_KEYS_BYTES (16 MB by default)'),
+        },
         responses: {
           '201': { description: 'session', content: { 'application/json': { schema: { $ref: '#/components/schemas/SessionCreated' } } } },
           ...errors(400, 404, 413, 415, 429, 500, 503, 504),
@@ -36,15 +94,15 @@ export const openapi = {
     },
     [`${API_PREFIX}/sessions/{id}/classify`]: {
       post: {
-        summary: 'Evaluate the model on one encrypted image',
+        summary: 'Evaluate the model on one encrypted image (counts against the query budgets, if the server sets any)',
         parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
-        requestBody: { required: true, ...binary('request container (kind 2), at most 400 KB') },
+        requestBody: { required: true, ...binaryBody('RequestContainer', 'request container (kind 2), at most MAX_REQUEST_BYTES (400 KB by default)') },
         responses: {
           '200': {
-            ...binary('response container (kind 3): encrypted logits'),
+            ...binaryBody('ResponseContainer', 'response container (kind 3): encrypted logits'),
             headers: { [headers.serverMs]: { description: 'server evaluation time, ms', schema: { type: 'string' } } },
           },
-          ...errors(400, 404, 413, 415, 429, 500, 503, 504),
+          ...errors(400, 404, 413, 414, 415, 429, 500, 503, 504),
         },
       },
     },
@@ -52,11 +110,19 @@ export const openapi = {
       delete: {
         summary: 'Forget a session and its keys at once',
         parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
-        responses: { '204': { description: 'deleted' }, ...errors(404) },
+        responses: { '204': { description: 'deleted' }, ...errors(400, 404, 413, 414, 429) },
       },
     },
-    '/healthz': { get: { summary: 'Liveness', responses: { '200': { description: 'ok' } } } },
-    '/readyz': { get: { summary: 'Readiness: 503 until the workers have loaded the models', responses: { '200': { description: 'ready' }, '503': { description: 'not ready' } } } },
+    '/healthz': { get: { summary: 'Liveness (not rate-limited)', responses: { '200': { description: 'ok' } } } },
+    '/readyz': {
+      get: {
+        summary: 'Readiness only (no counts): 503 until the workers have loaded the models; not rate-limited',
+        responses: {
+          '200': { description: 'ready', content: { 'application/json': { schema: { type: 'object', required: ['ready'], properties: { ready: { const: true } } } } } },
+          '503': { description: 'not ready: { ready: false, error: { code: not_ready, message } }' },
+        },
+      },
+    },
   },
   components: {
     schemas: {
@@ -70,7 +136,174 @@ export const openapi = {
         required: ['sessionId', 'model', 'expiresAt'],
         properties: { sessionId: { type: 'string' }, model: { type: 'string' }, expiresAt: { type: 'string', format: 'date-time' } },
       },
-      ModelsResponse: { type: 'object', required: ['models'], properties: { models: { type: 'array', items: { type: 'object' } } } },
+      ModelsResponse: { type: 'object', required: ['models'], properties: { models: { type: 'array', items: { $ref: '#/components/schemas/PublicModel' } } } },
+      PublicModel: obj(
+        {
+          name: str,
+          version: str,
+          description: str,
+          classes: { type: 'array', items: str, description: 'class o is logit o' },
+          input: obj({ height: int, width: int, channels: { const: 1 }, mean: num, std: num }, 'the client feeds (pixel/255 - mean)/std, pixel 0 = background'),
+          layers: { type: 'array', items: { $ref: '#/components/schemas/LayerGeometry' } },
+          he: { $ref: '#/components/schemas/HeParams' },
+          plan: obj({ rotationSteps: ints }),
+          client: { $ref: '#/components/schemas/ClientDescription' },
+          contentHash: { ...str, description: 'sha256 over the private manifest and the model file (identifies the model; reveals nothing of it)' },
+        },
+        'What any client may see of a model: geometry, classes, HE parameters and the client description; never a weight.',
+      ),
+      HeParams: obj(
+        {
+          scheme: { const: 'ckks' },
+          polyModulusDegree: { enum: [4096, 8192, 16384, 32768] },
+          coeffModulusBits: { ...ints, description: 'bit sizes of the primes, special (key-switching) prime last: CoeffModulus.Create(N, bits)' },
+          scaleBits: int,
+          securityLevel: { const: 'tc128', description: 'SEALContext(parms, true, sec_level_type.tc128)' },
+        },
+        'CKKS parameters: EncryptionParameters(ckks), setPolyModulusDegree, setCoeffModulus',
+      ),
+      LayerGeometry: {
+        oneOf: [
+          obj(
+            { type: { const: 'conv2d' }, kernel: int, stride: int, padding: int, filters: int, packing: { enum: ['image', 'patches'] } },
+            'first layer; packing decides the client input layout (default patches)',
+            ['packing'],
+          ),
+          obj({ type: { const: 'square' } }),
+          obj({ type: { const: 'dense' }, units: int }),
+        ],
+      },
+      ClientDescription: obj(
+        {
+          format: { const: 'blindfold-client/1' },
+          container: obj({ magic: { const: 'BLFD' }, version: int, header: str, section: str }, 'the binary container; see EvaluationKeysContainer'),
+          sealObject: obj(
+            {
+              header: str,
+              magic: { const: 0xa15e },
+              headerSize: { const: 16 },
+              versionMajor: { const: 4 },
+              compression: { ...ints, description: 'SEAL compr_mode values the server accepts: 0 none, 2 zstd (with a declared content size)' },
+              seededAllowed: { const: true, description: 'seeded objects (encryptSymmetricSerializable, create*Serializable) as well as ordinary ones' },
+            },
+            'each section: one SEAL object as save()/saveToArray() writes it',
+          ),
+          normalisation: obj(
+            {
+              formula: { const: '(pixel/255 - mean)/std' },
+              mean: num,
+              std: num,
+              background: { const: 0, description: 'the background pixel value (dark background, bright strokes)' },
+              backgroundValue: { ...num, description: '-mean/std' },
+              height: int,
+              width: int,
+              channels: { const: 1 },
+              pixelOrder: { const: 'row-major', description: 'pixel (y, x) is element y*width + x' },
+            },
+            'how an 8-bit grey image becomes the values the client encodes',
+          ),
+          encoding: obj(
+            {
+              scheme: { const: 'ckks' },
+              slots: { ...int, description: 'polyModulusDegree / 2: each input ciphertext encodes this many values' },
+              scaleBits: int,
+              scale: { ...num, description: '2^scaleBits: CKKSEncoder.encode(values, scale); the server refuses any other scale' },
+            },
+          ),
+          input: {
+            description:
+              'Where each input value goes: block b lies in ciphertext floor(b / blocksPerCiphertext) at slots (b mod blocksPerCiphertext)*blockSize + offset; every other slot is 0. ' +
+              "'image': every block is the normalised image, row-major (offset y*width + x), repeated copies (= blocks) times. " +
+              "'patches': im2col, tap-major: block b = ky*kernel + kx, offset oy*outWidth + ox holds pixel (oy*stride + ky - padding, ox*stride + kx - padding), padValue outside the image.",
+            oneOf: [
+              obj({ packing: { const: 'image' }, ...inputCommon, copies: int }),
+              obj({
+                packing: { const: 'patches' },
+                ...inputCommon,
+                kernel: int,
+                stride: int,
+                padding: int,
+                outHeight: int,
+                outWidth: int,
+                taps: int,
+                positions: int,
+                padValue: { ...num, description: 'normalised value outside the image (the background, -mean/std)' },
+              }),
+            ],
+          },
+          keys: obj(
+            {
+              containerKind: { const: 1 },
+              sections: {
+                type: 'array',
+                description: 'the evaluation-keys container holds exactly these sections in this order: RelinKeys, then GaloisKeys for exactly rotationSteps',
+                items: obj(
+                  {
+                    section: int,
+                    sealObject: { enum: ['RelinKeys', 'GaloisKeys'] },
+                    make: str,
+                    rotationSteps: { ...ints, description: 'GaloisKeys only: exactly these left-rotation steps, no other' },
+                    galoisElements: { ...ints, description: "GaloisKeys only: SEAL's Galois element of each step" },
+                  },
+                  undefined,
+                  ['rotationSteps', 'galoisElements'],
+                ),
+              },
+            },
+          ),
+          request: obj(
+            {
+              containerKind: { const: 2 },
+              sections: { ...int, description: '= input.ciphertexts; section c is input ciphertext c' },
+              sealObject: { const: 'Ciphertext' },
+              dataPrimes: { ...int, description: 'fresh encryption at the top level: every prime but the special one' },
+              polynomials: { const: 2 },
+              scale: num,
+              uncompressedBytes: obj({ seeded: int, full: int }, 'the exact SEAL object sizes (header included) a section must inflate to'),
+            },
+          ),
+          response: obj(
+            {
+              containerKind: { const: 3 },
+              sections: { ...int, description: 'output ciphertexts; section c is output ciphertext c' },
+              sealObject: { const: 'Ciphertext' },
+              dataPrimes: int,
+              compression: { ...int, description: 'SEAL compr_mode the server writes (2 zstd)' },
+              uncompressedBytes: int,
+              logits: obj(
+                { ciphertext: ints, slot: ints },
+                'logit o (class classes[o]) is slot slot[o] of the decrypted, decoded output ciphertext ciphertext[o]',
+              ),
+            },
+          ),
+          depth: { ...int, description: 'rescales the server performs' },
+        },
+        'Everything a client needs, as data, computed from the public geometry and HE parameters (src/he/client-spec.ts); no weight and no weight-derived number.',
+      ),
+      EvaluationKeysContainer: {
+        type: 'string',
+        contentMediaType: BINARY,
+        description:
+          CONTAINER +
+          'Kind 1, two sections in this order: RelinKeys (KeyGenerator.createRelinKeys[Serializable]), then GaloisKeys for exactly the model\'s client.keys rotation steps ' +
+          '(createGaloisKeys[Serializable]WithSteps). Seeded (…Serializable) or not; zstd or uncompressed.',
+      },
+      RequestContainer: {
+        type: 'string',
+        contentMediaType: BINARY,
+        description:
+          CONTAINER +
+          'Kind 2, client.request.sections sections: input ciphertext c in section c, each fresh at the top level and at scale 2^scaleBits, ' +
+          'laid out by client.input. Seeded symmetric (Encryptor.encryptSymmetricSerializable) or ordinary ciphertexts (encrypt / encryptSymmetric).',
+      },
+      ResponseContainer: {
+        type: 'string',
+        contentMediaType: BINARY,
+        description:
+          CONTAINER +
+          'Kind 3, client.response.sections zstd-compressed ciphertexts at the last level; decrypt and decode each, then read logit o at ' +
+          'client.response.logits (ciphertext[o], slot[o]).',
+      },
     },
   },
 } as const

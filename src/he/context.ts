@@ -130,3 +130,10 @@ function ownParmsId(seal: Seal, data: { parmsId(): ParmsId }): ParmsId {
     borrowed.delete()
   }
 }
+
+/** Whether two parms ids (a ciphertext's level and a chain level) are equal. */
+export function sameParms(a: { values(): unknown }, b: { values(): unknown }): boolean {
+  const x = Array.from(a.values() as ArrayLike<bigint>)
+  const y = Array.from(b.values() as ArrayLike<bigint>)
+  return x.length === y.length && x.every((v, i) => v === y[i])
+}

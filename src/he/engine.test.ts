@@ -152,7 +152,8 @@ describe('rejections', () => {
     const other = randomModel({ filters: 56, he: otherParams })
     const stranger = await KeyOwner.create(publicModel(other.manifest), clientSeal)
     try {
-      expect(code(() => evaluator.loadKeys(stranger.evaluationKeys))).toBe('seal_rejected')
+      // its Galois keys are for other steps, so their size already differs from the plan's
+      expect(code(() => evaluator.loadKeys(stranger.evaluationKeys))).toBe('wrong_object_size')
       expect(code(() => evaluator.classify(keys, stranger.encrypt(image(0))))).toBe('seal_rejected')
     } finally {
       stranger.dispose()
@@ -176,9 +177,18 @@ describe('rejections', () => {
         he.dispose()
       }
     }
-    expect(code(() => evaluator.loadKeys(keysWith(steps.slice(1))))).toBe('missing_rotation_step')
+    // a key set for other steps has another size: refused before SEAL, naming the steps needed
+    const message = (fn: () => unknown) => {
+      try {
+        fn()
+      } catch (e) {
+        return `${(e as BlindfoldError).code}: ${(e as Error).message}`
+      }
+      return 'no error'
+    }
+    expect(message(() => evaluator.loadKeys(keysWith(steps.slice(1))))).toMatch(/^wrong_object_size: Galois keys for rotation steps 1, 16, 28, 256/)
     const extra = [3, 5, 7, 9, 11].find((k) => !steps.includes(k))!
-    expect(code(() => evaluator.loadKeys(keysWith([...steps, extra])))).toBe('unexpected_rotation_step')
+    expect(message(() => evaluator.loadKeys(keysWith([...steps, extra])))).toMatch(/^wrong_object_size: Galois keys for rotation steps/)
   })
 
   it('rejects corrupt and truncated bytes', () => {
@@ -186,9 +196,10 @@ describe('rejections', () => {
     const [section] = unpack(request, ContainerKind.request, 1)
     const flipped = section.slice()
     for (let i = 64; i < flipped.length; i += 997) flipped[i] ^= 0xff
-    expect(code(() => evaluator.classify(keys, pack(ContainerKind.request, [flipped])))).toBe('seal_rejected')
+    // the JS inflater or SEAL's loader, depending on where the flips land; never a crash
+    expect(['bad_compression', 'wrong_object_size', 'seal_rejected']).toContain(code(() => evaluator.classify(keys, pack(ContainerKind.request, [flipped]))))
     const truncated = section.slice(0, section.length >> 1)
-    expect(code(() => evaluator.classify(keys, pack(ContainerKind.request, [truncated])))).toBe('seal_rejected')
+    expect(code(() => evaluator.classify(keys, pack(ContainerKind.request, [truncated])))).toBe('bad_seal_header')
     expect(code(() => evaluator.classify(keys, request.slice(0, request.length - 10)))).toBe('bad_container')
     expect(code(() => evaluator.classify(keys, new Uint8Array(0)))).toBe('bad_container')
     expect(code(() => evaluator.classify(keys, crypto.getRandomValues(new Uint8Array(4096))))).toBe('bad_container')
@@ -219,10 +230,87 @@ describe('rejections', () => {
       encryptor.encrypt(plain, ct)
       expect(code(() => evaluator.classify(keys, pack(ContainerKind.request, [ct.saveToArray(z)])))).toBe('wrong_scale')
       ev.cipherModSwitchToNextInplace(ct)
-      expect(code(() => evaluator.classify(keys, pack(ContainerKind.request, [ct.saveToArray(z)])))).toBe('wrong_level')
+      // one prime fewer: its size already tells it is not a fresh ciphertext
+      expect(code(() => evaluator.classify(keys, pack(ContainerKind.request, [ct.saveToArray(z)])))).toBe('wrong_object_size')
     } finally {
       for (const h of [ct, plain, ev, encryptor, encoder, pk, sk, kg]) h.delete()
       he.dispose()
     }
+  })
+})
+
+describe('hostile bytes in both directions', () => {
+  it('refuses a ciphertext flagged as not in NTT form at load, not mid-evaluation', () => {
+    const he = createHeContext(clientSeal, manifest.he)
+    const kg = new clientSeal.KeyGenerator(he.context)
+    const sk = kg.secretKey()
+    const encoder = new clientSeal.CKKSEncoder(he.context)
+    const encryptor = new clientSeal.Encryptor(he.context, kg.createPublicKey(), sk)
+    const plain = new clientSeal.Plaintext()
+    try {
+      encoder.encode(new Float64Array(4096).fill(0.5), 2 ** manifest.he.scaleBits, plain)
+      const ct = encryptor.encryptSymmetricSerializable(plain)
+      const bytes = ct.saveToArray(clientSeal.ComprModeType.none) as Uint8Array
+      ct.delete()
+      expect(bytes[16 + 32]).toBe(1) // header, parms id, then the NTT flag
+      bytes[16 + 32] = 0
+      expect(code(() => evaluator.classify(keys, pack(ContainerKind.request, [bytes])))).toBe('not_ntt_form')
+    } finally {
+      for (const h of [plain, encryptor, encoder, sk, kg]) h.delete()
+      he.dispose()
+    }
+  })
+
+  it('refuses a keys body whose zstd frame declares gigabytes, before decoding it', async () => {
+    const { rleFrame, sealZstdSection } = await import('./test-support/zstd-frames')
+    const [, galois] = unpack(owner.evaluationKeys, ContainerKind.evaluationKeys, 2)
+    const bomb = sealZstdSection(rleFrame({ contentSize: 4 * 2 ** 30, windowLog: 17, blocks: 60_000 }))
+    expect(code(() => evaluator.loadKeys(pack(ContainerKind.evaluationKeys, [bomb, galois])))).toBe('wrong_object_size')
+  })
+
+  it('the client refuses malformed, oversized or misplaced responses before SEAL loads them', async () => {
+    const { rleFrame, sealZstdSection } = await import('./test-support/zstd-frames')
+    const good = evaluator.classify(keys, owner.encrypt(image(0)))
+    expect(good.byteLength).toBeLessThanOrEqual(owner.maxResponseBytes)
+    const oversized = new Uint8Array(owner.maxResponseBytes + 1)
+    oversized.set(good)
+    expect(code(() => owner.decrypt(oversized))).toBe('wrong_object_size')
+    const bomb = pack(ContainerKind.response, [sealZstdSection(rleFrame({ contentSize: 4 * 2 ** 30, windowLog: 17, blocks: 20_000 }))])
+    expect(code(() => owner.decrypt(bomb))).toBe('wrong_object_size')
+    // a fresh top-level ciphertext handed back as the answer: wrong size for the plan's last level
+    const [input] = unpack(owner.encrypt(image(0)), ContainerKind.request, 1)
+    expect(code(() => owner.decrypt(pack(ContainerKind.response, [input])))).toBe('wrong_object_size')
+    const [answer] = unpack(good, ContainerKind.response, 1)
+    expect(code(() => owner.decrypt(pack(ContainerKind.request, [answer])))).toBe('wrong_kind')
+    expect(code(() => owner.decrypt(good.subarray(0, good.byteLength - 1)))).toBe('bad_container')
+    // the same size at the same level but another chain (another q0): SEAL's own parms check.
+    // (A chain sharing our q0 would share the last level's parms id: that answer loads, and
+    // decrypts to noise, which is all a lying server can achieve.)
+    const otherParams = { ...DEFAULT_HE_PARAMS, coeffModulusBits: [45, 33, 33, 33, 60] }
+    const other = randomModel({ filters: 56, he: otherParams })
+    const o = await KeyOwner.create(publicModel(other.manifest), clientSeal)
+    const e = await ModelEvaluator.create(other.manifest, other.weights, serverSeal)
+    const k = e.loadKeys(o.evaluationKeys)
+    try {
+      expect(code(() => owner.decrypt(e.classify(k, o.encrypt(image(0)))))).toBe('seal_rejected')
+    } finally {
+      k.dispose()
+      e.dispose()
+      o.dispose()
+    }
+  })
+
+  it('logit noise (a model owner\'s option) moves each logit by one draw on all its copies; other slots stay zero', () => {
+    const x = image(1)
+    const reference = forward(manifest, weights, x)
+    const slots = owner.decryptSlots(evaluator.classify(keys, owner.encrypt(x), { logitNoiseStd: 2 }))
+    let moved = 0
+    for (let s = 0; s < slots.length; s++) {
+      const o = s % 16
+      if (o >= 10) expect(Math.abs(slots[s])).toBeLessThan(LOGIT_TOLERANCE)
+      else expect(Math.abs(slots[s] - slots[o])).toBeLessThan(LOGIT_TOLERANCE)
+    }
+    for (let o = 0; o < 10; o++) if (Math.abs(slots[o] - reference[o]) > 0.01) moved++
+    expect(moved).toBeGreaterThanOrEqual(9) // P(|N(0, 2)| <= 0.01) is 0.4% per logit
   })
 })

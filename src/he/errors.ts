@@ -9,6 +9,9 @@ export type ErrorCode =
   | 'bad_container'
   | 'bad_seal_header'
   | 'unsupported_compression'
+  | 'bad_compression'
+  | 'wrong_object_size'
+  | 'not_ntt_form'
   | 'unsupported_version'
   | 'wrong_kind'
   | 'seal_rejected'
@@ -50,12 +53,23 @@ export function sealMessage(e: unknown): string {
   return String(e)
 }
 
-/** Runs a SEAL call, turning any failure into a BlindfoldError with `code`. */
+/**
+ * A C++ exception SEAL threw (WebAssembly.Exception): SEAL refused its input
+ * and its heap is intact. Anything else escaping SEAL (a trap such as
+ * WebAssembly.RuntimeError, an abort, an embind error) may leave the heap
+ * broken, so callers must not treat it as an ordinary refusal.
+ */
+export function isSealException(e: unknown): boolean {
+  const Exception = (globalThis as { WebAssembly?: { Exception?: abstract new (...args: never[]) => unknown } }).WebAssembly?.Exception
+  return Exception !== undefined && e instanceof Exception
+}
+
+/** Runs a SEAL call, turning SEAL's own refusals (C++ exceptions) into a BlindfoldError with `code`; traps pass through unchanged. */
 export function guard<T>(code: ErrorCode, what: string, fn: () => T): T {
   try {
     return fn()
   } catch (e) {
-    if (e instanceof BlindfoldError) throw e
+    if (e instanceof BlindfoldError || !isSealException(e)) throw e
     throw new BlindfoldError(code, `${what}: ${sealMessage(e)}`)
   }
 }

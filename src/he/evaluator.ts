@@ -8,9 +8,12 @@
  */
 import type { ModelManifest, Weights } from '../model/manifest'
 import { tensor } from '../model/manifest'
-import { createHeContext, loadSeal, type HeContext, type Seal } from './context'
+import { createHeContext, loadSeal, sameParms, type HeContext, type Seal } from './context'
+import { gaussianNoise } from '../model/logit-noise'
 import { BlindfoldError, guard } from './errors'
+import { ciphertextSizes, measureKeySizes, type KeySizes } from './object-sizes'
 import { derivePlan, galoisElement, type EvaluationPlan, type LinearStagePlan } from './plan'
+import { uncompressedSealObject } from './seal-header'
 import { ContainerKind, pack, unpack } from './wire'
 
 type Ciphertext = InstanceType<Seal['Ciphertext']>
@@ -44,6 +47,8 @@ export class ModelEvaluator {
   private readonly encoder: InstanceType<Seal['CKKSEncoder']>
   private readonly linear = new Map<number, LinearWeights>()
   private readonly inputScale: number
+  /** uncompressed sizes SEAL may be handed: nothing larger is ever inflated */
+  private readonly sizes: KeySizes & { input: number[] }
   private disposed = false
 
   private constructor(he: HeContext, manifest: ModelManifest, weights: Weights) {
@@ -58,6 +63,8 @@ export class ModelEvaluator {
     this.encoder = new he.seal.CKKSEncoder(he.context)
     this.inputScale = 2 ** manifest.he.scaleBits
     try {
+      const input = ciphertextSizes(manifest.he.polyModulusDegree, he.levels[0].primes)
+      this.sizes = { ...measureKeySizes(he, this.plan.rotationSteps), input: [input.seeded, input.full] }
       this.encodeWeights(weights)
     } catch (e) {
       this.dispose()
@@ -82,9 +89,11 @@ export class ModelEvaluator {
     const relin = new seal.RelinKeys()
     const galois = new seal.GaloisKeys()
     try {
-      guard('seal_rejected', 'relinearisation keys rejected', () => relin.loadFromArray(context, relinBytes))
+      const relinPlain = uncompressedSealObject(relinBytes, this.sizes.relin, 'relinearisation keys')
+      const galoisPlain = uncompressedSealObject(galoisBytes, this.sizes.galois, `Galois keys for rotation steps ${this.plan.rotationSteps.join(', ')}`)
+      guard('seal_rejected', 'relinearisation keys rejected', () => relin.loadFromArray(context, relinPlain))
       if (!relin.hasKey(2)) throw new BlindfoldError('missing_relin_key', 'relinearisation keys lack the key for degree 2')
-      guard('seal_rejected', 'Galois keys rejected', () => galois.loadFromArray(context, galoisBytes))
+      guard('seal_rejected', 'Galois keys rejected', () => galois.loadFromArray(context, galoisPlain))
       const N = this.manifest.he.polyModulusDegree
       for (const step of this.plan.rotationSteps) {
         if (!galois.hasKey(galoisElement(step, N))) {
@@ -113,14 +122,18 @@ export class ModelEvaluator {
     }
   }
 
-  /** One image: request container in, response container (encrypted logits) out. */
-  classify(keys: LoadedKeys, request: Uint8Array): Uint8Array {
+  /**
+   * One image: request container in, response container (encrypted logits) out.
+   * `logitNoiseStd` > 0 adds fresh Gaussian noise to every logit under
+   * encryption (the model owner's extraction mitigation; it costs accuracy).
+   */
+  classify(keys: LoadedKeys, request: Uint8Array, options: { logitNoiseStd?: number } = {}): Uint8Array {
     if (this.disposed) throw new BlindfoldError('internal', 'evaluator disposed')
     const sections = unpack(request, ContainerKind.request, this.plan.input.ciphertexts)
     const owned: Ciphertext[] = []
     const track = (c: Ciphertext) => (owned.push(c), c)
     try {
-      let current = sections.map((s) => track(this.loadInput(s)))
+      let current = sections.map((s, i) => track(this.loadInput(s, i)))
       for (let i = 0; i < this.plan.stages.length; i++) {
         const stage = this.plan.stages[i]
         current =
@@ -128,6 +141,7 @@ export class ModelEvaluator {
             ? current.map((c) => track(this.square(c, keys)))
             : this.applyLinear(i, stage, current, keys, track)
       }
+      if (options.logitNoiseStd && options.logitNoiseStd > 0) this.addLogitNoise(current, options.logitNoiseStd)
       const zstd = this.he.seal.ComprModeType.zstd
       return pack(ContainerKind.response, current.map((c) => c.saveToArray(zstd) as Uint8Array))
     } finally {
@@ -148,12 +162,15 @@ export class ModelEvaluator {
     this.he.dispose()
   }
 
-  private loadInput(bytes: Uint8Array): Ciphertext {
+  private loadInput(bytes: Uint8Array, index: number): Ciphertext {
     const { seal, context, levels } = this.he
+    const plain = uncompressedSealObject(bytes, this.sizes.input, `ciphertext ${index}`)
     const ct = new seal.Ciphertext()
     try {
-      guard('seal_rejected', 'ciphertext rejected', () => ct.loadFromArray(context, bytes))
+      guard('seal_rejected', 'ciphertext rejected', () => ct.loadFromArray(context, plain))
       if (ct.isTransparent()) throw new BlindfoldError('transparent_ciphertext', 'transparent ciphertexts are refused')
+      // CKKS computes in NTT form; a flag saying otherwise would only fail mid-evaluation
+      if (!ct.isNttForm()) throw new BlindfoldError('not_ntt_form', 'ciphertext is not in NTT form, as every CKKS ciphertext must be')
       if (ct.size() !== 2) throw new BlindfoldError('wrong_size', `ciphertext has ${ct.size()} polynomials, expected 2`)
       const id = ct.parmsId()
       const top = levels[0].parmsId
@@ -168,6 +185,31 @@ export class ModelEvaluator {
       ct.delete()
       throw e
     }
+  }
+
+  /** The same fresh noise value on every slot copy of a logit; zero slots stay zero. */
+  private addLogitNoise(outputs: Ciphertext[], std: number): void {
+    const { seal, levels } = this.he
+    const last = this.plan.stages[this.plan.stages.length - 1]
+    const units = this.plan.outputSlots.length
+    const noise = gaussianNoise(units, std)
+    const values = Array.from(outputs, () => new Float64Array(this.plan.slots))
+    const period = last.kind === 'linear' ? last.fold?.period : undefined
+    for (let o = 0; o < units; o++) {
+      if (period) for (let s = o; s < this.plan.slots; s += period) values[0][s] = noise[o]
+      else values[last.kind === 'linear' ? last.output.ct[o] : 0][this.plan.outputSlots[o]] = noise[o]
+    }
+    const level = levels[this.plan.stages.length]
+    outputs.forEach((ct, i) => {
+      const plain = new seal.Plaintext()
+      try {
+        this.encoder.encode(values[i], ct.scale(), plain)
+        this.evaluator.plainModSwitchToInplace(plain, level.parmsId)
+        this.evaluator.addPlainInplace(ct, plain)
+      } finally {
+        plain.delete()
+      }
+    })
   }
 
   private square(input: Ciphertext, keys: LoadedKeys): Ciphertext {
@@ -360,10 +402,4 @@ function offsetOf(stage: LinearStagePlan, r: number): number {
     throw new BlindfoldError('internal', `offset ${r} is not reachable by the plan's rotations`)
   }
   return k
-}
-
-function sameParms(a: { values(): unknown }, b: { values(): unknown }): boolean {
-  const x = Array.from(a.values() as ArrayLike<bigint>)
-  const y = Array.from(b.values() as ArrayLike<bigint>)
-  return x.length === y.length && x.every((v, i) => v === y[i])
 }

@@ -9,9 +9,11 @@
 import { convShape, im2col } from '../model/geometry'
 import { firstConvGeometry } from '../model/forward'
 import type { PublicModel } from '../model/manifest'
-import { createHeContext, loadSeal, type HeContext, type Seal } from './context'
+import { createHeContext, loadSeal, sameParms, type HeContext, type Level, type Seal } from './context'
 import { BlindfoldError, guard } from './errors'
+import { ciphertextSizes } from './object-sizes'
 import { derivePlan, type EvaluationPlan } from './plan'
+import { uncompressedSealObject } from './seal-header'
 import { ContainerKind, pack, unpack } from './wire'
 
 export interface KeyTimings {
@@ -124,20 +126,64 @@ export class KeyOwner {
     return Float64Array.from(this.plan.outputSlots, (s) => slots[s])
   }
 
-  /** Every slot of a response: what the server actually returned, for inspection and tests. */
+  /**
+   * The largest response container the plan allows: the HTTP layer stops
+   * reading past it. (zstd never grows incompressible data by more than a few
+   * bytes per 128 KB block; 1 KB per ciphertext covers it.)
+   */
+  get maxResponseBytes(): number {
+    return 8 + this.plan.outputCiphertexts * (4 + this.responseSize() + 1024)
+  }
+
+  /**
+   * Every slot of a response: what the server actually returned, for inspection and tests.
+   * The server's bytes are as untrusted here as the client's are on the server: the
+   * container, SEAL header and zstd frame are checked and inflated with an exact bound in
+   * JS before SEAL sees them, then parameters, level, size and form before decrypting.
+   */
   decryptSlots(response: Uint8Array): Float64Array {
     this.assertLive()
     const { seal, context } = this.he
+    if (response.byteLength > this.maxResponseBytes) {
+      throw new BlindfoldError('wrong_object_size', `response of ${response.byteLength} bytes exceeds the ${this.maxResponseBytes} the model allows`)
+    }
     const [bytes] = unpack(response, ContainerKind.response, this.plan.outputCiphertexts)
+    const uncompressed = uncompressedSealObject(bytes, [this.responseSize()], 'response ciphertext')
     const ct = new seal.Ciphertext()
     const plain = new seal.Plaintext()
     try {
-      guard('seal_rejected', 'response ciphertext rejected', () => ct.loadFromArray(context, bytes))
+      guard('seal_rejected', 'response ciphertext rejected', () => ct.loadFromArray(context, uncompressed))
+      this.checkResponse(ct)
       this.decryptor.decrypt(ct, plain)
       return Float64Array.from(this.encoder.decodeFloat64(plain) as ArrayLike<number>)
     } finally {
       plain.delete()
       ct.delete()
+    }
+  }
+
+  /** The chain level the plan's last stage leaves its output at. */
+  private outputLevel(): Level {
+    const level = this.he.levels[this.plan.stages.length]
+    if (!level) throw new BlindfoldError('model_mismatch', 'the model is deeper than its modulus chain')
+    return level
+  }
+
+  private responseSize(): number {
+    return ciphertextSizes(this.model.he.polyModulusDegree, this.outputLevel().primes).full
+  }
+
+  private checkResponse(ct: InstanceType<Seal['Ciphertext']>): void {
+    if (ct.size() !== 2) throw new BlindfoldError('wrong_size', `response ciphertext has ${ct.size()} polynomials, expected 2`)
+    if (ct.isTransparent()) throw new BlindfoldError('transparent_ciphertext', 'the response ciphertext is transparent')
+    if (!ct.isNttForm()) throw new BlindfoldError('not_ntt_form', 'the response ciphertext is not in NTT form')
+    const id = ct.parmsId()
+    try {
+      if (!sameParms(id, this.outputLevel().parmsId)) {
+        throw new BlindfoldError('wrong_level', 'the response ciphertext is not at the level the model\'s plan ends at')
+      }
+    } finally {
+      id.delete()
     }
   }
 

@@ -10,6 +10,7 @@
  *   magic u16 LE 0xA15E | header_size u8 (16) | version_major u8 (4) |
  *   version_minor u8 | compr_mode u8 | reserved u16 (0) | size u64 LE
  */
+import { inflateExact, inspectZstdFrame } from './bounded-inflate'
 import { BlindfoldError } from './errors'
 
 export const SEAL_MAGIC = 0xa15e
@@ -62,4 +63,42 @@ export function checkSealSection(
   }
   if (h.size !== bytes.byteLength) throw fail(`SEAL header declares ${h.size} bytes but the section holds ${bytes.byteLength}`)
   return { versionMajor: h.versionMajor, versionMinor: h.versionMinor, comprMode: h.comprMode, size: h.size }
+}
+
+/**
+ * A section as SEAL should load it: uncompressed, exactly one of `sizes` bytes
+ * (whole objects, header included; see object-sizes.ts). zstd sections are
+ * inflated here with that bound and re-headed as uncompressed, so SEAL's own
+ * inflater never runs on untrusted bytes.
+ */
+export function uncompressedSealObject(bytes: Uint8Array, sizes: readonly number[], what: string): Uint8Array {
+  const h = checkSealSection(bytes, what)
+  if (h.comprMode === ComprMode.none) {
+    if (!sizes.includes(bytes.byteLength)) {
+      throw new BlindfoldError('wrong_object_size', `${what}: ${bytes.byteLength} bytes; expected ${sizes.join(' or ')}`)
+    }
+    return bytes
+  }
+  const body = inflateExact(
+    bytes.subarray(SEAL_HEADER_SIZE),
+    sizes.map((s) => s - SEAL_HEADER_SIZE),
+    what,
+  )
+  const out = new Uint8Array(SEAL_HEADER_SIZE + body.byteLength)
+  out.set(bytes.subarray(0, SEAL_HEADER_SIZE))
+  out.set(body, SEAL_HEADER_SIZE)
+  const view = new DataView(out.buffer)
+  view.setUint8(5, ComprMode.none)
+  view.setBigUint64(8, BigInt(out.byteLength), true)
+  return out
+}
+
+/** The cheap half of uncompressedSealObject, for the server's main thread: header and frame structure, declared size bounded. */
+export function checkSealSectionBounded(bytes: Uint8Array, maxSize: number, what: string): void {
+  const h = checkSealSection(bytes, what)
+  if (h.comprMode === ComprMode.none) {
+    if (bytes.byteLength > maxSize) throw new BlindfoldError('wrong_object_size', `${what}: ${bytes.byteLength} bytes; at most ${maxSize} expected`)
+    return
+  }
+  inspectZstdFrame(bytes.subarray(SEAL_HEADER_SIZE), maxSize - SEAL_HEADER_SIZE, what)
 }

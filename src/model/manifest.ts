@@ -4,6 +4,8 @@
  * manifest, not new code. `publicManifest()` strips what must stay on the
  * server (weight file layout, hashes of private data are fine to publish).
  */
+import { clientSpec, type ClientSpec } from '../he/client-spec'
+
 export const MODEL_FORMAT = 'blindfold-model/1'
 
 export interface HeParams {
@@ -76,7 +78,12 @@ export interface ModelManifest {
   contentHash: string
 }
 
-/** What any client may see: geometry, classes, HE parameters, rotation steps. */
+/**
+ * What any client may see: geometry, classes, HE parameters, rotation steps,
+ * and `client`, the machine-readable description a client is built from
+ * (normalisation, input slot layout, scale, key sections, logit slots; see
+ * src/he/client-spec.ts). Nothing in it comes from a weight.
+ */
 export interface PublicModel {
   name: string
   version: string
@@ -86,25 +93,47 @@ export interface PublicModel {
   layers: LayerGeometry[]
   he: HeParams
   plan: { rotationSteps: number[] }
+  client: ClientSpec
   contentHash: string
 }
 
 export function publicModel(m: ModelManifest): PublicModel {
+  const geometry = {
+    input: { ...m.input },
+    layers: m.layers.map((l): LayerGeometry => {
+      if (l.type === 'square') return { type: 'square' as const }
+      const { weights: _w, bias: _b, ...rest } = l
+      return rest
+    }),
+    he: { ...m.he, coeffModulusBits: [...m.he.coeffModulusBits] },
+  }
   return {
     name: m.name,
     version: m.version,
     description: m.description,
     classes: [...m.classes],
-    input: { ...m.input },
-    layers: m.layers.map((l): LayerGeometry => {
-      if (l.type === 'square') return { type: 'square' as const }
-      const { weights: _w, bias: _b, ...geometry } = l
-      return geometry
-    }),
-    he: { ...m.he, coeffModulusBits: [...m.he.coeffModulusBits] },
+    ...geometry,
     plan: { rotationSteps: [...m.plan.rotationSteps] },
+    client: cachedClientSpec(geometry),
     contentHash: m.contentHash,
   }
+}
+
+/**
+ * Deriving a plan takes tens of milliseconds; GET /models must not pay it each
+ * time. Keyed by the public geometry itself (never by object identity, so a
+ * manifest changed in place gets a fresh description); each call gets a copy.
+ */
+const clientSpecs = new Map<string, string>()
+function cachedClientSpec(geometry: Pick<PublicModel, 'input' | 'layers' | 'he'>): ClientSpec {
+  const key = JSON.stringify(geometry)
+  let json = clientSpecs.get(key)
+  if (json === undefined) {
+    json = JSON.stringify(clientSpec(geometry))
+    if (clientSpecs.size >= 64) clientSpecs.delete(clientSpecs.keys().next().value as string)
+    clientSpecs.set(key, json)
+  }
+  return JSON.parse(json) as ClientSpec
 }
 
 export type Weights = Map<string, Float32Array>

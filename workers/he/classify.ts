@@ -20,12 +20,14 @@ export function softmax(logits: ArrayLike<number>): number[] {
   return exps.map((e) => e / sum)
 }
 
-function post(sessionId: string, body: Uint8Array, onStage?: OnStage): Promise<Exchange> {
+function post(sessionId: string, body: Uint8Array, maxResponseBytes: number, onStage?: OnStage): Promise<Exchange> {
   onStage?.('sending')
   return loggedSend('ciphertext', {
     method: 'POST',
     url: paths.classify(sessionId),
     body,
+    // error bodies are small JSON; an answer is at most what the plan's response can be
+    maxResponseBytes,
     onUploaded: () => onStage?.('computing'),
   })
 }
@@ -40,11 +42,11 @@ export async function classifyPixels(pixels: Uint8Array, onStage?: OnStage): Pro
   const request = owner.encrypt(normalise(pixels, owner.model))
   const encryptMs = performance.now() - t
 
-  let x = await post(info.sessionId, request, onStage)
+  let x = await post(info.sessionId, request, owner.maxResponseBytes, onStage)
   if (x.status === 404 && errorOf(x).code === 'unknown_session') {
     // the server lost our keys (restart or expiry): upload them again, retry once
     const again = await reupload()
-    x = await post(again.sessionId, request, onStage)
+    x = await post(again.sessionId, request, owner.maxResponseBytes, onStage)
   }
   expectOk(x)
   onStage?.('decrypting')

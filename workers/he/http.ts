@@ -36,6 +36,8 @@ export interface SendOptions {
   body?: Uint8Array
   onUploadProgress?: (loaded: number, total: number) => void
   onUploaded?: () => void
+  /** stop reading a response larger than this (the server's bytes are untrusted too) */
+  maxResponseBytes?: number
 }
 
 export function send(o: SendOptions): Promise<Exchange> {
@@ -56,15 +58,28 @@ export function send(o: SendOptions): Promise<Exchange> {
       xhr.upload.onprogress = (e) => o.onUploadProgress?.(e.loaded, e.total)
       xhr.upload.onload = markUploaded
     }
+    let refused = false
+    const refuse = (size: number) => {
+      if (refused) return
+      refused = true
+      xhr.abort()
+      reject(new HttpError(0, 'response_too_large', `The server's answer (${size} bytes) is larger than this model's answers can be (${o.maxResponseBytes} bytes); it was not read.`))
+    }
     xhr.onreadystatechange = () => {
       if (xhr.readyState >= XMLHttpRequest.HEADERS_RECEIVED && !headersAt) {
         markUploaded() // upload events may be skipped for small local bodies
         headersAt = performance.now()
+        const declared = Number(xhr.getResponseHeader('content-length'))
+        if (o.maxResponseBytes !== undefined && declared > o.maxResponseBytes) refuse(declared)
       }
+    }
+    xhr.onprogress = (e) => {
+      if (o.maxResponseBytes !== undefined && e.loaded > o.maxResponseBytes) refuse(e.loaded)
     }
     xhr.onerror = () => reject(new HttpError(0, 'network_error', 'Cannot reach the Blindfold server. Check your connection and try again.'))
     xhr.ontimeout = () => reject(new HttpError(0, 'timeout', 'The server took too long to answer.'))
     xhr.onload = () => {
+      if (refused) return
       const end = performance.now()
       resolve({
         status: xhr.status,

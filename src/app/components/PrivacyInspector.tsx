@@ -1,20 +1,52 @@
 import { bytes, ms } from '../format'
 import { memo } from 'react'
+import { useBuildInfo } from '../build-info'
 import type { RequestRecord, SessionInfo } from '../../api/he-worker-types'
 
-/** What left this browser, the parameters protecting it, and what the server can and cannot learn. */
+/** What left this browser, the parameters protecting it, what the server can and cannot learn, and how to check the code. */
 export const PrivacyInspector = memo(function PrivacyInspector({ info, requests }: { info?: SessionInfo; requests: RequestRecord[] }) {
   const he = info?.model.he
+  const build = useBuildInfo()
+  const origin = location.origin
   return (
     <section className="panel inspector" aria-labelledby="inspector-title">
       <h2 id="inspector-title" className="panel-title">Privacy inspector</h2>
 
       <h3>What the server can see</h3>
       <ul className="threats">
-        <li><strong>Sees:</strong> ciphertexts, their sizes, when you send them and how long it takes to compute.</li>
-        <li><strong>Cannot see:</strong> your image, the 28×28 input, or the answer. Results come back encrypted and only this tab can decrypt them.</li>
-        <li><strong>Keeps to itself:</strong> the model's weights never leave the server; you see only the public model shape.</li>
+        <li><strong>Sees:</strong> ciphertexts and your evaluation keys (public material), when you send them, how long it computes (the same steps for every image), your IP address and the model you chose.</li>
+        <li><strong>Sizes</strong> are the same for every image of a model, up to a few kilobytes of compression variation that comes from each encryption&apos;s randomness, not from the image.</li>
+        <li><strong>Cannot see:</strong> your image, the 28×28 input, the scores or the answer. Results come back encrypted and only this tab can decrypt them.</li>
+        <li><strong>Never sent back:</strong> this page sends no decrypted result, nor anything computed from one, to any server (in CKKS, decryptions in a server&apos;s hands can reveal the secret key: Li and Micciancio, 2021).</li>
         <li><strong>Your secret key</strong> is generated in a worker in this tab and never sent anywhere. Closing the tab drops it.</li>
+        <li><strong>Keeps to itself:</strong> the model&apos;s weights. You get the model&apos;s shape and its scores for your images, so many queries could approximate it; the operator can slow that with rate limits, query budgets and noise on the scores.</li>
+      </ul>
+
+      <h3>Who sent this page&apos;s code</h3>
+      <p className="muted">
+        The same server. Encryption cannot protect you from the page itself: a dishonest operator could send code that uploads your image. You can check
+        what it sent.
+      </p>
+      <dl className="facts">
+        <div>
+          <dt>Build hash, as the server reports it</dt>
+          <dd>
+            <code data-testid="build-hash" data-status={build.status}>
+              {build.status === 'ok' ? build.buildHash : build.status === 'loading' ? '…' : `unavailable (${build.reason})`}
+            </code>
+          </dd>
+        </div>
+      </dl>
+      <ul className="threats">
+        <li>Compare it with the hash published for the release. The same server reports it, so on its own it proves nothing.</li>
+        <li>
+          To check what is served: check out the release, run <code>npm run build</code> (same build, same hash), then{' '}
+          <code>npm run verify:deployment -- {origin}/</code>. It covers what the server sent to that check, not what it sends every visitor.
+        </li>
+        <li>
+          Or serve the page yourself: <code>npm run build &amp;&amp; API_TARGET={origin} npx vite preview</code> runs your own build and forwards only
+          the API calls to this server.
+        </li>
       </ul>
 
       <h3>Encryption parameters</h3>
@@ -33,7 +65,8 @@ export const PrivacyInspector = memo(function PrivacyInspector({ info, requests 
         <p className="muted">Shown once keys are ready.</p>
       )}
 
-      <h3>Every request this page made</h3>
+      <h3>Every API request this page made</h3>
+      <p className="muted">Besides these, the page only downloads its own files (code, WebAssembly, build manifest), with no request body.</p>
       {requests.length === 0 ? (
         <p className="muted">None yet.</p>
       ) : (

@@ -1,0 +1,118 @@
+/**
+ * The minimal client (examples/minimal-client.ts, written from the public
+ * documents only) against the real server on loopback: for every model the
+ * server publishes — the shipped mnist-cnn ('image' packing) and a random-weight
+ * model with 'patches' packing added here so both input rules run end to end —
+ * it classifies official MNIST test images with the same answer and logits as
+ * the plaintext reference. The test (not the client) may import the project.
+ */
+import type { AddressInfo } from 'node:net'
+import type { FastifyInstance } from 'fastify'
+import { Ajv2020 } from 'ajv/dist/2020.js'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { loadMnist } from '../scripts/mnist'
+import { loadModels } from '../server/model-files'
+import { openapi } from '../server/routes/openapi'
+import { startApp } from '../server/test-support/harness'
+import { randomModel } from '../server/test-support/models'
+import { layoutInput as referenceLayout } from '../src/he/client-spec'
+import { argmax, forward, normalise } from '../src/model/forward'
+import { publicModel } from '../src/model/manifest'
+import { randomModel as randomGeometry } from '../src/model/random-model'
+import { classifyWithPublicDescription, createClient, layoutInput, normalise as exampleNormalise, type PublicDescription } from './minimal-client'
+
+const IMAGES = 10
+const TOLERANCE = 1e-3
+
+let app: FastifyInstance
+let baseUrl: string
+let published: PublicDescription[]
+const mnist = loadMnist('test')
+const pixelsOf = (i: number) => mnist.pixels.subarray(i * 784, (i + 1) * 784)
+
+beforeAll(async () => {
+  const models = await loadModels()
+  const patches = await randomModel('random-cnn-patches', 8, 3)
+  models.set(patches.manifest.name, patches)
+  ;({ app } = await startApp({ models, rateLimitMax: 0 }))
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  baseUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+  published = ((await (await fetch(`${baseUrl}/api/v1/models`)).json()) as { models: PublicDescription[] }).models
+})
+
+afterAll(async () => {
+  await app?.close()
+})
+
+describe('minimal client from the public description', () => {
+  it('finds every served model, both packings among them', () => {
+    expect(published.map((m) => m.name).sort()).toEqual([...app.blindfold.models.keys()].sort())
+    expect(new Set(published.map((m) => m.client.input.packing))).toEqual(new Set(['image', 'patches']))
+  })
+
+  it('reads a /models answer that the OpenAPI document describes', async () => {
+    const doc = (await (await fetch(`${baseUrl}/api/v1/openapi.json`)).json()) as object
+    expect(doc).toEqual(JSON.parse(JSON.stringify(openapi)))
+    const ajv = new Ajv2020({ strict: false, validateFormats: false, allErrors: true })
+    ajv.addSchema(doc, 'api')
+    const validate = ajv.getSchema('api#/components/schemas/ModelsResponse')!
+    const body = await (await fetch(`${baseUrl}/api/v1/models`)).json()
+    expect(validate(body), JSON.stringify(validate.errors)).toBe(true)
+    // and the schema is not vacuous: a description without its input rule fails
+    const broken = structuredClone(body) as { models: Array<{ client: { input: Record<string, unknown> } }> }
+    delete broken.models[0].client.input.blocksPerCiphertext
+    expect(validate(broken)).toBe(false)
+  })
+
+  it('lays out inputs exactly as the project does, for both packings', () => {
+    const image = (n: number) => Float64Array.from({ length: 784 }, (_, i) => ((i * 37 + n) % 255) / 100 - 1)
+    const geometries = [
+      ...published,
+      ...[
+        { kernel: 5, stride: 1, filters: 40, packing: 'image' as const },
+        { kernel: 3, stride: 1, filters: 2, packing: 'image' as const },
+        { kernel: 7, stride: 3, filters: 64 },
+        { kernel: 4, stride: 2, filters: 30 },
+      ].map((o) => publicModel(randomGeometry(o).manifest) as unknown as PublicDescription),
+    ]
+    for (const [n, m] of geometries.entries()) {
+      const mine = layoutInput(m.client, image(n))
+      const theirs = referenceLayout(m.client as never, image(n))
+      expect(mine.map((v) => Array.from(v))).toEqual(theirs.map((v) => Array.from(v)))
+    }
+  })
+
+  for (const name of ['mnist-cnn', 'random-cnn-patches']) {
+    it(`classifies ${IMAGES} official MNIST test images with ${name} as the plaintext reference does`, async () => {
+      const { manifest, weights } = app.blindfold.models.get(name)!
+      const client = await createClient(baseUrl, name)
+      let worst = 0
+      try {
+        for (let i = 0; i < IMAGES; i++) {
+          const pixels = pixelsOf(i)
+          const x = normalise(pixels, manifest)
+          expect(Array.from(exampleNormalise(pixels, client.model.client.normalisation))).toEqual(Array.from(x))
+          const reference = forward(manifest, weights, x)
+          const logits = await client.classify(pixels)
+          expect(logits.length).toBe(reference.length)
+          expect(argmax(logits), `image ${i}`).toBe(argmax(reference))
+          for (let o = 0; o < logits.length; o++) worst = Math.max(worst, Math.abs(logits[o] - reference[o]))
+        }
+      } finally {
+        await client.close()
+      }
+      console.log(`${name}: max |logit - reference| over ${IMAGES} images = ${worst.toExponential(2)}`)
+      expect(worst).toBeLessThan(TOLERANCE)
+    })
+  }
+
+  it('classifies one image in one call (classifyWithPublicDescription)', async () => {
+    const { manifest, weights } = app.blindfold.models.get('mnist-cnn')!
+    const index = 11
+    const reference = forward(manifest, weights, normalise(pixelsOf(index), manifest))
+    const result = await classifyWithPublicDescription(baseUrl, 'mnist-cnn', pixelsOf(index))
+    expect(result.predicted).toBe(argmax(reference))
+    expect(result.label).toBe(manifest.classes[argmax(reference)])
+    expect(mnist.labels[index]).toBe(result.predicted) // image 11 is an easy 6
+  })
+})

@@ -1,0 +1,309 @@
+/**
+ * A minimal Blindfold client written from the public documents alone:
+ * server/README.md ("Wire format"), GET /api/v1/openapi.json and the model
+ * description of GET /api/v1/models. It imports nothing from the project:
+ * node-seal and the platform's fetch are all it uses, and every number comes
+ * from the published `client` description (normalisation, input rule, scale,
+ * key sections, logit slots), so the same code serves every model.
+ *
+ *   node --import tsx examples/minimal-client.ts --url http://localhost:8080 --model mnist-cnn digit.pgm
+ *
+ * (a binary PGM, P5, or a raw file of height*width bytes, row-major, 0 = background)
+ */
+import { readFileSync } from 'node:fs'
+import { pathToFileURL } from 'node:url'
+import SEAL from 'node-seal'
+
+type Seal = Awaited<ReturnType<typeof SEAL>>
+
+/** The part of GET /api/v1/models this client reads (see the OpenAPI schema PublicModel). */
+export interface PublicDescription {
+  name: string
+  classes: string[]
+  he: { scheme: 'ckks'; polyModulusDegree: number; coeffModulusBits: number[]; scaleBits: number; securityLevel: 'tc128' }
+  client: {
+    format: string
+    container: { version: number }
+    normalisation: { formula: string; mean: number; std: number; height: number; width: number }
+    encoding: { slots: number; scale: number }
+    input: {
+      packing: 'image' | 'patches'
+      ciphertexts: number
+      elements: number
+      blocks: number
+      blockSize: number
+      blocksPerCiphertext: number
+      height: number
+      width: number
+      // 'patches' only
+      kernel?: number
+      stride?: number
+      padding?: number
+      outHeight?: number
+      outWidth?: number
+      padValue?: number
+    }
+    keys: { containerKind: number; sections: Array<{ section: number; sealObject: string; rotationSteps?: number[] }> }
+    request: { containerKind: number; sections: number }
+    response: { containerKind: number; sections: number; uncompressedBytes: number; logits: { ciphertext: number[]; slot: number[] } }
+  }
+}
+
+// ---- the container: 'BLFD' | version u8 | kind u8 | count u16 LE | (length u32 LE | bytes)* ----
+
+const MAGIC = [0x42, 0x4c, 0x46, 0x44]
+
+export function packContainer(version: number, kind: number, sections: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(8 + sections.reduce((n, s) => n + 4 + s.byteLength, 0))
+  const view = new DataView(out.buffer)
+  out.set(MAGIC, 0)
+  view.setUint8(4, version)
+  view.setUint8(5, kind)
+  view.setUint16(6, sections.length, true)
+  let at = 8
+  for (const s of sections) {
+    view.setUint32(at, s.byteLength, true)
+    out.set(s, at + 4)
+    at += 4 + s.byteLength
+  }
+  return out
+}
+
+export function unpackContainer(bytes: Uint8Array, version: number, kind: number, count: number): Uint8Array[] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  if (bytes.byteLength < 8 || MAGIC.some((b, i) => bytes[i] !== b)) throw new Error('not a Blindfold container')
+  if (view.getUint8(4) !== version || view.getUint8(5) !== kind || view.getUint16(6, true) !== count) {
+    throw new Error(`container: version ${view.getUint8(4)}, kind ${view.getUint8(5)}, ${view.getUint16(6, true)} sections; expected ${version}, ${kind}, ${count}`)
+  }
+  const sections: Uint8Array[] = []
+  let at = 8
+  for (let i = 0; i < count; i++) {
+    if (at + 4 > bytes.byteLength) throw new Error('container truncated')
+    const length = view.getUint32(at, true)
+    if (at + 4 + length > bytes.byteLength) throw new Error('container truncated')
+    const section = bytes.subarray(at + 4, at + 4 + length)
+    // SEAL header: magic 0xA15E, header size 16, major version 4, total size u64 LE = the section's length
+    const h = new DataView(section.buffer, section.byteOffset, Math.min(16, section.byteLength))
+    if (length < 16 || h.getUint16(0, true) !== 0xa15e || h.getUint8(3) !== 4 || h.getBigUint64(8, true) !== BigInt(length)) {
+      throw new Error(`section ${i} is not one whole SEAL object`)
+    }
+    sections.push(section)
+    at += 4 + length
+  }
+  if (at !== bytes.byteLength) throw new Error('trailing bytes after the last section')
+  return sections
+}
+
+// ---- the input rule of the published description ----
+
+/** (pixel/255 - mean)/std, as `client.normalisation.formula` says. */
+export function normalise(pixels: ArrayLike<number>, n: PublicDescription['client']['normalisation']): Float64Array {
+  if (n.formula !== '(pixel/255 - mean)/std') throw new Error(`unknown normalisation ${n.formula}`)
+  return Float64Array.from({ length: pixels.length }, (_, i) => (pixels[i] / 255 - n.mean) / n.std)
+}
+
+/** One vector per input ciphertext: block b at ciphertext floor(b/bpc), slots (b mod bpc)*blockSize + offset. */
+export function layoutInput(client: PublicDescription['client'], normalised: ArrayLike<number>): Float64Array[] {
+  const L = client.input
+  if (normalised.length !== L.height * L.width) throw new Error(`expected ${L.height * L.width} pixels, got ${normalised.length}`)
+  const vectors = Array.from({ length: L.ciphertexts }, () => new Float64Array(client.encoding.slots))
+  /** the value at `offset` of block `b` */
+  const value = (b: number, offset: number): number => {
+    if (L.packing === 'image') return normalised[offset] // every block is the image, row-major
+    // 'patches': block b = tap (ky, kx), offset = output position (oy, ox)
+    const k = L.kernel!, s = L.stride!, pad = L.padding!, outW = L.outWidth!
+    const ky = Math.floor(b / k), kx = b % k
+    const oy = Math.floor(offset / outW), ox = offset % outW
+    const y = oy * s + ky - pad, x = ox * s + kx - pad
+    return y >= 0 && y < L.height && x >= 0 && x < L.width ? normalised[y * L.width + x] : L.padValue!
+  }
+  for (let b = 0; b < L.blocks; b++) {
+    const ct = Math.floor(b / L.blocksPerCiphertext)
+    const base = (b % L.blocksPerCiphertext) * L.blockSize
+    for (let o = 0; o < L.blockSize; o++) vectors[ct][base + o] = value(b, o)
+  }
+  return vectors
+}
+
+// ---- the client ----
+
+let sealPromise: Promise<Seal> | undefined
+const loadSeal = () => (sealPromise ??= SEAL())
+
+async function ok(r: Response, what: string): Promise<Response> {
+  if (!r.ok) throw new Error(`${what}: HTTP ${r.status} ${await r.text()}`)
+  return r
+}
+
+export interface PublicClient {
+  model: PublicDescription
+  sessionId: string
+  /** 8-bit grey pixels, row-major, 0 = background: the logits, decrypted here */
+  classify(pixels: ArrayLike<number>): Promise<Float64Array>
+  /** deletes the session on the server and frees the keys */
+  close(): Promise<void>
+}
+
+/** Fetches the model's description, makes keys, uploads the evaluation keys: a session ready to classify. */
+export async function createClient(baseUrl: string, modelName: string): Promise<PublicClient> {
+  const base = baseUrl.replace(/\/$/, '')
+  const { models } = (await (await ok(await fetch(`${base}/api/v1/models`), 'models')).json()) as { models: PublicDescription[] }
+  const model = models.find((m) => m.name === modelName)
+  if (!model) throw new Error(`no model ${modelName} (have ${models.map((m) => m.name).join(', ')})`)
+  const { client, he } = model
+  if (client.format !== 'blindfold-client/1') throw new Error(`unknown client description ${client.format}`)
+  const version = client.container.version
+
+  const seal = await loadSeal()
+  const parms = new seal.EncryptionParameters(seal.SchemeType.ckks)
+  parms.setPolyModulusDegree(he.polyModulusDegree)
+  parms.setCoeffModulus(seal.CoeffModulus.Create(he.polyModulusDegree, Int32Array.from(he.coeffModulusBits)))
+  const context = new seal.SEALContext(parms, true, seal.SecLevelType.tc128)
+  if (!context.parametersSet()) throw new Error('SEAL refuses the published parameters')
+
+  const keygen = new seal.KeyGenerator(context)
+  const secretKey = keygen.secretKey()
+  const publicKey = keygen.createPublicKey()
+  const encryptor = new seal.Encryptor(context, publicKey, secretKey)
+  const decryptor = new seal.Decryptor(context, secretKey)
+  const encoder = new seal.CKKSEncoder(context)
+  const zstd = seal.ComprModeType.zstd
+
+  // key sections in the published order: RelinKeys, then GaloisKeys for exactly the published steps (seeded)
+  const keySections = client.keys.sections.map((s) => {
+    const key =
+      s.sealObject === 'RelinKeys'
+        ? keygen.createRelinKeysSerializable()
+        : s.sealObject === 'GaloisKeys'
+          ? keygen.createGaloisKeysSerializableWithSteps(Int32Array.from(s.rotationSteps ?? []))
+          : undefined
+    if (!key) throw new Error(`unknown key section ${s.sealObject}`)
+    try {
+      return key.saveToArray(zstd) as Uint8Array
+    } finally {
+      key.delete()
+    }
+  })
+  const keys = packContainer(version, client.keys.containerKind, keySections)
+  const created = await ok(
+    await fetch(`${base}/api/v1/sessions?model=${encodeURIComponent(model.name)}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: keys,
+    }),
+    'upload keys',
+  )
+  const { sessionId } = (await created.json()) as { sessionId: string }
+
+  const free = () => {
+    for (const o of [encoder, decryptor, encryptor, publicKey, secretKey, keygen, context, parms]) o.delete()
+  }
+
+  return {
+    model,
+    sessionId,
+    async classify(pixels) {
+      const sections = layoutInput(client, normalise(pixels, client.normalisation)).map((values) => {
+        const plain = new seal.Plaintext()
+        try {
+          encoder.encode(values, client.encoding.scale, plain)
+          const ct = encryptor.encryptSymmetricSerializable(plain)
+          try {
+            return ct.saveToArray(zstd) as Uint8Array
+          } finally {
+            ct.delete()
+          }
+        } finally {
+          plain.delete()
+        }
+      })
+      const r = await ok(
+        await fetch(`${base}/api/v1/sessions/${encodeURIComponent(sessionId)}/classify`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/octet-stream' },
+          body: packContainer(version, client.request.containerKind, sections),
+        }),
+        'classify',
+      )
+      const body = new Uint8Array(await r.arrayBuffer())
+      // never more than the published uncompressed size (plus zstd's few bytes per block) per ciphertext
+      if (body.byteLength > 8 + client.response.sections * (4 + client.response.uncompressedBytes + 1024)) throw new Error('response too large')
+      const decoded = unpackContainer(body, version, client.response.containerKind, client.response.sections).map((bytes) => {
+        const ct = new seal.Ciphertext()
+        const plain = new seal.Plaintext()
+        try {
+          ct.loadFromArray(context, bytes)
+          decryptor.decrypt(ct, plain)
+          return Float64Array.from(encoder.decodeFloat64(plain) as ArrayLike<number>)
+        } finally {
+          plain.delete()
+          ct.delete()
+        }
+      })
+      const { ciphertext, slot } = client.response.logits
+      return Float64Array.from(slot, (s, o) => decoded[ciphertext[o]][s])
+    },
+    async close() {
+      try {
+        await fetch(`${base}/api/v1/sessions/${encodeURIComponent(sessionId)}`, { method: 'DELETE' })
+      } finally {
+        free()
+      }
+    },
+  }
+}
+
+/** One image, one session: the logits and the class they name. */
+export async function classifyWithPublicDescription(baseUrl: string, modelName: string, pixels: Uint8Array) {
+  const client = await createClient(baseUrl, modelName)
+  try {
+    const logits = await client.classify(pixels)
+    let best = 0
+    for (let i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i
+    return { logits, predicted: best, label: client.model.classes[best] }
+  } finally {
+    await client.close()
+  }
+}
+
+/** A binary PGM (P5, maxval 255) or raw bytes, to height*width grey pixels. */
+export function readPixels(file: Uint8Array, height: number, width: number): Uint8Array {
+  if (file[0] === 0x50 && file[1] === 0x35) {
+    const text = new TextDecoder('latin1').decode(file.subarray(0, 64))
+    const m = /^P5\s+(?:#[^\n]*\n\s*)*(\d+)\s+(\d+)\s+(\d+)\s/.exec(text)
+    if (!m || Number(m[1]) !== width || Number(m[2]) !== height || m[3] !== '255') throw new Error(`expected a ${width}x${height} 8-bit PGM`)
+    return file.subarray(m[0].length, m[0].length + height * width)
+  }
+  if (file.byteLength !== height * width) throw new Error(`expected ${height * width} raw bytes, got ${file.byteLength}`)
+  return file
+}
+
+async function main(argv: string[]) {
+  let url = 'http://localhost:8080'
+  let model = 'mnist-cnn'
+  const files: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--url') url = argv[++i]
+    else if (argv[i] === '--model') model = argv[++i]
+    else files.push(argv[i])
+  }
+  if (files.length === 0) throw new Error('usage: minimal-client.ts [--url URL] [--model NAME] IMAGE.pgm|IMAGE.raw ...')
+  const client = await createClient(url, model)
+  try {
+    const { height, width } = client.model.client.input
+    for (const f of files) {
+      const logits = await client.classify(readPixels(readFileSync(f), height, width))
+      const best = logits.indexOf(Math.max(...logits))
+      console.log(`${f}: ${client.model.classes[best]}  logits ${Array.from(logits, (v) => v.toFixed(3)).join(' ')}`)
+    }
+  } finally {
+    await client.close()
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main(process.argv.slice(2)).catch((e: unknown) => {
+    console.error(e instanceof Error ? e.message : e)
+    process.exit(1)
+  })
+}

@@ -1,0 +1,333 @@
+/**
+ * The client description published with every model (`client` in GET
+ * /api/v1/models): enough, as data, to write a client for any model from the
+ * public documents alone: how to normalise pixels, where every input value
+ * goes (a rule with its parameters, not a table), the scale, which keys to
+ * upload in which order, what the request and response containers hold and
+ * in which slots the logits are read.
+ *
+ * It is computed from the evaluation plan (src/he/plan.ts), which depends on
+ * the public geometry and HE parameters only: no weight and no number derived
+ * from a weight can reach it (the function does not even receive them).
+ * client-spec.test.ts expands the published rule and checks it against the
+ * plan's own layout for the shipped model and random geometries.
+ * Isomorphic: no DOM, no Node APIs.
+ */
+import { convShape } from '../model/geometry'
+import { firstConvGeometry } from '../model/forward'
+import type { HeParams, InputSpec, LayerGeometry } from '../model/manifest'
+import { ciphertextSizes } from './object-sizes'
+import { derivePlan, galoisElement, type EvaluationPlan } from './plan'
+import { ComprMode, SEAL_HEADER_SIZE, SEAL_MAGIC, SEAL_VERSION_MAJOR } from './seal-header'
+import { ContainerKind, WIRE_FORMAT_VERSION } from './wire'
+
+export const CLIENT_SPEC_FORMAT = 'blindfold-client/1'
+export const NORMALISATION_FORMULA = '(pixel/255 - mean)/std'
+
+export const IMAGE_RULE =
+  'Block b (0 <= b < blocks) holds the whole normalised image, row-major: offset y*width + x holds pixel (y, x). ' +
+  'Block b lies in ciphertext floor(b / blocksPerCiphertext) at slots (b mod blocksPerCiphertext)*blockSize + offset. Every other slot is 0.'
+export const PATCHES_RULE =
+  'im2col, tap-major. Block b is tap b = ky*kernel + kx (0 <= ky, kx < kernel); offset p = oy*outWidth + ox ' +
+  '(0 <= oy < outHeight, 0 <= ox < outWidth) holds the normalised pixel (y, x) = (oy*stride + ky - padding, ox*stride + kx - padding), ' +
+  'or padValue where (y, x) lies outside the image. ' +
+  'Block b lies in ciphertext floor(b / blocksPerCiphertext) at slots (b mod blocksPerCiphertext)*blockSize + offset. Every other slot is 0.'
+
+export interface ClientNormalisation {
+  /** what the client encodes for each pixel, pixel an 8-bit grey value */
+  formula: typeof NORMALISATION_FORMULA
+  mean: number
+  std: number
+  /** the background's pixel value: 0 (dark background, bright strokes, as MNIST) */
+  background: 0
+  /** the background's normalised value, -mean/std */
+  backgroundValue: number
+  height: number
+  width: number
+  channels: 1
+  /** pixel (y, x) is element y*width + x of the image */
+  pixelOrder: 'row-major'
+}
+
+export interface ClientEncoding {
+  scheme: 'ckks'
+  /** CKKSEncoder slots, polyModulusDegree / 2: every input vector has this many values */
+  slots: number
+  scaleBits: number
+  /** 2^scaleBits, exactly: the server refuses a ciphertext at any other scale */
+  scale: number
+}
+
+interface InputLayoutCommon {
+  /** ciphertexts in a request */
+  ciphertexts: number
+  /** logical input elements = blocks * blockSize; element i is offset i mod blockSize of block floor(i / blockSize) */
+  elements: number
+  blocks: number
+  blockSize: number
+  blocksPerCiphertext: number
+  /** the image the blocks are made of */
+  height: number
+  width: number
+  /** the value of every slot no block covers */
+  fill: 0
+  /** the rule in words; the numbers are the fields beside it */
+  rule: string
+}
+
+/** The image, repeated `copies` (= blocks) times: copy k at slot offset k*height*width. */
+export interface ImageInputLayout extends InputLayoutCommon {
+  packing: 'image'
+  copies: number
+}
+
+/** Client-side im2col of the first convolution, one block per kernel tap. */
+export interface PatchesInputLayout extends InputLayoutCommon {
+  packing: 'patches'
+  kernel: number
+  stride: number
+  padding: number
+  outHeight: number
+  outWidth: number
+  /** taps = kernel^2 = blocks */
+  taps: number
+  /** positions = outHeight * outWidth = blockSize */
+  positions: number
+  /** normalised value of a tap outside the image: the background's, -mean/std */
+  padValue: number
+}
+
+export type ClientInputLayout = ImageInputLayout | PatchesInputLayout
+
+export interface ClientKeySection {
+  section: number
+  sealObject: 'RelinKeys' | 'GaloisKeys'
+  /** node-seal calls that make it (either works; seeded is half the size) */
+  make: string
+  /** GaloisKeys only: exactly these left-rotation steps, no other */
+  rotationSteps?: number[]
+  /** GaloisKeys only: SEAL's Galois element of each step (3^step mod 2N), for clients outside node-seal */
+  galoisElements?: number[]
+}
+
+export interface ClientSpec {
+  format: typeof CLIENT_SPEC_FORMAT
+  /** the binary container around SEAL objects (server/README.md, "Wire format") */
+  container: {
+    magic: 'BLFD'
+    version: number
+    header: string
+    section: string
+  }
+  /** every section is one SEAL object as SEAL's save() writes it */
+  sealObject: {
+    header: string
+    magic: number
+    headerSize: number
+    versionMajor: number
+    /** SEAL compr_mode values accepted from clients: 0 none, 2 zstd (a zstd frame must declare its content size) */
+    compression: number[]
+    /** seeded objects (encryptSymmetricSerializable, create*Serializable) as well as ordinary ones */
+    seededAllowed: true
+  }
+  normalisation: ClientNormalisation
+  encoding: ClientEncoding
+  input: ClientInputLayout
+  keys: { containerKind: number; sections: ClientKeySection[] }
+  request: {
+    containerKind: number
+    /** = input.ciphertexts; section c is input ciphertext c */
+    sections: number
+    sealObject: 'Ciphertext'
+    /** fresh encryption at the top of the modulus chain: every data prime (coeffModulusBits minus the last) */
+    dataPrimes: number
+    polynomials: 2
+    scale: number
+    /** exact uncompressed SEAL object sizes the server accepts (seeded or full), 16-byte header included */
+    uncompressedBytes: { seeded: number; full: number }
+  }
+  response: {
+    containerKind: number
+    /** ciphertexts in the response; section c is output ciphertext c */
+    sections: number
+    sealObject: 'Ciphertext'
+    dataPrimes: number
+    /** compression the server writes */
+    compression: number
+    uncompressedBytes: number
+    /** logit o (class classes[o]) is slot logits.slot[o] of the decoded output ciphertext logits.ciphertext[o] */
+    logits: { ciphertext: number[]; slot: number[] }
+  }
+  /** rescales the server performs (= levels consumed) */
+  depth: number
+}
+
+type PublicGeometry = { input: InputSpec; layers: LayerGeometry[]; he: HeParams }
+
+/** The client description of a model, from its public geometry and HE parameters only. */
+export function clientSpec(model: PublicGeometry, plan: EvaluationPlan = derivePlan(model)): ClientSpec {
+  const g = firstConvGeometry(model)
+  const { outH, outW, positions, taps } = convShape(g)
+  const { mean, std } = model.input
+  const backgroundValue = -mean / std
+  const { input } = plan
+  const common = {
+    ciphertexts: input.ciphertexts,
+    height: g.inputHeight,
+    width: g.inputWidth,
+    fill: 0 as const,
+  }
+  let layout: ClientInputLayout
+  if (input.packing === 'image') {
+    const area = g.inputHeight * g.inputWidth
+    layout = {
+      packing: 'image',
+      ...common,
+      elements: input.copies * area,
+      blocks: input.copies,
+      blockSize: area,
+      blocksPerCiphertext: input.copies,
+      copies: input.copies,
+      rule: IMAGE_RULE,
+    }
+  } else {
+    layout = {
+      packing: 'patches',
+      ...common,
+      elements: taps * positions,
+      blocks: taps,
+      blockSize: positions,
+      blocksPerCiphertext: input.copies,
+      kernel: g.kernel,
+      stride: g.stride,
+      padding: g.padding,
+      outHeight: outH,
+      outWidth: outW,
+      taps,
+      positions,
+      padValue: backgroundValue,
+      rule: PATCHES_RULE,
+    }
+  }
+  const last = [...plan.stages].reverse().find((s) => s.kind === 'linear')
+  if (!last || last.kind !== 'linear') throw new Error('client spec: the plan has no output stage')
+  const N = model.he.polyModulusDegree
+  const dataPrimes = model.he.coeffModulusBits.length - 1
+  const top = ciphertextSizes(N, dataPrimes)
+  const steps = [...plan.rotationSteps]
+  return {
+    format: CLIENT_SPEC_FORMAT,
+    container: {
+      magic: 'BLFD',
+      version: WIRE_FORMAT_VERSION,
+      header: "8 bytes: 'BLFD' (42 4C 46 44) | version u8 | kind u8 | section count u16 LE",
+      section: 'length u32 LE | that many bytes (one SEAL object); nothing after the last section',
+    },
+    sealObject: {
+      header: 'magic u16 LE 0xA15E | header size u8 16 | version major u8 4 | minor u8 | compr_mode u8 | reserved u16 0 | total size u64 LE (header included) = section length',
+      magic: SEAL_MAGIC,
+      headerSize: SEAL_HEADER_SIZE,
+      versionMajor: SEAL_VERSION_MAJOR,
+      compression: [ComprMode.none, ComprMode.zstd],
+      seededAllowed: true,
+    },
+    normalisation: {
+      formula: NORMALISATION_FORMULA,
+      mean,
+      std,
+      background: 0,
+      backgroundValue,
+      height: model.input.height,
+      width: model.input.width,
+      channels: model.input.channels,
+      pixelOrder: 'row-major',
+    },
+    encoding: { scheme: 'ckks', slots: plan.slots, scaleBits: model.he.scaleBits, scale: 2 ** model.he.scaleBits },
+    input: layout,
+    keys: {
+      containerKind: ContainerKind.evaluationKeys,
+      sections: [
+        { section: 0, sealObject: 'RelinKeys', make: 'KeyGenerator.createRelinKeysSerializable() or createRelinKeys()' },
+        {
+          section: 1,
+          sealObject: 'GaloisKeys',
+          make: 'KeyGenerator.createGaloisKeysSerializableWithSteps(Int32Array.from(rotationSteps)) or createGaloisKeysWithSteps(...)',
+          rotationSteps: steps,
+          galoisElements: steps.map((s) => galoisElement(s, N)),
+        },
+      ],
+    },
+    request: {
+      containerKind: ContainerKind.request,
+      sections: input.ciphertexts,
+      sealObject: 'Ciphertext',
+      dataPrimes,
+      polynomials: 2,
+      scale: 2 ** model.he.scaleBits,
+      uncompressedBytes: top,
+    },
+    response: {
+      containerKind: ContainerKind.response,
+      sections: plan.outputCiphertexts,
+      sealObject: 'Ciphertext',
+      dataPrimes: dataPrimes - plan.depth,
+      compression: ComprMode.zstd,
+      uncompressedBytes: ciphertextSizes(N, dataPrimes - plan.depth).full,
+      logits: { ciphertext: Array.from(last.output.ct), slot: [...plan.outputSlots] },
+    },
+    depth: plan.depth,
+  }
+}
+
+/**
+ * Expands the published input rule: (ciphertext, slot) of every logical
+ * element, element i being offset i mod blockSize of block floor(i / blockSize).
+ * A client in another language does the same few lines.
+ */
+export function expandInputRule(layout: ClientInputLayout): { ct: Int32Array; slot: Int32Array } {
+  const ct = new Int32Array(layout.elements)
+  const slot = new Int32Array(layout.elements)
+  for (let b = 0; b < layout.blocks; b++) {
+    const c = Math.floor(b / layout.blocksPerCiphertext)
+    const base = (b % layout.blocksPerCiphertext) * layout.blockSize
+    for (let o = 0; o < layout.blockSize; o++) {
+      ct[b * layout.blockSize + o] = c
+      slot[b * layout.blockSize + o] = base + o
+    }
+  }
+  return { ct, slot }
+}
+
+/** The normalised value of every logical element under the published rule. */
+export function inputValues(layout: ClientInputLayout, normalised: ArrayLike<number>): Float64Array {
+  const { height, width } = layout
+  if (normalised.length !== height * width) throw new Error(`client spec: ${normalised.length} values, expected ${height * width}`)
+  const out = new Float64Array(layout.elements)
+  if (layout.packing === 'image') {
+    for (let b = 0; b < layout.blocks; b++) for (let o = 0; o < layout.blockSize; o++) out[b * layout.blockSize + o] = normalised[o]
+    return out
+  }
+  for (let ky = 0; ky < layout.kernel; ky++) {
+    for (let kx = 0; kx < layout.kernel; kx++) {
+      const b = ky * layout.kernel + kx
+      for (let oy = 0; oy < layout.outHeight; oy++) {
+        for (let ox = 0; ox < layout.outWidth; ox++) {
+          const y = oy * layout.stride + ky - layout.padding
+          const x = ox * layout.stride + kx - layout.padding
+          const inside = y >= 0 && y < height && x >= 0 && x < width
+          out[b * layout.blockSize + oy * layout.outWidth + ox] = inside ? normalised[y * width + x] : layout.padValue
+        }
+      }
+    }
+  }
+  return out
+}
+
+/** The vectors to encode, one per input ciphertext, each `slots` long. */
+export function layoutInput(spec: Pick<ClientSpec, 'input' | 'encoding'>, normalised: ArrayLike<number>): Float64Array[] {
+  const { ct, slot } = expandInputRule(spec.input)
+  const values = inputValues(spec.input, normalised)
+  const vectors = Array.from({ length: spec.input.ciphertexts }, () => new Float64Array(spec.encoding.slots))
+  for (let i = 0; i < values.length; i++) vectors[ct[i]][slot[i]] = values[i]
+  return vectors
+}
