@@ -24,7 +24,7 @@ export interface PublicDescription {
   client: {
     format: string
     container: { version: number }
-    normalisation: { formula: string; mean: number; std: number; height: number; width: number }
+    normalisation: { formula: string; mean: number[]; std: number[]; height: number; width: number; channels: number }
     encoding: { slots: number; scale: number }
     input: {
       packing: 'image' | 'patches'
@@ -41,6 +41,7 @@ export interface PublicDescription {
       padding?: number
       outHeight?: number
       outWidth?: number
+      channels?: number
       padValue?: number
     }
     keys: { containerKind: number; sections: Array<{ section: number; sealObject: string; rotationSteps?: number[] }> }
@@ -96,26 +97,28 @@ export function unpackContainer(bytes: Uint8Array, version: number, kind: number
 
 // ---- the input rule of the published description ----
 
-/** (pixel/255 - mean)/std, as `client.normalisation.formula` says. */
+/** (pixel[c]/255 - mean[c])/std[c] over HWC pixels, as `client.normalisation.formula` says. */
 export function normalise(pixels: ArrayLike<number>, n: PublicDescription['client']['normalisation']): Float64Array {
-  if (n.formula !== '(pixel/255 - mean)/std') throw new Error(`unknown normalisation ${n.formula}`)
-  return Float64Array.from({ length: pixels.length }, (_, i) => (pixels[i] / 255 - n.mean) / n.std)
+  if (n.formula !== '(pixel[c]/255 - mean[c])/std[c]') throw new Error(`unknown normalisation ${n.formula}`)
+  return Float64Array.from({ length: pixels.length }, (_, i) => (pixels[i] / 255 - n.mean[i % n.channels]) / n.std[i % n.channels])
 }
 
 /** One vector per input ciphertext: block b at ciphertext floor(b/bpc), slots (b mod bpc)*blockSize + offset. */
 export function layoutInput(client: PublicDescription['client'], normalised: ArrayLike<number>): Float64Array[] {
   const L = client.input
-  if (normalised.length !== L.height * L.width) throw new Error(`expected ${L.height * L.width} pixels, got ${normalised.length}`)
+  const C = L.packing === 'patches' ? L.channels! : 1
+  if (normalised.length !== L.height * L.width * C) throw new Error(`expected ${L.height * L.width * C} values, got ${normalised.length}`)
   const vectors = Array.from({ length: L.ciphertexts }, () => new Float64Array(client.encoding.slots))
   /** the value at `offset` of block `b` */
   const value = (b: number, offset: number): number => {
     if (L.packing === 'image') return normalised[offset] // every block is the image, row-major
-    // 'patches': block b = tap (ky, kx), offset = output position (oy, ox)
+    // 'patches': block b = tap (ky, kx, channel c), offset = output position (oy, ox)
     const k = L.kernel!, s = L.stride!, pad = L.padding!, outW = L.outWidth!
-    const ky = Math.floor(b / k), kx = b % k
+    const c = b % C, tap = (b - c) / C
+    const ky = Math.floor(tap / k), kx = tap % k
     const oy = Math.floor(offset / outW), ox = offset % outW
     const y = oy * s + ky - pad, x = ox * s + kx - pad
-    return y >= 0 && y < L.height && x >= 0 && x < L.width ? normalised[y * L.width + x] : L.padValue!
+    return y >= 0 && y < L.height && x >= 0 && x < L.width ? normalised[(y * L.width + x) * C + c] : L.padValue!
   }
   for (let b = 0; b < L.blocks; b++) {
     const ct = Math.floor(b / L.blocksPerCiphertext)
@@ -151,7 +154,7 @@ export async function createClient(baseUrl: string, modelName: string): Promise<
   const model = models.find((m) => m.name === modelName)
   if (!model) throw new Error(`no model ${modelName} (have ${models.map((m) => m.name).join(', ')})`)
   const { client, he } = model
-  if (client.format !== 'blindfold-client/1') throw new Error(`unknown client description ${client.format}`)
+  if (client.format !== 'blindfold-client/2') throw new Error(`unknown client description ${client.format}`)
   const version = client.container.version
 
   const seal = await loadSeal()

@@ -111,7 +111,7 @@ async function main() {
   const FILTERS = conv.filters
   const POOL = 2
   const POOLED = (outH / POOL) * (outW / POOL)
-  const FILL = -manifest.input.mean / manifest.input.std
+  const FILL = -manifest.input.mean[0] / manifest.input.std[0]
   const exactLogits = (img: Float32Array) => forward(manifest, weights, img)
 
   const train = loadMnist('train')

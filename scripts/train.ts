@@ -315,7 +315,7 @@ async function main() {
     name: 'mnist-cnn',
     description: `Handwritten digits (MNIST): conv 5x5/${GEOMETRY.stride} (${FILTERS} filters) -> x^2 -> dense, batch-norm folded`,
     classes: Array.from({ length: 10 }, (_, i) => String(i)),
-    input: { height: 28, width: 28, channels: 1, mean: MEAN, std: STD },
+    input: { height: 28, width: 28, channels: 1, mean: [MEAN], std: [STD], preprocess: 'ink-on-background' },
     geometry: GEOMETRY,
     filters: FILTERS,
     packing: PACKING,

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { derivePublicPlan } from '../src/he/plan'
-import { contentHash, MODEL_FORMAT, readWeights, sha256Hex, type ModelManifest, type Weights } from '../src/model/manifest'
+import { contentHash, migrateManifest, readWeights, sha256Hex, type ModelManifest, type Weights } from '../src/model/manifest'
 
 export const MODELS_DIR = fileURLToPath(new URL('./models', import.meta.url))
 
@@ -14,11 +14,17 @@ export interface ModelFiles {
 }
 
 export async function loadModelDir(dir: string): Promise<ModelFiles> {
-  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as ModelManifest
-  if (manifest.format !== MODEL_FORMAT) throw new Error(`${dir}: unknown model format ${manifest.format}`)
-  const weightBytes = new Uint8Array(readFileSync(join(dir, manifest.weights.file)))
-  if ((await sha256Hex(weightBytes)) !== manifest.weights.sha256) throw new Error(`${dir}: weights do not match their sha256`)
-  if ((await contentHash(manifest, weightBytes)) !== manifest.contentHash) throw new Error(`${dir}: content hash mismatch`)
+  const stored = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as ModelManifest
+  const weightBytes = new Uint8Array(readFileSync(join(dir, stored.weights.file)))
+  if ((await sha256Hex(weightBytes)) !== stored.weights.sha256) throw new Error(`${dir}: weights do not match their sha256`)
+  // the hash covers the manifest as stored; a v1 manifest is read as v2 only after it
+  if ((await contentHash(stored, weightBytes)) !== stored.contentHash) throw new Error(`${dir}: content hash mismatch`)
+  let manifest: ModelManifest
+  try {
+    manifest = migrateManifest(stored)
+  } catch (e) {
+    throw new Error(`${dir}: ${(e as Error).message}`)
+  }
   const steps = derivePublicPlan(manifest).rotationSteps
   if (steps.join(',') !== manifest.plan.rotationSteps.join(',')) throw new Error(`${dir}: rotation steps differ from the derived plan`)
   return { manifest, weights: readWeights(manifest, weightBytes), weightBytes }

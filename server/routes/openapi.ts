@@ -38,6 +38,7 @@ const binaryBody = (schema: string, description: string) => ({
 const int = { type: 'integer', minimum: 0 } as const
 const ints = { type: 'array', items: int } as const
 const num = { type: 'number' } as const
+const nums = { type: 'array', items: num } as const
 const str = { type: 'string' } as const
 const obj = (properties: Record<string, unknown>, description?: string, optional: string[] = []) => ({
   type: 'object',
@@ -143,7 +144,10 @@ export const openapi = {
           version: str,
           description: str,
           classes: { type: 'array', items: str, description: 'class o is logit o' },
-          input: obj({ height: int, width: int, channels: { const: 1 }, mean: num, std: num }, 'the client feeds (pixel/255 - mean)/std, pixel 0 = background'),
+          input: obj(
+            { height: int, width: int, channels: { enum: [1, 3] }, mean: nums, std: nums, preprocess: { enum: ['ink-on-background', 'photo'] } },
+            'the network sees (pixel[c]/255 - mean[c])/std[c], pixels HWC; preprocess names what the browser does first',
+          ),
           layers: { type: 'array', items: { $ref: '#/components/schemas/LayerGeometry' } },
           he: { $ref: '#/components/schemas/HeParams' },
           plan: obj({ rotationSteps: ints }),
@@ -166,16 +170,18 @@ export const openapi = {
         oneOf: [
           obj(
             { type: { const: 'conv2d' }, kernel: int, stride: int, padding: int, filters: int, packing: { enum: ['image', 'patches'] } },
-            'first layer; packing decides the client input layout (default patches)',
+            'zero padding in normalised space; packing (first layer only) decides the client input layout (default patches)',
             ['packing'],
           ),
+          obj({ type: { const: 'avgpool2d' }, size: int }, 'window = stride = size, folded into the next linear layer'),
           obj({ type: { const: 'square' } }),
-          obj({ type: { const: 'dense' }, units: int }),
+          obj({ type: { const: 'poly' } }, 'a*x^2 + b*x + c per channel; the coefficients are trained, so not published; one level, like square'),
+          obj({ type: { const: 'dense' }, units: int }, 'inputs in HWC order'),
         ],
       },
       ClientDescription: obj(
         {
-          format: { const: 'blindfold-client/1' },
+          format: { const: 'blindfold-client/2' },
           container: obj({ magic: { const: 'BLFD' }, version: int, header: str, section: str }, 'the binary container; see EvaluationKeysContainer'),
           sealObject: obj(
             {
@@ -190,17 +196,16 @@ export const openapi = {
           ),
           normalisation: obj(
             {
-              formula: { const: '(pixel/255 - mean)/std' },
-              mean: num,
-              std: num,
-              background: { const: 0, description: 'the background pixel value (dark background, bright strokes)' },
-              backgroundValue: { ...num, description: '-mean/std' },
+              formula: { const: '(pixel[c]/255 - mean[c])/std[c]' },
+              mean: { ...nums, description: 'per channel' },
+              std: { ...nums, description: 'per channel' },
+              preprocess: { enum: ['ink-on-background', 'photo'], description: 'what the browser does to a picture first (docs/model-format.md)' },
               height: int,
               width: int,
-              channels: { const: 1 },
-              pixelOrder: { const: 'row-major', description: 'pixel (y, x) is element y*width + x' },
+              channels: { enum: [1, 3] },
+              pixelOrder: { const: 'row-major, channels last', description: 'value c of pixel (y, x) is element (y*width + x)*channels + c' },
             },
-            'how an 8-bit grey image becomes the values the client encodes',
+            'how an 8-bit image (grey or RGB) becomes the values the client encodes',
           ),
           encoding: obj(
             {
@@ -214,7 +219,7 @@ export const openapi = {
             description:
               'Where each input value goes: block b lies in ciphertext floor(b / blocksPerCiphertext) at slots (b mod blocksPerCiphertext)*blockSize + offset; every other slot is 0. ' +
               "'image': every block is the normalised image, row-major (offset y*width + x), repeated copies (= blocks) times. " +
-              "'patches': im2col, tap-major: block b = ky*kernel + kx, offset oy*outWidth + ox holds pixel (oy*stride + ky - padding, ox*stride + kx - padding), padValue outside the image.",
+              "'patches': im2col, tap-major: block b = (ky*kernel + kx)*channels + c, offset oy*outWidth + ox holds channel c of pixel (oy*stride + ky - padding, ox*stride + kx - padding), padValue (0) outside the image.",
             oneOf: [
               obj({ packing: { const: 'image' }, ...inputCommon, copies: int }),
               obj({
@@ -227,7 +232,8 @@ export const openapi = {
                 outWidth: int,
                 taps: int,
                 positions: int,
-                padValue: { ...num, description: 'normalised value outside the image (the background, -mean/std)' },
+                channels: { enum: [1, 3] },
+                padValue: { const: 0, description: 'normalised value outside the image: zero padding' },
               }),
             ],
           },

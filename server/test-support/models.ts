@@ -42,7 +42,7 @@ export async function randomModel(name: string, filters: number, seed: number): 
     version: '0.0.0-test',
     description: 'random weights for tests',
     classes: Array.from({ length: 10 }, (_, i) => String(i)),
-    input: { height: 28, width: 28, channels: 1, mean: 0.1307, std: 0.3081 },
+    input: { height: 28, width: 28, channels: 1, mean: [0.1307], std: [0.3081], preprocess: 'ink-on-background' },
     layers: [
       { type: 'conv2d', kernel: 5, stride: 2, padding: 0, filters, weights: 'conv1.weights', bias: 'conv1.bias' },
       { type: 'square' },

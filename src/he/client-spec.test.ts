@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { convShape, im2col } from '../model/geometry'
 import { firstConvGeometry } from '../model/forward'
-import { publicModel, type HeParams, type InputSpec, type LayerGeometry, type ModelManifest } from '../model/manifest'
+import { migrateManifest, publicModel, type HeParams, type InputSpec, type LayerGeometry, type ModelManifest } from '../model/manifest'
 import { clientSpec, expandInputRule, inputValues, layoutInput } from './client-spec'
 import { ciphertextSizes } from './object-sizes'
 import { DEFAULT_HE_PARAMS, derivePlan, galoisElement, type EvaluationPlan } from './plan'
@@ -18,7 +18,7 @@ import { ContainerKind, WIRE_FORMAT_VERSION } from './wire'
 
 type Geometry = { input: InputSpec; layers: LayerGeometry[]; he: HeParams }
 
-const shipped = JSON.parse(readFileSync(new URL('../../server/models/mnist-cnn/manifest.json', import.meta.url), 'utf8')) as ModelManifest
+const shipped = migrateManifest(JSON.parse(readFileSync(new URL('../../server/models/mnist-cnn/manifest.json', import.meta.url), 'utf8')))
 
 /** What KeyOwner.layout computes (im2col for 'patches', the image repeated for 'image'), without SEAL. */
 function officialVectors(m: Geometry, plan: EvaluationPlan, normalised: ArrayLike<number>): Float64Array[] {
@@ -27,7 +27,7 @@ function officialVectors(m: Geometry, plan: EvaluationPlan, normalised: ArrayLik
   if (plan.input.packing === 'patches') {
     const { positions, taps } = convShape(g)
     const patches = new Float64Array(positions * taps)
-    im2col(normalised, g, patches, 0, -m.input.mean / m.input.std)
+    im2col(normalised, g, patches, 0, 0)
     values = patches
   }
   const vectors = Array.from({ length: plan.input.ciphertexts }, () => new Float64Array(plan.slots))
@@ -50,7 +50,7 @@ function checkAgainstPlan(m: Geometry, seed: number) {
   const area = m.input.height * m.input.width
   let state = seed >>> 0 || 1
   const pixels = Uint8Array.from({ length: area }, () => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) >>> 24))
-  const normalised = Float64Array.from(pixels, (p) => (p / 255 - spec.normalisation.mean) / spec.normalisation.std)
+  const normalised = Float64Array.from(pixels, (p) => (p / 255 - spec.normalisation.mean[0]) / spec.normalisation.std[0])
   const mine = layoutInput(spec, normalised)
   const theirs = officialVectors(m, plan, normalised)
   expect(mine.length).toBe(theirs.length)
@@ -75,7 +75,7 @@ describe('client description', () => {
   it('matches the plan of the shipped model, and carries its numbers', () => {
     const spec = checkAgainstPlan(shipped, 7)
     expect(spec.input).toMatchObject({ packing: 'image', ciphertexts: 1, copies: 5, blockSize: 784, blocks: 5, blocksPerCiphertext: 5 })
-    expect(spec.normalisation).toMatchObject({ formula: '(pixel/255 - mean)/std', mean: shipped.input.mean, std: shipped.input.std, background: 0 })
+    expect(spec.normalisation).toMatchObject({ formula: '(pixel[c]/255 - mean[c])/std[c]', mean: shipped.input.mean, std: shipped.input.std, channels: 1, preprocess: 'ink-on-background' })
     expect(spec.keys.sections[1].rotationSteps).toEqual(shipped.plan.rotationSteps)
     expect(spec.response.logits).toEqual({ ciphertext: Array(10).fill(0), slot: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] })
     expect(spec.request.uncompressedBytes).toEqual(ciphertextSizes(8192, 4))
@@ -121,7 +121,7 @@ describe('client description', () => {
       const units = 2 + rand(20)
       const polyModulusDegree = [4096, 8192, 16384][rand(3)]
       const m: Geometry = {
-        input: { height, width, channels: 1, mean: 0.1 + rand(50) / 100, std: 0.2 + rand(50) / 100 },
+        input: { height, width, channels: 1, mean: [0.1 + rand(50) / 100], std: [0.2 + rand(50) / 100], preprocess: 'ink-on-background' },
         layers: [{ type: 'conv2d', kernel, stride, padding, filters, packing }, { type: 'square' }, { type: 'dense', units }],
         he: { ...DEFAULT_HE_PARAMS, polyModulusDegree },
       }
@@ -141,11 +141,11 @@ describe('client description', () => {
   it('spans several ciphertexts when the patches do not fit one', () => {
     // 64x64 image, 5x5 stride 1: 3600 positions, 25 taps, one tap per 4096-slot ciphertext
     const m: Geometry = {
-      input: { height: 64, width: 64, channels: 1, mean: 0.5, std: 0.25 },
+      input: { height: 64, width: 64, channels: 1, mean: [0.5], std: [0.25], preprocess: 'ink-on-background' },
       layers: [{ type: 'conv2d', kernel: 5, stride: 1, padding: 1, filters: 4, packing: 'patches' }, { type: 'square' }, { type: 'dense', units: 3 }],
       he: DEFAULT_HE_PARAMS,
     }
     const spec = checkAgainstPlan(m, 3)
-    expect(spec.input).toMatchObject({ packing: 'patches', ciphertexts: 25, blocksPerCiphertext: 1, padValue: -2 })
+    expect(spec.input).toMatchObject({ packing: 'patches', ciphertexts: 25, blocksPerCiphertext: 1, padValue: 0 })
   })
 })

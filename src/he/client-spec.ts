@@ -15,38 +15,37 @@
  */
 import { convShape } from '../model/geometry'
 import { firstConvGeometry } from '../model/forward'
-import type { HeParams, InputSpec, LayerGeometry } from '../model/manifest'
+import type { HeParams, InputSpec, LayerGeometry, Preprocess } from '../model/manifest'
 import { ciphertextSizes } from './object-sizes'
 import { derivePlan, galoisElement, type EvaluationPlan } from './plan'
 import { ComprMode, SEAL_HEADER_SIZE, SEAL_MAGIC, SEAL_VERSION_MAJOR } from './seal-header'
 import { ContainerKind, WIRE_FORMAT_VERSION } from './wire'
 
-export const CLIENT_SPEC_FORMAT = 'blindfold-client/1'
-export const NORMALISATION_FORMULA = '(pixel/255 - mean)/std'
+export const CLIENT_SPEC_FORMAT = 'blindfold-client/2'
+export const NORMALISATION_FORMULA = '(pixel[c]/255 - mean[c])/std[c]'
 
 export const IMAGE_RULE =
-  'Block b (0 <= b < blocks) holds the whole normalised image, row-major: offset y*width + x holds pixel (y, x). ' +
+  'Block b (0 <= b < blocks) holds the whole normalised image (one channel), row-major: offset y*width + x holds pixel (y, x). ' +
   'Block b lies in ciphertext floor(b / blocksPerCiphertext) at slots (b mod blocksPerCiphertext)*blockSize + offset. Every other slot is 0.'
 export const PATCHES_RULE =
-  'im2col, tap-major. Block b is tap b = ky*kernel + kx (0 <= ky, kx < kernel); offset p = oy*outWidth + ox ' +
-  '(0 <= oy < outHeight, 0 <= ox < outWidth) holds the normalised pixel (y, x) = (oy*stride + ky - padding, ox*stride + kx - padding), ' +
+  'im2col, tap-major. Block b is tap b = (ky*kernel + kx)*channels + c (0 <= ky, kx < kernel, 0 <= c < channels); offset p = oy*outWidth + ox ' +
+  '(0 <= oy < outHeight, 0 <= ox < outWidth) holds channel c of the normalised pixel (y, x) = (oy*stride + ky - padding, ox*stride + kx - padding), ' +
   'or padValue where (y, x) lies outside the image. ' +
   'Block b lies in ciphertext floor(b / blocksPerCiphertext) at slots (b mod blocksPerCiphertext)*blockSize + offset. Every other slot is 0.'
 
 export interface ClientNormalisation {
-  /** what the client encodes for each pixel, pixel an 8-bit grey value */
+  /** what the client encodes for channel c of each 8-bit pixel */
   formula: typeof NORMALISATION_FORMULA
-  mean: number
-  std: number
-  /** the background's pixel value: 0 (dark background, bright strokes, as MNIST) */
-  background: 0
-  /** the background's normalised value, -mean/std */
-  backgroundValue: number
+  /** per channel */
+  mean: number[]
+  std: number[]
+  /** what the browser does to a picture first (docs/model-format.md) */
+  preprocess: Preprocess
   height: number
   width: number
-  channels: 1
-  /** pixel (y, x) is element y*width + x of the image */
-  pixelOrder: 'row-major'
+  channels: 1 | 3
+  /** value c of pixel (y, x) is element (y*width + x)*channels + c of the image */
+  pixelOrder: 'row-major, channels last'
 }
 
 export interface ClientEncoding {
@@ -93,8 +92,10 @@ export interface PatchesInputLayout extends InputLayoutCommon {
   taps: number
   /** positions = outHeight * outWidth = blockSize */
   positions: number
-  /** normalised value of a tap outside the image: the background's, -mean/std */
-  padValue: number
+  /** channels per pixel; taps = kernel^2 * channels */
+  channels: 1 | 3
+  /** normalised value of a tap outside the image: zero padding */
+  padValue: 0
 }
 
 export type ClientInputLayout = ImageInputLayout | PatchesInputLayout
@@ -168,8 +169,7 @@ type PublicGeometry = { input: InputSpec; layers: LayerGeometry[]; he: HeParams 
 export function clientSpec(model: PublicGeometry, plan: EvaluationPlan = derivePlan(model)): ClientSpec {
   const g = firstConvGeometry(model)
   const { outH, outW, positions, taps } = convShape(g)
-  const { mean, std } = model.input
-  const backgroundValue = -mean / std
+  const { mean, std, channels, preprocess } = model.input
   const { input } = plan
   const common = {
     ciphertexts: input.ciphertexts,
@@ -205,7 +205,8 @@ export function clientSpec(model: PublicGeometry, plan: EvaluationPlan = deriveP
       outWidth: outW,
       taps,
       positions,
-      padValue: backgroundValue,
+      channels,
+      padValue: 0,
       rule: PATCHES_RULE,
     }
   }
@@ -233,14 +234,13 @@ export function clientSpec(model: PublicGeometry, plan: EvaluationPlan = deriveP
     },
     normalisation: {
       formula: NORMALISATION_FORMULA,
-      mean,
-      std,
-      background: 0,
-      backgroundValue,
+      mean: [...mean],
+      std: [...std],
+      preprocess,
       height: model.input.height,
       width: model.input.width,
-      channels: model.input.channels,
-      pixelOrder: 'row-major',
+      channels,
+      pixelOrder: 'row-major, channels last',
     },
     encoding: { scheme: 'ckks', slots: plan.slots, scaleBits: model.he.scaleBits, scale: 2 ** model.he.scaleBits },
     input: layout,
@@ -301,7 +301,8 @@ export function expandInputRule(layout: ClientInputLayout): { ct: Int32Array; sl
 /** The normalised value of every logical element under the published rule. */
 export function inputValues(layout: ClientInputLayout, normalised: ArrayLike<number>): Float64Array {
   const { height, width } = layout
-  if (normalised.length !== height * width) throw new Error(`client spec: ${normalised.length} values, expected ${height * width}`)
+  const channels = layout.packing === 'patches' ? layout.channels : 1
+  if (normalised.length !== height * width * channels) throw new Error(`client spec: ${normalised.length} values, expected ${height * width * channels}`)
   const out = new Float64Array(layout.elements)
   if (layout.packing === 'image') {
     for (let b = 0; b < layout.blocks; b++) for (let o = 0; o < layout.blockSize; o++) out[b * layout.blockSize + o] = normalised[o]
@@ -309,13 +310,15 @@ export function inputValues(layout: ClientInputLayout, normalised: ArrayLike<num
   }
   for (let ky = 0; ky < layout.kernel; ky++) {
     for (let kx = 0; kx < layout.kernel; kx++) {
-      const b = ky * layout.kernel + kx
-      for (let oy = 0; oy < layout.outHeight; oy++) {
-        for (let ox = 0; ox < layout.outWidth; ox++) {
-          const y = oy * layout.stride + ky - layout.padding
-          const x = ox * layout.stride + kx - layout.padding
-          const inside = y >= 0 && y < height && x >= 0 && x < width
-          out[b * layout.blockSize + oy * layout.outWidth + ox] = inside ? normalised[y * width + x] : layout.padValue
+      for (let c = 0; c < channels; c++) {
+        const b = (ky * layout.kernel + kx) * channels + c
+        for (let oy = 0; oy < layout.outHeight; oy++) {
+          for (let ox = 0; ox < layout.outWidth; ox++) {
+            const y = oy * layout.stride + ky - layout.padding
+            const x = ox * layout.stride + kx - layout.padding
+            const inside = y >= 0 && y < height && x >= 0 && x < width
+            out[b * layout.blockSize + oy * layout.outWidth + ox] = inside ? normalised[(y * width + x) * channels + c] : layout.padValue
+          }
         }
       }
     }

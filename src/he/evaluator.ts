@@ -12,7 +12,9 @@ import { createHeContext, loadSeal, sameParms, type HeContext, type Seal } from 
 import { gaussianNoise } from '../model/logit-noise'
 import { BlindfoldError, guard } from './errors'
 import { ciphertextSizes, measureKeySizes, type KeySizes } from './object-sizes'
-import { derivePlan, galoisElement, type EvaluationPlan, type LinearStagePlan } from './plan'
+import { derivePlan, galoisElement, offsetIndex, runOp, shapeLookup, type EvaluationPlan, type LinearStagePlan } from './plan'
+import { affineOp, compose, convOp, denseOp, firstConvOp, polyAffines, type LinearOp } from './linear-ops'
+import type { Shape } from '../model/geometry'
 import { uncompressedSealObject } from './seal-header'
 import { ContainerKind, pack, unpack } from './wire'
 
@@ -235,15 +237,16 @@ export class ModelEvaluator {
     const { seal } = this.he
     const ev = this.evaluator
     const w = this.linear.get(index)!
-    // Baby steps: rotations of each input by j * unit, computed incrementally with one key.
-    const baby: Ciphertext[][] = inputs.map((ct) => {
-      const rotations = [ct]
-      for (let j = 1; j < stage.babies; j++) {
+    // Baby steps: the plan's chain of rotations of each input (node i = node from[i] rotated)
+    const { j: js, from } = stage.babies
+    const baby: Array<Map<number, Ciphertext>> = inputs.map((ct) => {
+      const nodes = [ct]
+      for (let n = 1; n < js.length; n++) {
         const next = track(new seal.Ciphertext())
-        ev.rotateVector(rotations[j - 1], stage.unit, keys.galois, next)
-        rotations.push(next)
+        ev.rotateVector(nodes[from[n]], (js[n] - js[from[n]]) * stage.unit, keys.galois, next)
+        nodes.push(next)
       }
-      return rotations
+      return new Map(js.map((j, n) => [j, nodes[n]]))
     })
     const outputs: Ciphertext[] = []
     const tmp = track(new seal.Ciphertext())
@@ -255,9 +258,9 @@ export class ModelEvaluator {
         for (const p of w.products[b][g]) {
           if (!acc) {
             acc = track(new seal.Ciphertext())
-            ev.multiplyPlain(baby[p.input][p.baby], p.plain, acc)
+            ev.multiplyPlain(baby[p.input].get(p.baby)!, p.plain, acc)
           } else {
-            ev.multiplyPlain(baby[p.input][p.baby], p.plain, tmp)
+            ev.multiplyPlain(baby[p.input].get(p.baby)!, p.plain, tmp)
             ev.addInplace(acc, tmp)
           }
         }
@@ -293,23 +296,18 @@ export class ModelEvaluator {
       }
       const prime = levels[level].lastPrime
       const outScale = (scale * prime) / prime
-      this.linear.set(i, this.encodeStage(stage, weights, level, prime, outScale))
+      this.linear.set(i, this.encodeStage(i, stage, weights, level, prime, outScale))
       scale = outScale
       level++
     }
   }
 
-  private encodeStage(stage: LinearStagePlan, weights: Weights, level: number, prime: number, outScale: number): LinearWeights {
+  private encodeStage(index: number, stage: LinearStagePlan, weights: Weights, level: number, prime: number, outScale: number): LinearWeights {
     const { slots } = this.plan
-    const layer = this.manifest.layers[stage.layer]
-    if (layer.type === 'square') throw new BlindfoldError('internal', 'square has no weights')
+    const op = this.stageOp(index, stage, weights)
     const outputs = stage.output.ciphertexts
-    const units = layer.type === 'conv2d' ? layer.filters : layer.units
-    const inputs = stage.input.ct.length
-    const kernel = tensor(weights, layer.weights, layer.type === 'conv2d' ? this.plan.input.taps * units : inputs * units)
-    const bias = tensor(weights, layer.bias, units)
 
-    // diagonals[(a, b, k)][logical output slot]
+    // diagonals[(a, b, k)][logical output slot], logical = before the stage's origin shift
     const diagonals = new Map<string, Float64Array>()
     const diag = (a: number, b: number, k: number) => {
       const key = `${a},${b},${k}`
@@ -317,46 +315,43 @@ export class ModelEvaluator {
       if (!d) diagonals.set(key, (d = new Float64Array(slots)))
       return d
     }
-    const shift = stage.kMin * stage.unit
-    const addEntry = (outIndex: number, inIndex: number, value: number) => {
-      const a = stage.input.ct[inIndex]
-      const sIn = stage.input.slot[inIndex]
-      if (stage.fold) {
-        // hybrid: row o accumulates in the copy of o just at or before sIn
-        const o = outIndex
-        const k = mod(sIn - o, stage.fold.period)
-        diag(a, 0, k)[mod(sIn - k, slots)] += value
-      } else {
-        const b = stage.output.ct[outIndex]
-        const sOut = mod(stage.output.slot[outIndex] - shift, slots) // logical (pre-shift) slot
-        diag(a, b, offsetOf(stage, sIn - sOut))[sOut] += value
-      }
-    }
-    if (layer.type === 'conv2d') {
-      const { positions, taps } = this.plan.input
-      const conv = stage.conv!
-      for (let t = 0; t < taps; t++)
-        for (let c = 0; c < units; c++) {
-          const v = kernel[t * units + c]
-          for (let p = 0; p < positions; p++) addEntry(p * units + c, conv.inputIndex(t, p, c), v)
+    const shift = stage.origin * stage.unit
+    for (let o = 0; o < op.outputs; o++) {
+      const b = stage.output.ct[o]
+      const sOut = mod(stage.output.slot[o] - shift, slots)
+      op.row(o, (i, value) => {
+        if (value === 0) return
+        const a = stage.input.ct[i]
+        const sIn = stage.input.slot[i]
+        if (stage.fold) {
+          // hybrid: row o accumulates in the copy of o just at or before sIn
+          const k = mod(sIn - o, stage.fold.period)
+          diag(a, 0, k)[mod(sIn - k, slots)] += value
+        } else {
+          diag(a, b, offsetIndex(stage, mod(sIn - sOut, slots), slots))[sOut] += value
         }
-    } else {
-      for (let i = 0; i < inputs; i++) for (let o = 0; o < units; o++) addEntry(o, i, kernel[i * units + o])
+      })
     }
 
     const products: LinearWeights['products'] = Array.from({ length: outputs }, () =>
       Array.from({ length: stage.giant }, () => []),
     )
+    const used = new Set<string>()
     for (const term of stage.terms) {
-      const d = diagonals.get(`${term.input},${term.output},${term.k}`)
+      const key = `${term.input},${term.output},${term.k}`
+      const d = diagonals.get(key)
+      used.add(key)
       if (!d) continue
-      const g = Math.floor((term.k - stage.kMin) / stage.n1)
-      const j = term.k - stage.kMin - g * stage.n1
-      // pre-rotate right by (kMin + g*n1)*unit: the giant-step rotation moves it back
-      const rot = (stage.kMin + g * stage.n1) * stage.unit
+      const g = Math.floor(term.k / stage.n1)
+      const j = term.k - g * stage.n1
+      // pre-rotate right by (origin + g*n1)*unit: the giant-step rotation moves it back
+      const rot = (stage.origin + g * stage.n1) * stage.unit
       const values = new Float64Array(slots)
       for (let s = 0; s < slots; s++) values[s] = d[mod(s - rot, slots)]
       products[term.output][g].push({ input: term.input, baby: j, plain: this.encode(values, prime, level) })
+    }
+    for (const key of diagonals.keys()) {
+      if (!used.has(key)) throw new BlindfoldError('internal', `stage ${index}: weights need product ${key}, which the plan lacks`)
     }
 
     const biasPlains: Plaintext[] = []
@@ -364,15 +359,48 @@ export class ModelEvaluator {
       const values = new Float64Array(slots)
       for (let o = 0; o < stage.output.ct.length; o++) {
         if (stage.output.ct[o] !== b) continue
+        const v = op.bias(o)
         if (stage.fold) {
-          for (let s = o; s < slots; s += stage.fold.period) values[s] = bias[o]
+          for (let s = o; s < slots; s += stage.fold.period) values[s] = v
         } else {
-          values[stage.output.slot[o]] = bias[o % units] // conv: o = p * filters + c
+          values[stage.output.slot[o]] = v
         }
       }
       biasPlains.push(this.encode(values, outScale, level + 1))
     }
     return { products, bias: biasPlains, outScale }
+  }
+
+  /**
+   * The stage's linear map with the model's weights: its layers composed, and
+   * the affine halves of a poly activation on either side folded in.
+   */
+  private stageOp(index: number, stage: LinearStagePlan, weights: Weights): LinearOp {
+    const m = this.manifest
+    const shapes = shapeLookup(m)
+    const withWeights = {
+      conv: (l: Parameters<typeof convOp>[0], s: Shape, o: Shape) => convOp(l, s, o, weights),
+      dense: (l: Parameters<typeof denseOp>[0], inputs: number) => denseOp(l, inputs, weights),
+      first: (l: Parameters<typeof firstConvOp>[0], taps: number, positions: number, inputs: number, at: (t: number, p: number, c: number) => number) =>
+        firstConvOp(l, taps, positions, inputs, at, weights),
+    }
+    const run = { layers: stage.layers, input: shapes.in(stage.layers[0]), output: stage.shape, stride: 1, dense: !!stage.fold }
+    let op = runOp(m, run, index === 0 ? this.plan.conv : undefined, shapes.in, shapes.out, withWeights)
+    const poly = (layer: number) => {
+      const l = m.layers[layer]
+      if (l.type !== 'poly') throw new BlindfoldError('internal', `layer ${layer} is not poly`)
+      const channels = shapes.in(layer).channels
+      return polyAffines(tensor(weights, l.coefficients, channels * 3), channels)
+    }
+    if (stage.polyBefore !== undefined) {
+      const { after } = poly(stage.polyBefore)
+      op = compose(op, affineOp(op.inputs, after.scale.length, after.scale, after.shift))
+    }
+    if (stage.polyAfter !== undefined) {
+      const { before } = poly(stage.polyAfter)
+      op = compose(affineOp(op.outputs, before.scale.length, before.scale, before.shift), op)
+    }
+    return op
   }
 
   private encode(values: Float64Array, scale: number, level: number): Plaintext {
@@ -390,16 +418,3 @@ export class ModelEvaluator {
 
 const mod = (a: number, n: number) => ((a % n) + n) % n
 
-/**
- * The k whose rotation k * unit moves input slot sIn onto logical output slot
- * sOut. Both are unshifted slots, so r = sIn - sOut is the plain difference the
- * plan derived its offsets from (reducing it modulo the slot count would alias
- * offsets wider than half the slots).
- */
-function offsetOf(stage: LinearStagePlan, r: number): number {
-  const k = r / stage.unit
-  if (!Number.isInteger(k) || k < stage.kMin || k > stage.kMax) {
-    throw new BlindfoldError('internal', `offset ${r} is not reachable by the plan's rotations`)
-  }
-  return k
-}

@@ -82,15 +82,15 @@ export class KeyOwner {
   layout(normalised: ArrayLike<number>): Float64Array[] {
     const { input, slots } = this.plan
     const g = firstConvGeometry(this.model)
-    if (normalised.length !== g.inputHeight * g.inputWidth) {
-      throw new BlindfoldError('wrong_size', `image has ${normalised.length} values, expected ${g.inputHeight * g.inputWidth}`)
+    const expected = g.inputHeight * g.inputWidth * (g.channels ?? 1)
+    if (normalised.length !== expected) {
+      throw new BlindfoldError('wrong_size', `image has ${normalised.length} values, expected ${expected}`)
     }
-    const fill = -this.model.input.mean / this.model.input.std
     let values: ArrayLike<number> = normalised
     if (input.packing === 'patches') {
       const { positions, taps } = convShape(g)
       const patches = new Float64Array(positions * taps)
-      im2col(normalised, g, patches, 0, fill)
+      im2col(normalised, g, patches, 0, 0) // zero padding in normalised space
       values = patches
     }
     // 'image' packing repeats the image once per channel block: element i is pixel i mod H*W

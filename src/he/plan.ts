@@ -1,26 +1,32 @@
 /**
  * The evaluation plan: how a model's layers map onto CKKS slots, which
  * rotations they need and how many levels they consume. It is derived from the
- * manifest alone (geometry + HE parameters), so the client can compute the
- * rotation steps and input layout from the public part of a manifest, and a
- * second model is new data, not new code.
+ * manifest's public geometry and HE parameters alone, so the client computes
+ * the same rotation steps and input layout, and a second model is new data,
+ * not new code.
  *
- * Packing, in short:
- * - conv2d (first layer): the client sends patches tap-major (tap t, position p
- *   at slot (t mod B) * P + p, B = blocks of P slots per ciphertext). Output
- *   channel c lands at (c mod B) * P + p. Every weight then sits on a
- *   "generalised diagonal" whose rotation is a multiple of P: a handful of
- *   rotations with two keys (P and n1 * P) compute all channels at once.
- * - square: square, relinearise, rescale, per ciphertext.
- * - dense: the hybrid diagonal method. Output o is accumulated in every slot
- *   congruent to o modulo a power of two M >= units, needing diagonals 0..M-1,
- *   then one fold (rotations by multiples of M) sums all copies. After the fold
- *   every slot s holds logit (s mod M): nothing but the logits (and zeros) is
- *   returned, so no partial sum of the weights leaks to the client.
+ * - The network is cut into linear runs between activations (linear-ops.ts);
+ *   each run is one stage and one level, each activation (square, or poly
+ *   folded into a square) another.
+ * - The first conv reads what the client packed (ConvPacking: im2col patches,
+ *   or the image repeated). Every later activation lives on a grid: element
+ *   (y, x, c) at slot base(c) + y * rowStep + x * colStep of its channel's
+ *   ciphertext. A run with total stride s writes its output on the same grid
+ *   with steps multiplied by s and places further channels in the gaps
+ *   (multiplexed packing), so that every weight of a run sits on a
+ *   "generalised diagonal": one rotation offset for all positions.
+ * - A linear stage sums rotated inputs times plaintext diagonals, offsets split
+ *   baby-step/giant-step. The babies are made by a short chain of rotations
+ *   with one or two keys; giant steps cost one rotation per output ciphertext.
+ * - A run that ends with dense uses the hybrid method: output o accumulates in
+ *   every slot congruent to o modulo a power of two M, then a fold sums the
+ *   copies. After the last fold every slot holds a logit or zero: nothing but
+ *   the logits is returned, no partial sum of the weights reaches the client.
  */
-import { convShape, type ConvGeometry } from '../model/geometry'
-import { firstConvGeometry } from '../model/forward'
+import { convShape, layerShapes, type ConvGeometry, type Shape } from '../model/geometry'
+import { firstConvGeometry, inputShape } from '../model/forward'
 import type { HeParams, InputSpec, LayerGeometry } from '../model/manifest'
+import { avgPoolOp, compose, convOp, denseOp, firstConvOp, linearRuns, type LinearOp, type LinearRun } from './linear-ops'
 
 export const DEFAULT_HE_PARAMS: HeParams = {
   scheme: 'ckks',
@@ -45,24 +51,39 @@ export interface Layout {
   slot: Int32Array
 }
 
+/**
+ * Baby rotations of one input ciphertext: node 0 is the input itself, node i
+ * is node `from` rotated by (j_i - j_from) * unit. `j` are offsets in units.
+ */
+export interface BabyChain {
+  j: number[]
+  from: number[]
+}
+
 export interface LinearStagePlan {
   kind: 'linear'
-  layer: number
+  /** manifest layer indices folded into this stage */
+  layers: number[]
+  /** the activation after this stage, if poly: its affine halves fold into this stage and the next */
+  polyBefore?: number
+  polyAfter?: number
   /** all rotation offsets are multiples of this */
   unit: number
-  kMin: number
-  kMax: number
-  /** offsets k - kMin = g * n1 + j: j is a baby step, g a giant step */
+  /** every offset is (origin + k) * unit with 0 <= k <= span; the output is left shifted by origin * unit */
+  origin: number
+  /** offsets read modulo the slot count (see offsetIndex) */
+  cyclic: boolean
+  span: number
+  /** k = g * n1 + j: j a baby step, g a giant step */
   n1: number
   giant: number
-  /** baby rotations to compute per input: 1 + the largest j any term uses */
-  babies: number
+  babies: BabyChain
   input: Layout
   output: Layout
-  /** dense only: outputs repeat every `period` slots; the fold sums the copies level by level */
+  /** output activation's shape */
+  shape: Shape
+  /** dense runs: outputs repeat every `period` slots; the fold sums the copies level by level */
   fold?: { period: number; levels: Array<{ step: number; count: number }> }
-  /** first-layer packing (conv stages only): maps (tap, position, channel) to input elements */
-  conv?: ConvPacking
   /** which (input ct, output ct, k) products exist, from structure only */
   terms: Array<{ input: number; output: number; k: number }>
 }
@@ -79,6 +100,8 @@ export interface EvaluationPlan {
   stages: StagePlan[]
   /** the client's ciphertext layout (see ConvPacking) */
   input: Layout & { positions: number; taps: number; packing: 'patches' | 'image'; copies: number }
+  /** the first conv's packing: the evaluator reads its input elements through it */
+  conv: ConvPacking
   /** where logit o is read after decryption */
   outputSlots: number[]
   outputCiphertexts: number
@@ -90,57 +113,116 @@ export interface EvaluationPlan {
 type Model = { input: InputSpec; layers: LayerGeometry[]; he: HeParams }
 
 const mod = (a: number, n: number) => ((a % n) + n) % n
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b))
 
-function layoutOf(ciphertexts: number, ct: number[], slot: number[]): Layout {
+function layoutOf(ciphertexts: number, ct: ArrayLike<number>, slot: ArrayLike<number>): Layout {
   return { ciphertexts, ct: Int32Array.from(ct), slot: Int32Array.from(slot) }
+}
+
+/** An activation on a grid: element (y, x, c) at ct[c], slot base[c] + y * rowStep + x * colStep (mod slots). */
+interface Grid {
+  shape: Shape
+  rowStep: number
+  colStep: number
+  blockSize: number
+  blocksPerCt: number
+  ct: Int32Array
+  base: Int32Array
+}
+
+function gridLayout(g: Grid, slots: number, shift = 0): Layout {
+  const { height, width, channels } = g.shape
+  const n = height * width * channels
+  const ct = new Int32Array(n)
+  const slot = new Int32Array(n)
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++)
+      for (let c = 0; c < channels; c++) {
+        const i = (y * width + x) * channels + c
+        ct[i] = g.ct[c]
+        slot[i] = mod(g.base[c] + y * g.rowStep + x * g.colStep + shift, slots)
+      }
+  return { ciphertexts: Math.max(...g.ct) + 1, ct, slot }
+}
+
+/**
+ * The output grid of a run with total stride `stride` over input grid `g`:
+ * the same grid with steps times `stride`; channels fill the stride x stride
+ * gaps of each block, then further blocks, then further ciphertexts.
+ */
+function stridedGrid(g: Grid, shape: Shape, stride: number): Grid {
+  const rowStep = g.rowStep * stride
+  const colStep = g.colStep * stride
+  const extent = (shape.height - 1) * rowStep + (shape.width - 1) * colStep
+  const gaps: number[] = []
+  for (let dy = 0; dy < stride; dy++)
+    for (let dx = 0; dx < stride; dx++) {
+      const d = dy * g.rowStep + dx * g.colStep
+      if (extent + d < g.blockSize) gaps.push(d)
+    }
+  // keep only gaps whose footprints do not collide (they cannot on a regular grid, but check)
+  const used = new Set<number>()
+  const fitting = gaps.filter((d) => {
+    const cells: number[] = []
+    for (let y = 0; y < shape.height; y++) for (let x = 0; x < shape.width; x++) cells.push(d + y * rowStep + x * colStep)
+    if (cells.some((c) => used.has(c))) return false
+    cells.forEach((c) => used.add(c))
+    return true
+  })
+  if (fitting.length === 0) throw new Error(`plan: a ${shape.height}x${shape.width} activation does not fit a block of ${g.blockSize} slots`)
+  const perCt = fitting.length * g.blocksPerCt
+  const ct = new Int32Array(shape.channels)
+  const base = new Int32Array(shape.channels)
+  for (let c = 0; c < shape.channels; c++) {
+    const inCt = c % perCt
+    ct[c] = Math.floor(c / perCt)
+    base[c] = Math.floor(inCt / fitting.length) * g.blockSize + fitting[inCt % fitting.length]
+  }
+  return { shape, rowStep, colStep, blockSize: g.blockSize, blocksPerCt: g.blocksPerCt, ct, base }
 }
 
 export function derivePlan(model: Model, foldRadix = DEFAULT_FOLD_RADIX): EvaluationPlan {
   const slots = model.he.polyModulusDegree / 2
+  const runs = linearRuns(model)
   const geometry = firstConvGeometry(model)
-  const { positions, taps } = convShape(geometry)
-  if (positions > slots) throw new Error(`plan: ${positions} conv positions do not fit in ${slots} slots`)
   const first = model.layers[0] as Extract<LayerGeometry, { type: 'conv2d' }>
   const conv = convPacking(first.packing ?? 'patches', geometry, first.filters, slots)
-  const input = { ...conv.input, positions, taps, packing: conv.packing, copies: conv.copies }
+  const input = { ...conv.input, positions: conv.positions, taps: conv.taps, packing: conv.packing, copies: conv.copies }
 
   const stages: StagePlan[] = []
-  let current: Layout = input
-  let depth = 0
-  model.layers.forEach((layer, index) => {
-    if (layer.type === 'square') {
-      stages.push({ kind: 'square', layer: index })
-      depth++
-      return
+  let current: Layout = conv.input
+  let grid: Grid | undefined = conv.grid
+  runs.forEach((run, r) => {
+    const op = runStructure(model, run, r === 0 ? conv : undefined)
+    const polyBefore = r > 0 && runs[r - 1].activation?.type === 'poly' ? runs[r - 1].activation!.layer : undefined
+    const polyAfter = run.activation?.type === 'poly' ? run.activation.layer : undefined
+    let stage: LinearStagePlan
+    if (run.dense) {
+      stage = denseStage(run, op, current, slots, foldRadix)
+    } else {
+      // the first run's output grid starts from the first conv's own output grid
+      const out = stridedGrid(grid!, run.output, r === 0 ? run.stride / first.stride : run.stride)
+      stage = gridStage(run, op, current, out, slots)
+      grid = { ...out, base: Int32Array.from(out.base, (b) => b + stage.origin * stage.unit) }
     }
-    if (layer.type === 'conv2d') {
-      if (index !== 0) throw new Error('plan: conv2d is supported as the first layer only')
-      const stage = convStage(index, conv, slots)
-      stages.push(stage)
-      current = stage.output
-      depth++
-      return
-    }
-    if (layer.type === 'dense') {
-      const units = layer.units
-      const stage = denseStage(index, current, units, slots, foldRadix)
-      stages.push(stage)
-      current = stage.output
-      depth++
-      return
-    }
-    throw new Error(`plan: unsupported layer type ${String((layer as { type: unknown }).type)}`)
+    stages.push({ ...stage, polyBefore, polyAfter })
+    current = stage.output
+    if (run.activation) stages.push({ kind: 'square', layer: run.activation.layer })
   })
-  const last = stages.at(-1)
-  if (!last || last.kind !== 'linear' || !last.fold) throw new Error('plan: the last layer must be dense')
+  const depth = stages.length
+  const bits = model.he.coeffModulusBits
+  if (bits[bits.length - 1] < Math.max(...bits.slice(0, -1))) {
+    throw new Error(`plan: the special prime (${bits[bits.length - 1]} bits, last) must be at least as large as every data prime (${Math.max(...bits.slice(0, -1))} bits), or key switching adds noise of the order of the scale`)
+  }
   const dataPrimes = model.he.coeffModulusBits.length - 1
   if (depth > dataPrimes - 1) {
-    throw new Error(`plan: the model needs ${depth} levels, the modulus chain offers ${dataPrimes - 1}`)
+    throw new Error(`plan: the model needs ${depth} levels, the modulus chain offers ${dataPrimes - 1} (${model.he.coeffModulusBits.length} primes: one for the result, one special)`)
   }
   return {
     slots,
     stages,
     input,
+    conv,
     outputSlots: Array.from(current.slot),
     outputCiphertexts: current.ciphertexts,
     depth,
@@ -154,20 +236,60 @@ export function derivePublicPlan(model: Model) {
   return { rotationSteps: plan.rotationSteps, depth: plan.depth }
 }
 
+/** A run's composed linear map (structure only without weights; values with them). */
+export function runOp(
+  model: { layers: LayerGeometry[] },
+  run: LinearRun,
+  conv: ConvPacking | undefined,
+  shapesIn: (layer: number) => Shape,
+  shapesOut: (layer: number) => Shape,
+  make: { conv: typeof convOp; dense: typeof denseOp; first: typeof firstConvOp },
+): LinearOp {
+  let op: LinearOp | undefined
+  for (const i of run.layers) {
+    const l = model.layers[i]
+    let next: LinearOp
+    if (l.type === 'conv2d') {
+      next = op === undefined && conv ? make.first(l, conv.taps, conv.positions, conv.input.ct.length, conv.inputIndex) : make.conv(l, shapesIn(i), shapesOut(i))
+    } else if (l.type === 'avgpool2d') {
+      next = avgPoolOp(l.size, shapesIn(i), shapesOut(i))
+    } else if (l.type === 'dense') {
+      const s = shapesIn(i)
+      next = make.dense(l, s.height * s.width * s.channels)
+    } else {
+      throw new Error(`plan: layer ${i} (${l.type}) is not linear`)
+    }
+    op = op ? compose(next, op) : next
+  }
+  return op!
+}
+
+function runStructure(model: Model, run: LinearRun, conv: ConvPacking | undefined): LinearOp {
+  const shapes = shapeLookup(model)
+  return runOp(model, run, conv, shapes.in, shapes.out, { conv: convOp, dense: denseOp, first: firstConvOp })
+}
+
+export function shapeLookup(model: { input: InputSpec; layers: LayerGeometry[] }) {
+  const shapes = layerShapes(inputShape(model.input), model.layers)
+  return { in: (i: number) => (i === 0 ? inputShape(model.input) : shapes[i - 1]), out: (i: number) => shapes[i] }
+}
+
 /**
  * How the client packs the first layer's input and where each channel lands.
  * - 'patches': the client sends im2col patches tap-major (tap t, position p at
  *   block t mod B, slot offset p); the conv is a sum over taps, i.e. over
- *   rotations by multiples of P. Fewest rotations; needs taps * P <= slots.
+ *   rotations by multiples of P. Fewest rotations; any stride, padding and
+ *   channel count.
  * - 'image': the client sends the image, repeated once per channel block; the
- *   server shifts it by ky * W + kx for each tap. Any stride-1 geometry with
- *   H * W <= slots; every output position of a channel sits where its window
- *   starts, in that channel's copy of the image.
+ *   server shifts it by ky * W + kx for each tap. One channel, stride 1, no
+ *   padding; every output position of a channel sits where its window starts,
+ *   in that channel's copy of the image.
  */
 export interface ConvPacking {
   packing: 'patches' | 'image'
   input: Layout
-  output: Layout
+  /** where the first conv's outputs would sit before the stage's shift: the grid later runs build on */
+  grid: Grid
   /** blocks per ciphertext (patches: of P slots; image: copies of the image) */
   copies: number
   filters: number
@@ -178,16 +300,23 @@ export interface ConvPacking {
 }
 
 export function convPacking(packing: 'patches' | 'image', g: ConvGeometry, filters: number, slots: number): ConvPacking {
-  const { positions, taps, outW } = convShape(g)
-  // output element p * filters + c (the plaintext model's flatten order) lives in channel c's block
-  const channel = (i: number) => i % filters
-  const position = (i: number) => Math.floor(i / filters)
+  const { positions, taps, outH, outW } = convShape(g)
+  const channelGrid = (copies: number, blockSize: number, rowStep: number): Grid => ({
+    shape: { height: outH, width: outW, channels: filters },
+    rowStep,
+    colStep: 1,
+    blockSize,
+    blocksPerCt: copies,
+    ct: Int32Array.from({ length: filters }, (_, c) => Math.floor(c / copies)),
+    base: Int32Array.from({ length: filters }, (_, c) => (c % copies) * blockSize),
+  })
   if (packing === 'patches') {
+    if (positions > slots) throw new Error(`plan: ${positions} conv positions do not fit in ${slots} slots`)
     const copies = Math.floor(slots / positions)
     return {
       packing,
       input: blockLayout(taps * positions, taps, copies, positions, (i) => Math.floor(i / positions), (i) => i % positions),
-      output: blockLayout(positions * filters, filters, copies, positions, channel, position),
+      grid: channelGrid(copies, positions, outW),
       copies,
       filters,
       taps,
@@ -195,7 +324,7 @@ export function convPacking(packing: 'patches' | 'image', g: ConvGeometry, filte
       inputIndex: (t, p) => t * positions + p,
     }
   }
-  if (g.stride !== 1 || g.padding !== 0) throw new Error("plan: 'image' packing supports stride 1 without padding")
+  if (g.stride !== 1 || g.padding !== 0 || (g.channels ?? 1) !== 1) throw new Error("plan: 'image' packing supports one channel, stride 1, no padding")
   const area = g.inputHeight * g.inputWidth
   const copies = Math.min(Math.floor(slots / area), filters)
   if (copies < 1) throw new Error(`plan: a ${g.inputHeight}x${g.inputWidth} image does not fit in ${slots} slots`)
@@ -203,7 +332,7 @@ export function convPacking(packing: 'patches' | 'image', g: ConvGeometry, filte
   return {
     packing,
     input: blockLayout(copies * area, copies, copies, area, (i) => Math.floor(i / area), (i) => i % area),
-    output: blockLayout(positions * filters, filters, copies, area, channel, (i) => anchor(position(i))),
+    grid: channelGrid(copies, area, g.inputWidth),
     copies,
     filters,
     taps,
@@ -226,52 +355,93 @@ function blockLayout(elements: number, blocks: number, copies: number, size: num
 }
 
 /**
- * conv as generalised diagonals: every (tap, channel) pair moves data by one
- * offset, the same for all positions; BSGS over the distinct offsets. The
- * output is left where BSGS puts it: shifted by kMin * unit.
+ * A run whose output lives on a grid: every (input element, output element)
+ * pair the run's map links becomes a term (input ct, output ct, rotation); on
+ * a grid the rotation depends on channels and tap only, so terms are few.
+ * Offsets are cyclic: the origin is put after the largest gap between them,
+ * and the output is left where the rotations put it (shifted by the origin).
  */
-function convStage(layer: number, conv: ConvPacking, slots: number): LinearStagePlan {
-  const { input, output, taps, filters } = conv
-  const offsets: Array<{ a: number; b: number; r: number }> = []
-  for (let t = 0; t < taps; t++) {
-    for (let c = 0; c < filters; c++) {
-      const inIndex = conv.inputIndex(t, 0, c)
-      const outIndex = c // position 0 of channel c
-      offsets.push({ a: input.ct[inIndex], b: output.ct[outIndex], r: input.slot[inIndex] - output.slot[outIndex] })
-    }
+function gridStage(run: LinearRun, op: LinearOp, input: Layout, out: Grid, slots: number): LinearStagePlan {
+  const logical = gridLayout(out, slots)
+  const triples = new Set<number>()
+  const cts = input.ciphertexts
+  const outCts = logical.ciphertexts
+  for (let o = 0; o < op.outputs; o++) {
+    const b = logical.ct[o]
+    const sOut = logical.slot[o]
+    op.row(o, (i) => {
+      triples.add(((input.ct[i] * outCts + b) * slots + mod(input.slot[i] - sOut, slots)))
+    })
   }
-  const unit = offsets.reduce((g, o) => gcd(g, Math.abs(o.r)), 0) || 1
-  const ks = offsets.map((o) => o.r / unit)
-  const kMin = Math.min(...ks)
-  const kMax = Math.max(...ks)
-  const termKeys = new Set<string>()
-  const terms: LinearStagePlan['terms'] = []
-  offsets.forEach((o, i) => {
-    const key = `${o.a},${o.b},${ks[i]}`
-    if (!termKeys.has(key)) {
-      termKeys.add(key)
-      terms.push({ input: o.a, output: o.b, k: ks[i] })
-    }
-  })
-  const shifted = layoutOf(
-    output.ciphertexts,
-    Array.from(output.ct),
-    Array.from(output.slot, (s) => mod(s + kMin * unit, slots)),
-  )
-  const { n1, giant, babies } = bsgs(
-    terms.map((t) => t.k - kMin),
-    input.ciphertexts,
-    output.ciphertexts,
-  )
-  return { kind: 'linear', layer, unit, kMin, kMax, n1, giant, babies, input, output: shifted, conv, terms }
+  const { unit, origin, cyclic, span, n1, giant, babies, terms } = chooseOffsets(triples, slots, cts, outCts)
+  const output = layoutOf(outCts, logical.ct, Array.from(logical.slot, (s) => mod(s + origin * unit, slots)))
+  return { kind: 'linear', layers: run.layers, unit, origin, cyclic, span, n1, giant, babies, input, output, shape: run.output, terms }
 }
 
-const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b))
+/**
+ * Index k (0..span) of the rotation that moves input slot sIn onto output
+ * slot sOut, r = sIn - sOut mod slots, in the stage's representation.
+ */
+export function offsetIndex(stage: Pick<LinearStagePlan, 'unit' | 'origin' | 'cyclic'>, r: number, slots: number): number {
+  const signed = stage.cyclic ? r : r > slots / 2 ? r - slots : r
+  if (signed % stage.unit) throw new Error(`plan: offset ${r} is not a multiple of the stage's unit ${stage.unit}`)
+  const k = signed / stage.unit - stage.origin
+  return stage.cyclic ? mod(k, slots / stage.unit) : k
+}
 
-function denseStage(layer: number, input: Layout, units: number, slots: number, radix: number): LinearStagePlan {
+/**
+ * Offsets r (mod slots) as k * unit, two ways, keeping the cheaper plan:
+ * cyclic (unit divides the slot count; the origin after the widest gap, so
+ * block differences wrap around a full ciphertext), or signed (r in
+ * (-slots/2, slots/2], unit their gcd, origin the smallest: patches whose
+ * block size does not divide the slot count).
+ */
+function chooseOffsets(triples: Set<number>, slots: number, inputs: number, outputs: number) {
+  const rs = [...new Set([...triples].map((t) => t % slots))]
+  const options: Array<{ unit: number; origin: number; cyclic: boolean }> = []
+  {
+    let unit = slots
+    for (const r of rs) unit = gcd(unit, r)
+    const M = slots / unit
+    const ks = rs.map((r) => r / unit).sort((a, b) => a - b)
+    let origin = ks[0]
+    let widest = ks[0] + M - ks[ks.length - 1]
+    for (let i = 1; i < ks.length; i++) {
+      if (ks[i] - ks[i - 1] > widest) {
+        widest = ks[i] - ks[i - 1]
+        origin = ks[i]
+      }
+    }
+    options.push({ unit, origin, cyclic: true })
+  }
+  {
+    const signed = rs.map((r) => (r > slots / 2 ? r - slots : r))
+    let unit = 0
+    for (const r of signed) unit = gcd(unit, Math.abs(r))
+    unit ||= 1
+    options.push({ unit, origin: Math.min(...signed) / unit, cyclic: false })
+  }
+  let best: (ReturnType<typeof bsgs> & { unit: number; origin: number; cyclic: boolean; span: number; terms: LinearStagePlan['terms']; cost: number }) | undefined
+  for (const o of options) {
+    const terms: LinearStagePlan['terms'] = []
+    for (const t of triples) {
+      const r = t % slots
+      const pair = (t - r) / slots
+      terms.push({ input: Math.floor(pair / outputs), output: pair % outputs, k: offsetIndex(o, r, slots) })
+    }
+    terms.sort((x, y) => x.output - y.output || x.k - y.k || x.input - y.input)
+    const split = bsgs(terms.map((t) => t.k), inputs, outputs)
+    const cost = bsgsCost(split, inputs, outputs)
+    if (!best || cost < best.cost) best = { ...o, ...split, span: Math.max(...terms.map((t) => t.k)), terms, cost }
+  }
+  return best!
+}
+
+function denseStage(run: LinearRun, op: LinearOp, input: Layout, slots: number, radix: number): LinearStagePlan {
+  const units = op.outputs
   let period = 1
   while (period < units) period *= 2
-  if (period > slots) throw new Error(`plan: dense layer ${layer} has more units than slots`)
+  if (period > slots) throw new Error(`plan: a dense layer has more units (${units}) than slots`)
   const terms: LinearStagePlan['terms'] = []
   for (let a = 0; a < input.ciphertexts; a++) for (let k = 0; k < period; k++) terms.push({ input: a, output: 0, k })
   const { n1, giant, babies } = bsgs(
@@ -290,42 +460,121 @@ function denseStage(layer: number, input: Layout, units: number, slots: number, 
   }
   return {
     kind: 'linear',
-    layer,
+    layers: run.layers,
     unit: 1,
-    kMin: 0,
-    kMax: period - 1,
+    origin: 0,
+    cyclic: false,
+    span: period - 1,
     n1,
     giant,
     babies,
     input,
     output: layoutOf(1, Array(units).fill(0), Array.from({ length: units }, (_, o) => o)),
+    shape: run.output,
     fold: { period, levels },
     terms,
   }
 }
 
 /**
- * Splits offsets k >= 0 into giant * n1 + baby, choosing n1 to minimise
- * rotations: baby rotations (up to the largest baby used) are paid once per
- * input ciphertext, giant rotations (Horner) once per output ciphertext.
+ * Baby steps as a chain of rotations: each needed offset j is reached from an
+ * earlier node by one rotation of `step` (one key each), through as few
+ * intermediate nodes as the greedy walk needs. Tries one key, and two keys
+ * with the second taken from the gaps and values of j; keeps the shortest.
  */
-export function bsgs(ks: number[], inputs: number, outputs: number): { n1: number; giant: number; babies: number } {
-  const max = Math.max(...ks)
-  let best = { n1: 1, giant: max + 1, babies: 1, cost: Infinity }
-  for (let n1 = 1; n1 <= max + 1; n1++) {
-    const babies = Math.max(...ks.map((k) => k % n1)) + 1
-    const giant = Math.floor(max / n1) + 1
-    const cost = inputs * (babies - 1) + outputs * (giant - 1)
-    if (cost < best.cost) best = { n1, giant, babies, cost }
+export function babyChain(needed: number[]): BabyChain {
+  const js = [...new Set(needed)].filter((j) => j > 0).sort((a, b) => a - b)
+  const build = (second: number | undefined): BabyChain => {
+    const chain: BabyChain = { j: [0], from: [-1] }
+    const index = new Map([[0, 0]])
+    const add = (j: number, from: number) => {
+      index.set(j, chain.j.length)
+      chain.j.push(j)
+      chain.from.push(from)
+    }
+    for (const j of js) {
+      if (index.has(j)) continue
+      if (second !== undefined && index.has(j - second)) {
+        add(j, index.get(j - second)!)
+        continue
+      }
+      if (index.has(j - 1)) {
+        add(j, index.get(j - 1)!)
+        continue
+      }
+      // walk from the largest node so far (nodes are made in ascending order): big steps first, then unit steps
+      let at = chain.j[chain.j.length - 1]
+      while (second !== undefined && at + second <= j) {
+        const next = at + second
+        if (!index.has(next)) add(next, index.get(at)!)
+        at = next
+      }
+      while (at < j) {
+        const next = at + 1
+        if (!index.has(next)) add(next, index.get(at)!)
+        at = next
+      }
+    }
+    return chain
   }
-  return { n1: best.n1, giant: best.giant, babies: best.babies }
+  let best = build(undefined)
+  // candidates for the second key: the offsets themselves first (on a grid the row step is one), then the gaps
+  const values = js.filter((j) => j > 1).slice(0, 24)
+  const gaps = js.map((j, i) => j - (js[i - 1] ?? 0)).filter((g) => g > 1).sort((a, b) => a - b).slice(0, 24)
+  for (const c of new Set([...values, ...gaps])) {
+    const chain = build(c)
+    if (chain.j.length < best.j.length) best = chain
+  }
+  return best
 }
+
+/** The distinct rotation deltas (in units) a chain uses: one Galois key each. */
+export function chainSteps(chain: BabyChain): number[] {
+  const steps = new Set<number>()
+  for (let i = 1; i < chain.j.length; i++) steps.add(chain.j[i] - chain.j[chain.from[i]])
+  return [...steps]
+}
+
+/**
+ * What one more Galois key is worth, in rotations: a key is uploaded once per
+ * session (0.7 MB at N = 8192, several MB at 16384), a rotation costs
+ * milliseconds per image; a few rotations per key keeps plans on few keys.
+ */
+export const KEY_COST = 4
+
+/**
+ * Splits offsets k >= 0 into g * n1 + j, choosing n1 to minimise rotations
+ * plus KEY_COST per key: the baby chain is paid once per input ciphertext,
+ * giant rotations (Horner) once per output ciphertext.
+ */
+export function bsgs(ks: number[], inputs: number, outputs: number): { n1: number; giant: number; babies: BabyChain } {
+  const distinct = [...new Set(ks)]
+  const max = Math.max(...distinct)
+  let best: { n1: number; giant: number; babies: BabyChain; cost: number } | undefined
+  // every n1 up to 256, beyond that only k + 1 for the offsets k used (bounds the search on wide spans)
+  const n1s = new Set<number>()
+  for (let n1 = 1; n1 <= Math.min(max + 1, 256); n1++) n1s.add(n1)
+  for (const k of distinct) if (k + 1 > 256) n1s.add(k + 1)
+  for (const n1 of [...n1s].sort((a, b) => a - b)) {
+    const giant = Math.floor(max / n1) + 1
+    const giantCost = outputs * (giant - 1)
+    if (best && giantCost >= best.cost) continue
+    const babies = babyChain(distinct.map((k) => k % n1))
+    const cost = bsgsCost({ giant, babies }, inputs, outputs)
+    if (!best || cost < best.cost) best = { n1, giant, babies, cost }
+  }
+  return { n1: best!.n1, giant: best!.giant, babies: best!.babies }
+}
+
+const keyCount = (chain: BabyChain, giant: number) => chainSteps(chain).length + (giant > 1 ? 1 : 0)
+const bsgsCost = (b: { giant: number; babies: BabyChain }, inputs: number, outputs: number) =>
+  inputs * (b.babies.j.length - 1) + outputs * (b.giant - 1) + KEY_COST * keyCount(b.babies, b.giant)
 
 function rotationSteps(stages: StagePlan[], slots: number): number[] {
   const steps = new Set<number>()
   for (const s of stages) {
     if (s.kind !== 'linear') continue
-    if (s.babies > 1) steps.add(mod(s.unit, slots))
+    for (const d of chainSteps(s.babies)) steps.add(mod(d * s.unit, slots))
     if (s.giant > 1) steps.add(mod(s.n1 * s.unit, slots))
     for (const level of s.fold?.levels ?? []) steps.add(mod(level.step, slots))
   }

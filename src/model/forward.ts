@@ -1,8 +1,11 @@
 /**
- * Plaintext reference forward pass over a manifest's layers, in float64. The
- * accuracy test and the engine tests compare against it.
+ * Plaintext reference forward pass over a manifest's layers, in float64, with
+ * plain loops over HWC activations. The accuracy tests and the engine tests
+ * compare against it; it shares no code with the HE plan on purpose, so a
+ * mistake in how the plan lays out a layer cannot hide behind the same
+ * mistake here.
  */
-import { convShape, im2col, type ConvGeometry } from './geometry'
+import { layerShapes, type ConvGeometry, type Shape } from './geometry'
 import { tensor, type InputSpec, type Layer, type LayerGeometry, type ModelManifest, type Weights } from './manifest'
 
 export function firstConvGeometry(m: { input: InputSpec; layers: LayerGeometry[] }): ConvGeometry {
@@ -14,45 +17,84 @@ export function firstConvGeometry(m: { input: InputSpec; layers: LayerGeometry[]
     kernel: first.kernel,
     stride: first.stride,
     padding: first.padding,
+    channels: m.input.channels,
   }
 }
 
-/** (pixel/255 - mean)/std for a row-major 8-bit grayscale image, 0 = background. */
+export const inputShape = (input: InputSpec): Shape => ({ height: input.height, width: input.width, channels: input.channels })
+
+/** (pixel/255 - mean[c])/std[c] for an 8-bit image, HWC (grey: one value per pixel). */
 export function normalise(pixels: ArrayLike<number>, m: { input: InputSpec }): Float64Array {
+  const { channels, mean, std } = m.input
   const out = new Float64Array(pixels.length)
-  for (let i = 0; i < pixels.length; i++) out[i] = (pixels[i] / 255 - m.input.mean) / m.input.std
+  for (let i = 0; i < pixels.length; i++) {
+    const c = i % channels
+    out[i] = (pixels[i] / 255 - mean[c]) / std[c]
+  }
   return out
 }
 
 export function forward(m: ModelManifest, w: Weights, normalised: ArrayLike<number>): Float64Array {
-  const g = firstConvGeometry(m)
-  const { positions, taps } = convShape(g)
-  const patches = new Float64Array(positions * taps)
-  im2col(normalised, g, patches, 0, -m.input.mean / m.input.std)
-  let x: Float64Array = patches
-  for (const layer of m.layers) x = apply(layer, w, x, positions)
+  const input = inputShape(m.input)
+  if (normalised.length !== input.height * input.width * input.channels) {
+    throw new Error(`forward: ${normalised.length} values, the model takes ${input.height}x${input.width}x${input.channels}`)
+  }
+  const shapes = layerShapes(input, m.layers)
+  let x: Float64Array = Float64Array.from(normalised)
+  let shape = input
+  m.layers.forEach((layer, i) => {
+    x = apply(layer, w, x, shape, shapes[i])
+    shape = shapes[i]
+  })
   return x
 }
 
-function apply(layer: Layer, w: Weights, x: Float64Array, positions: number): Float64Array {
+function apply(layer: Layer, w: Weights, x: Float64Array, s: Shape, o: Shape): Float64Array {
   switch (layer.type) {
     case 'conv2d': {
-      const taps = layer.kernel * layer.kernel
-      const k = tensor(w, layer.weights, taps * layer.filters)
-      const b = tensor(w, layer.bias, layer.filters)
-      // output flattened position-major: index = p * filters + c
-      const y = new Float64Array(positions * layer.filters)
-      for (let p = 0; p < positions; p++) {
-        for (let c = 0; c < layer.filters; c++) {
-          let s = b[c]
-          for (let t = 0; t < taps; t++) s += x[t * positions + p] * k[t * layer.filters + c]
-          y[p * layer.filters + c] = s
-        }
-      }
+      const { kernel: k, stride, padding, filters } = layer
+      const C = s.channels
+      const kw = tensor(w, layer.weights, k * k * C * filters)
+      const b = tensor(w, layer.bias, filters)
+      const y = new Float64Array(o.height * o.width * filters)
+      for (let oy = 0; oy < o.height; oy++)
+        for (let ox = 0; ox < o.width; ox++)
+          for (let f = 0; f < filters; f++) {
+            let sum = b[f]
+            for (let ky = 0; ky < k; ky++) {
+              const iy = oy * stride + ky - padding
+              if (iy < 0 || iy >= s.height) continue
+              for (let kx = 0; kx < k; kx++) {
+                const ix = ox * stride + kx - padding
+                if (ix < 0 || ix >= s.width) continue
+                for (let c = 0; c < C; c++) sum += x[(iy * s.width + ix) * C + c] * kw[((ky * k + kx) * C + c) * filters + f]
+              }
+            }
+            y[(oy * o.width + ox) * filters + f] = sum
+          }
+      return y
+    }
+    case 'avgpool2d': {
+      const n = layer.size
+      const y = new Float64Array(o.height * o.width * o.channels)
+      for (let oy = 0; oy < o.height; oy++)
+        for (let ox = 0; ox < o.width; ox++)
+          for (let c = 0; c < o.channels; c++) {
+            let sum = 0
+            for (let dy = 0; dy < n; dy++) for (let dx = 0; dx < n; dx++) sum += x[((oy * n + dy) * s.width + ox * n + dx) * s.channels + c]
+            y[(oy * o.width + ox) * o.channels + c] = sum / (n * n)
+          }
       return y
     }
     case 'square':
       return x.map((v) => v * v)
+    case 'poly': {
+      const coef = tensor(w, layer.coefficients, s.channels * 3)
+      return x.map((v, i) => {
+        const c = (i % s.channels) * 3
+        return coef[c] * v * v + coef[c + 1] * v + coef[c + 2]
+      })
+    }
     case 'dense': {
       const inputs = x.length
       const k = tensor(w, layer.weights, inputs * layer.units)
@@ -62,7 +104,7 @@ function apply(layer: Layer, w: Weights, x: Float64Array, positions: number): Fl
         const xi = x[i]
         if (xi === 0) continue
         const row = i * layer.units
-        for (let o = 0; o < layer.units; o++) y[o] += xi * k[row + o]
+        for (let u = 0; u < layer.units; u++) y[u] += xi * k[row + u]
       }
       return y
     }

@@ -6,7 +6,9 @@
  */
 import { clientSpec, type ClientSpec } from '../he/client-spec'
 
-export const MODEL_FORMAT = 'blindfold-model/1'
+export const MODEL_FORMAT = 'blindfold-model/2'
+/** The first format (one conv, square, dense; scalar normalisation): read as v2 by `migrateManifest`. */
+export const MODEL_FORMAT_V1 = 'blindfold-model/1'
 
 export interface HeParams {
   scheme: 'ckks'
@@ -22,36 +24,57 @@ export interface Conv2dLayer {
   type: 'conv2d'
   kernel: number
   stride: number
+  /** zeros around the input, in normalised (activation) space */
   padding: number
   filters: number
-  /** how the client packs the input (see src/he/plan.ts ConvPacking); default 'patches' */
+  /** first layer only: how the client packs the input (see src/he/plan.ts ConvPacking); default 'patches' */
   packing?: 'patches' | 'image'
-  /** tensor [kernel*kernel, filters], tap index = ky * kernel + kx */
+  /** tensor [kernel*kernel*inChannels, filters], row (ky * kernel + kx) * inChannels + ci */
   weights: string
   /** tensor [filters] */
   bias: string
 }
+export interface AvgPool2dLayer {
+  type: 'avgpool2d'
+  /** window = stride = size, no padding */
+  size: number
+}
 export interface SquareLayer {
   type: 'square'
+}
+/** a*x^2 + b*x + c per channel, coefficients trained (so never public) */
+export interface PolyLayer {
+  type: 'poly'
+  /** tensor [channels, 3]: a, b, c per channel of the layer's input */
+  coefficients: string
 }
 export interface DenseLayer {
   type: 'dense'
   units: number
-  /** tensor [inputs, units]; after a conv the input index is position * filters + channel */
+  /** tensor [inputs, units]; inputs in HWC order: (y * width + x) * channels + c */
   weights: string
   bias: string
 }
-export type Layer = Conv2dLayer | SquareLayer | DenseLayer
+export type Layer = Conv2dLayer | AvgPool2dLayer | SquareLayer | PolyLayer | DenseLayer
 /** A layer without its weight references: what the public manifest shows. */
-export type LayerGeometry = Omit<Conv2dLayer, 'weights' | 'bias'> | SquareLayer | Omit<DenseLayer, 'weights' | 'bias'>
+export type LayerGeometry =
+  | Omit<Conv2dLayer, 'weights' | 'bias'>
+  | AvgPool2dLayer
+  | SquareLayer
+  | Omit<PolyLayer, 'coefficients'>
+  | Omit<DenseLayer, 'weights' | 'bias'>
+
+/** What the browser does to a picture before normalising it (see docs/model-format.md). */
+export type Preprocess = 'ink-on-background' | 'photo'
 
 export interface InputSpec {
   height: number
   width: number
-  channels: 1
-  /** the client feeds (pixel / 255 - mean) / std, pixel 0 = background */
-  mean: number
-  std: number
+  channels: 1 | 3
+  /** the network sees (pixel / 255 - mean[c]) / std[c]; pixels are HWC */
+  mean: number[]
+  std: number[]
+  preprocess: Preprocess
 }
 
 export interface TensorEntry {
@@ -97,14 +120,25 @@ export interface PublicModel {
   contentHash: string
 }
 
-export function publicModel(m: ModelManifest): PublicModel {
-  const geometry = {
-    input: { ...m.input },
-    layers: m.layers.map((l): LayerGeometry => {
-      if (l.type === 'square') return { type: 'square' as const }
+/** A layer's public geometry: every field but the names of its weight tensors. */
+export function layerGeometry(l: Layer): LayerGeometry {
+  switch (l.type) {
+    case 'conv2d':
+    case 'dense': {
       const { weights: _w, bias: _b, ...rest } = l
       return rest
-    }),
+    }
+    case 'poly':
+      return { type: 'poly' }
+    default:
+      return { ...l }
+  }
+}
+
+export function publicModel(m: ModelManifest): PublicModel {
+  const geometry = {
+    input: { ...m.input, mean: [...m.input.mean], std: [...m.input.std] },
+    layers: m.layers.map(layerGeometry),
     he: { ...m.he, coeffModulusBits: [...m.he.coeffModulusBits] },
   }
   return {
@@ -175,4 +209,22 @@ export async function sha256Hex(...parts: Uint8Array[]): Promise<string> {
 export async function contentHash(m: ModelManifest, weights: Uint8Array): Promise<string> {
   const { contentHash: _omit, ...rest } = m
   return sha256Hex(new TextEncoder().encode(JSON.stringify(rest)), weights)
+}
+
+/**
+ * Reads a stored manifest of either format as v2. Hashes are checked on the
+ * stored form (server/model-files.ts) before this runs; a v1 manifest keeps
+ * its geometry and weights, its scalar normalisation becomes a list and its
+ * preprocessing the digit rule it was trained with.
+ */
+export function migrateManifest(raw: unknown): ModelManifest {
+  const m = raw as Omit<ModelManifest, 'format' | 'input'> & { format: string; input: Record<string, unknown> }
+  if (m.format === MODEL_FORMAT) return m as unknown as ModelManifest
+  if (m.format !== MODEL_FORMAT_V1) throw new Error(`unknown model format ${String(m.format)}`)
+  const { mean, std } = m.input as { mean: number; std: number }
+  return {
+    ...m,
+    format: MODEL_FORMAT,
+    input: { height: m.input.height as number, width: m.input.width as number, channels: 1, mean: [mean], std: [std], preprocess: 'ink-on-background' },
+  }
 }

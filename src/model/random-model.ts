@@ -1,20 +1,26 @@
 /**
- * A model with seeded random weights for any conv -> square -> dense geometry.
- * Tests and benchmarks use it to show that a new geometry is only new data:
+ * A model with seeded random weights for any geometry the format allows.
+ * Tests and benchmarks use it to show that a new network is only new data:
  * the engine derives its plan from the manifest and needs no code change.
  */
 import { DEFAULT_HE_PARAMS, derivePublicPlan } from '../he/plan'
-import { MODEL_FORMAT, type HeParams, type ModelManifest, type Weights } from './manifest'
-import { convShape } from './geometry'
+import { MODEL_FORMAT, type HeParams, type InputSpec, type Layer, type LayerGeometry, type ModelManifest, type Weights } from './manifest'
+import { layerShapes } from './geometry'
+import { inputShape } from './forward'
 
 export interface RandomModelOptions {
+  /** shorthand for conv -> square -> dense on 28x28 grey */
   kernel?: number
   stride?: number
   filters?: number
   units?: number
   packing?: 'patches' | 'image'
+  /** or any network: geometry only, weights are made up */
+  input?: Pick<InputSpec, 'height' | 'width' | 'channels'>
+  layers?: LayerGeometry[]
   he?: HeParams
   seed?: number
+  name?: string
 }
 
 export function randomModel(o: RandomModelOptions = {}): { manifest: ModelManifest; weights: Weights } {
@@ -31,27 +37,54 @@ export function randomModel(o: RandomModelOptions = {}): { manifest: ModelManife
     state ^= state << 5
     return ((state >>> 0) / 4294967296) * 2 - 1
   }
-  const input = { height: 28, width: 28, channels: 1 as const, mean: 0.1307, std: 0.3081 }
-  const { positions, taps } = convShape({ inputHeight: 28, inputWidth: 28, kernel, stride, padding: 0 })
+  const size = o.input ?? { height: 28, width: 28, channels: 1 as const }
+  const input: InputSpec = {
+    ...size,
+    mean: size.channels === 1 ? [0.1307] : [0.49, 0.48, 0.45],
+    std: size.channels === 1 ? [0.3081] : [0.25, 0.24, 0.26],
+    preprocess: size.channels === 1 ? 'ink-on-background' : 'photo',
+  }
+  const geometry: LayerGeometry[] = o.layers ?? [
+    { type: 'conv2d', kernel, stride, padding: 0, filters, packing: o.packing ?? 'patches' },
+    { type: 'square' },
+    { type: 'dense', units },
+  ]
+  const shapes = layerShapes(inputShape(input), geometry)
   const tensor = (n: number, scale: number) => Float32Array.from({ length: n }, () => random() * scale)
-  const weights: Weights = new Map([
-    ['conv.weights', tensor(taps * filters, 1 / Math.sqrt(taps))],
-    ['conv.bias', tensor(filters, 0.2)],
-    ['dense.weights', tensor(positions * filters * units, 1 / Math.sqrt(positions * filters))],
-    ['dense.bias', tensor(units, 0.5)],
-  ])
+  const weights: Weights = new Map()
+  const layers: Layer[] = geometry.map((l, i): Layer => {
+    const s = i === 0 ? inputShape(input) : shapes[i - 1]
+    const fanIn = (l.type === 'conv2d' ? l.kernel * l.kernel * s.channels : s.height * s.width * s.channels)
+    switch (l.type) {
+      case 'conv2d':
+        weights.set(`l${i}.weights`, tensor(fanIn * l.filters, 1 / Math.sqrt(fanIn)))
+        weights.set(`l${i}.bias`, tensor(l.filters, 0.2))
+        return { ...l, weights: `l${i}.weights`, bias: `l${i}.bias` }
+      case 'dense':
+        weights.set(`l${i}.weights`, tensor(fanIn * l.units, 1 / Math.sqrt(fanIn)))
+        weights.set(`l${i}.bias`, tensor(l.units, 0.5))
+        return { ...l, weights: `l${i}.weights`, bias: `l${i}.bias` }
+      case 'poly': {
+        // a in +-[0.1, 0.4] (either sign), b in [0.5, 1.5], c in [-0.2, 0.2]
+        const coefficients = Float32Array.from({ length: s.channels * 3 }, (_, j) =>
+          j % 3 === 0 ? Math.sign(random() || 1) * (0.25 + 0.15 * random()) : j % 3 === 1 ? 1 + 0.5 * random() : 0.2 * random(),
+        )
+        weights.set(`l${i}.coefficients`, coefficients)
+        return { type: 'poly', coefficients: `l${i}.coefficients` }
+      }
+      default:
+        return { ...l } as Layer
+    }
+  })
+  const packing = geometry[0]?.type === 'conv2d' ? (geometry[0].packing ?? 'patches') : 'patches'
   const manifest: ModelManifest = {
     format: MODEL_FORMAT,
-    name: `random-${kernel}x${kernel}s${stride}-${filters}-${o.packing ?? 'patches'}`,
+    name: o.name ?? (o.layers ? `random-${geometry.map((l) => l.type).join('-')}` : `random-${kernel}x${kernel}s${stride}-${filters}-${packing}`),
     version: '0.0.0',
     description: 'random weights (tests and benchmarks)',
-    classes: Array.from({ length: units }, (_, i) => String(i)),
+    classes: Array.from({ length: shapes[shapes.length - 1].channels }, (_, i) => String(i)),
     input,
-    layers: [
-      { type: 'conv2d', kernel, stride, padding: 0, filters, packing: o.packing ?? 'patches', weights: 'conv.weights', bias: 'conv.bias' },
-      { type: 'square' },
-      { type: 'dense', units, weights: 'dense.weights', bias: 'dense.bias' },
-    ],
+    layers,
     he,
     plan: { rotationSteps: [] },
     weights: { file: '', dtype: 'float32', byteLength: 0, sha256: '', tensors: [] },

@@ -62,8 +62,9 @@ export function send(o: SendOptions): Promise<Exchange> {
     const refuse = (size: number) => {
       if (refused) return
       refused = true
-      xhr.abort()
+      // settle first: abort() re-enters the event handlers synchronously
       reject(new HttpError(0, 'response_too_large', `The server's answer (${size} bytes) is larger than this model's answers can be (${o.maxResponseBytes} bytes); it was not read.`))
+      xhr.abort()
     }
     xhr.onreadystatechange = () => {
       if (xhr.readyState >= XMLHttpRequest.HEADERS_RECEIVED && !headersAt) {
