@@ -3,7 +3,7 @@ import { expect, test } from '@playwright/test'
 import { writeDigits } from './support/digits'
 import { LONG_TASK_OBSERVER, READ_LONG_TASKS, RESET_LONG_TASKS } from './support/in-page'
 import { fileNeedles, findLeaks, inputNeedles, probabilityNeedles } from './support/needles'
-import { captureApiRequests, dropFiles, openReady, settledResults } from './support/page'
+import { captureApiRequests, digitsNormalisation, dropFiles, openReady, settledResults } from './support/page'
 import { paths } from '../src/api/wire'
 
 const COUNT = 40
@@ -50,8 +50,7 @@ test('classifies official MNIST digits supplied as people supply them, leaking n
   expect(posts.filter((c) => c.url.includes('/classify'))).toHaveLength(COUNT)
   expect(posts.filter((c) => new URL(c.url).pathname === paths.sessions)).toHaveLength(1)
   const bodies = captured.map((c) => c.body)
-  const { models } = (await (await page.request.get(paths.models)).json()) as { models: Array<{ input: { mean: number; std: number } }> }
-  const { mean, std } = models[0].input
+  const { mean, std } = await digitsNormalisation(page)
   const needles = results.flatMap((r, i) => [
     ...fileNeedles(readFileSync(files[i].path), `#${files[i].index}`),
     ...(r.frame ? inputNeedles(r.frame, mean, std, `#${files[i].index}`) : []),

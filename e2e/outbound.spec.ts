@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs'
 import { expect, test } from '@playwright/test'
 import { writeDigits } from './support/digits'
 import { fileNeedles, findLeaks, inputNeedles, probabilityNeedles } from './support/needles'
-import { openReady, settledResults, type Captured } from './support/page'
+import { digitsNormalisation, openReady, settledResults, type Captured } from './support/page'
 import { paths } from '../src/api/wire'
 
 const COUNT = 3
@@ -43,8 +43,7 @@ test('only keys and ciphertexts leave the page, to its own origin; no decrypted 
   expect(new Set(withBody.map(route))).toEqual(new Set([`POST ${paths.sessions}`, `POST ${paths.sessions}/:id/classify`]))
   expect(withBody.filter((c) => c.url.endsWith('/classify'))).toHaveLength(COUNT)
 
-  const { models } = (await (await page.request.get(paths.models)).json()) as { models: Array<{ input: { mean: number; std: number } }> }
-  const { mean, std } = models[0].input
+  const { mean, std } = await digitsNormalisation(page)
   const needles = results.flatMap((r, i) => [
     ...fileNeedles(readFileSync(files[i].path), `#${files[i].index}`),
     ...(r.frame ? inputNeedles(r.frame, mean, std, `#${files[i].index}`) : []),

@@ -1,16 +1,16 @@
 /**
  * The minimal client (examples/minimal-client.ts, written from the public
  * documents only) against the real server on loopback: for every model the
- * server publishes — the shipped mnist-cnn ('image' packing) and a random-weight
- * model with 'patches' packing added here so both input rules run end to end —
- * it classifies official MNIST test images with the same answer and logits as
- * the plaintext reference. The test (not the client) may import the project.
+ * server publishes — the shipped ones, and a random-weight model with 'patches'
+ * packing added here so both input rules run end to end — it classifies
+ * official test images of the model's data set with the same answer and
+ * logits as the plaintext reference. The test (not the client) may import the project.
  */
 import type { AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { loadMnist } from '../scripts/mnist'
+import { imageAt, loadSplit } from '../src/datasets'
 import { loadModels } from '../server/model-files'
 import { openapi } from '../server/routes/openapi'
 import { startApp } from '../server/test-support/harness'
@@ -18,6 +18,7 @@ import { randomModel } from '../server/test-support/models'
 import { layoutInput as referenceLayout } from '../src/he/client-spec'
 import { argmax, forward, normalise } from '../src/model/forward'
 import { publicModel } from '../src/model/manifest'
+import { DEFAULT_HE_PARAMS } from '../src/he/plan'
 import { randomModel as randomGeometry } from '../src/model/random-model'
 import { classifyWithPublicDescription, createClient, layoutInput, normalise as exampleNormalise, type PublicDescription } from './minimal-client'
 
@@ -27,11 +28,14 @@ const TOLERANCE = 1e-3
 let app: FastifyInstance
 let baseUrl: string
 let published: PublicDescription[]
-const mnist = loadMnist('test')
-const pixelsOf = (i: number) => mnist.pixels.subarray(i * 784, (i + 1) * 784)
+const mnist = loadSplit('mnist', 'test')
+const pixelsOf = (i: number) => imageAt(mnist, i)
+/** every shipped model, plus the random 'patches' model the test adds */
+const shipped = await loadModels()
+const served = [...shipped.keys(), 'random-cnn-patches']
 
 beforeAll(async () => {
-  const models = await loadModels()
+  const models = new Map(shipped)
   const patches = await randomModel('random-cnn-patches', 8, 3)
   models.set(patches.manifest.name, patches)
   ;({ app } = await startApp({ models, rateLimitMax: 0 }))
@@ -65,7 +69,8 @@ describe('minimal client from the public description', () => {
   })
 
   it('lays out inputs exactly as the project does, for both packings', () => {
-    const image = (n: number) => Float64Array.from({ length: 784 }, (_, i) => ((i * 37 + n) % 255) / 100 - 1)
+    const image = (n: number, m: PublicDescription) =>
+      Float64Array.from({ length: m.client.normalisation.height * m.client.normalisation.width * m.client.normalisation.channels }, (_, i) => ((i * 37 + n) % 255) / 100 - 1)
     const geometries = [
       ...published,
       ...[
@@ -73,23 +78,30 @@ describe('minimal client from the public description', () => {
         { kernel: 3, stride: 1, filters: 2, packing: 'image' as const },
         { kernel: 7, stride: 3, filters: 64 },
         { kernel: 4, stride: 2, filters: 30 },
+        {
+          input: { height: 32, width: 32, channels: 3 as const },
+          layers: [{ type: 'conv2d' as const, kernel: 5, stride: 2, padding: 2, filters: 16 }, { type: 'square' as const }, { type: 'dense' as const, units: 10 }],
+          he: { ...DEFAULT_HE_PARAMS, polyModulusDegree: 16384, coeffModulusBits: [60, 40, 40, 40, 60], scaleBits: 40 },
+        },
       ].map((o) => publicModel(randomGeometry(o).manifest) as unknown as PublicDescription),
     ]
     for (const [n, m] of geometries.entries()) {
-      const mine = layoutInput(m.client, image(n))
-      const theirs = referenceLayout(m.client as never, image(n))
+      const mine = layoutInput(m.client, image(n, m))
+      const theirs = referenceLayout(m.client as never, image(n, m))
       expect(mine.map((v) => Array.from(v))).toEqual(theirs.map((v) => Array.from(v)))
     }
   })
 
-  for (const name of ['mnist-cnn', 'random-cnn-patches']) {
-    it(`classifies ${IMAGES} official MNIST test images with ${name} as the plaintext reference does`, async () => {
+  for (const name of served) {
+    const dataset = shipped.get(name)?.manifest.dataset ?? 'mnist'
+    it(`classifies ${IMAGES} official ${dataset} test images with ${name} as the plaintext reference does`, async () => {
       const { manifest, weights } = app.blindfold.models.get(name)!
+      const test = loadSplit(dataset, 'test')
       const client = await createClient(baseUrl, name)
       let worst = 0
       try {
         for (let i = 0; i < IMAGES; i++) {
-          const pixels = pixelsOf(i)
+          const pixels = imageAt(test, i)
           const x = normalise(pixels, manifest)
           expect(Array.from(exampleNormalise(pixels, client.model.client.normalisation))).toEqual(Array.from(x))
           const reference = forward(manifest, weights, x)

@@ -1,7 +1,8 @@
 /**
  * npm run bench -- [--images 1000] [--out bench-results/engine.json] [--threads N] [--model mnist-cnn | --model-dir DIR]
  *
- * Encrypted inference on the official MNIST test images, end to end through
+ * Encrypted inference on the official test images of the model's data set
+ * (manifest `dataset`: MNIST, Fashion-MNIST, CIFAR-10), end to end through
  * bytes: keygen, encrypt, server evaluation, decrypt, against the plaintext
  * model. Images are spread over worker threads (default: one per core), each
  * with its own SEAL instances for the client and the server role; the server
@@ -18,7 +19,7 @@ import { ModelEvaluator } from '../src/he/evaluator'
 import { KeyOwner } from '../src/he/key-owner'
 import { argmax, forward, normalise } from '../src/model/forward'
 import { publicModel } from '../src/model/manifest'
-import { loadMnist } from './mnist'
+import { imageAt, loadSplit } from '../src/datasets'
 
 interface ImageRecord {
   index: number
@@ -28,19 +29,22 @@ interface ImageRecord {
   maxError: number
   encryptMs: number
   serverMs: number
+  /** per plan stage */
+  stageMs: number[]
   decryptMs: number
   requestBytes: number
   responseBytes: number
 }
 interface WorkerResult {
   keygenMs: number
+  stages: string[]
   evaluationKeyBytes: number
   records: ImageRecord[]
 }
 
 async function runShard(modelDir: string, indices: number[], report?: (done: number) => void): Promise<WorkerResult> {
   const { manifest, weights } = await loadModelDir(modelDir)
-  const test = loadMnist('test')
+  const test = loadSplit(manifest.dataset ?? 'mnist', 'test')
   const t0 = performance.now()
   const owner = await KeyOwner.create(publicModel(manifest), await SEAL())
   const keygenMs = performance.now() - t0
@@ -49,11 +53,12 @@ async function runShard(modelDir: string, indices: number[], report?: (done: num
   const records: ImageRecord[] = []
   try {
     for (const index of indices) {
-      const x = normalise(test.pixels.subarray(index * 784, index * 784 + 784), manifest)
+      const x = normalise(imageAt(test, index), manifest)
       const a = performance.now()
       const request = owner.encrypt(x)
       const b = performance.now()
-      const response = evaluator.classify(keys, request)
+      const stageMs: number[] = []
+      const response = evaluator.classify(keys, request, { stageMs })
       const c = performance.now()
       const logits = owner.decrypt(response)
       const d = performance.now()
@@ -68,6 +73,7 @@ async function runShard(modelDir: string, indices: number[], report?: (done: num
         maxError,
         encryptMs: b - a,
         serverMs: c - b,
+        stageMs,
         decryptMs: d - c,
         requestBytes: request.byteLength,
         responseBytes: response.byteLength,
@@ -79,7 +85,8 @@ async function runShard(modelDir: string, indices: number[], report?: (done: num
     evaluator.dispose()
     owner.dispose()
   }
-  return { keygenMs, evaluationKeyBytes: owner.evaluationKeys.byteLength, records }
+  const stages = evaluator.plan.stages.map((s) => (s.kind === 'square' ? `${manifest.layers[s.layer].type} (layer ${s.layer}, evaluated as a square)` : s.layers.map((l) => manifest.layers[l].type).join('+')))
+  return { keygenMs, stages, evaluationKeyBytes: owner.evaluationKeys.byteLength, records }
 }
 
 const median = (xs: number[]) => {
@@ -101,7 +108,7 @@ async function main() {
   const images = Math.min(10_000, Math.max(1, Number(values.images)))
   const threads = Math.max(1, Math.min(Number(values.threads), images))
   const { manifest } = await loadModelDir(modelDir)
-  console.log(`bench: ${images} images of the official MNIST test set, model ${manifest.name}@${manifest.version}, ${threads} worker thread(s)`)
+  console.log(`bench: ${images} images of the official ${manifest.dataset ?? 'mnist'} test set, model ${manifest.name}@${manifest.version}, ${threads} worker thread(s)`)
 
   let peakRss = process.memoryUsage().rss
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 200)
@@ -151,6 +158,8 @@ async function main() {
       server: median(records.map((r) => r.serverMs)),
       decrypt: median(records.map((r) => r.decryptMs)),
     },
+    /** median server time of each plan stage, in order (a stage = a run of linear layers, or an activation) */
+    stageMs: results[0].stages.map((name, i) => ({ stage: name, ms: median(records.map((r) => r.stageMs[i])) })),
     serverMsP95: [...records.map((r) => r.serverMs)].sort((a, b) => a - b)[Math.floor(0.95 * (n - 1))],
     wallSeconds: wallS,
     imagesPerSecond: n / wallS,

@@ -33,7 +33,7 @@ export async function loadModelDir(dir: string): Promise<ModelFiles> {
 /** Every model under `root` (one directory each), keyed by manifest name. */
 export async function loadModels(root = MODELS_DIR): Promise<Map<string, ModelFiles>> {
   const out = new Map<string, ModelFiles>()
-  for (const name of readdirSync(root)) {
+  for (const name of readdirSync(root).sort()) {
     const dir = join(root, name)
     if (!statSync(dir).isDirectory()) continue
     const files = await loadModelDir(dir)

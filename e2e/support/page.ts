@@ -1,6 +1,15 @@
 /** Page helpers shared by the specs. */
 import { expect, type BrowserContext, type Page } from '@playwright/test'
 import { dataTransferOf, READ_RESULTS } from './in-page'
+import { paths } from '../../src/api/wire'
+
+/** The digit model's normalisation as the server publishes it (the page classifies with that model). */
+export async function digitsNormalisation(page: Page): Promise<{ mean: number; std: number }> {
+  const { models } = (await (await page.request.get(paths.models)).json()) as { models: Array<{ name: string; input: { mean: number[]; std: number[] } }> }
+  const digits = models.find((m) => m.name === 'mnist-cnn')
+  if (!digits) throw new Error('the server offers no mnist-cnn')
+  return { mean: digits.input.mean[0], std: digits.input.std[0] }
+}
 
 export async function openReady(page: Page): Promise<void> {
   await page.goto('/')

@@ -9,6 +9,9 @@ import type { Rgba } from './preprocess/ink'
 import { preprocess } from './preprocess/pipeline'
 import { initialState, reducer } from './state'
 
+/** The page prepares digits (src/app/preprocess); the server may offer other models, which need a model picker first. */
+const DIGITS_MODEL = 'mnist-cnn'
+
 let nextId = 1
 
 function message(e: unknown): string {
@@ -26,7 +29,7 @@ export function useBlindfold() {
   const bridgeRef = useRef<HeBridge | null>(null)
 
   if (!bridgeRef.current) {
-    const model = new URLSearchParams(location.search).get('model') ?? undefined
+    const model = new URLSearchParams(location.search).get('model') ?? DIGITS_MODEL
     bridgeRef.current = new HeBridge(
       {
         onSessionProgress: (progress) => dispatch({ type: 'session-progress', progress }),

@@ -129,7 +129,7 @@ export class ModelEvaluator {
    * `logitNoiseStd` > 0 adds fresh Gaussian noise to every logit under
    * encryption (the model owner's extraction mitigation; it costs accuracy).
    */
-  classify(keys: LoadedKeys, request: Uint8Array, options: { logitNoiseStd?: number } = {}): Uint8Array {
+  classify(keys: LoadedKeys, request: Uint8Array, options: { logitNoiseStd?: number; stageMs?: number[] } = {}): Uint8Array {
     if (this.disposed) throw new BlindfoldError('internal', 'evaluator disposed')
     const sections = unpack(request, ContainerKind.request, this.plan.input.ciphertexts)
     const owned: Ciphertext[] = []
@@ -138,10 +138,12 @@ export class ModelEvaluator {
       let current = sections.map((s, i) => track(this.loadInput(s, i)))
       for (let i = 0; i < this.plan.stages.length; i++) {
         const stage = this.plan.stages[i]
+        const started = performance.now()
         current =
           stage.kind === 'square'
             ? current.map((c) => track(this.square(c, keys)))
             : this.applyLinear(i, stage, current, keys, track)
+        if (options.stageMs) options.stageMs[i] = performance.now() - started
       }
       if (options.logitNoiseStd && options.logitNoiseStd > 0) this.addLogitNoise(current, options.logitNoiseStd)
       const zstd = this.he.seal.ComprModeType.zstd

@@ -97,6 +97,8 @@ export interface ModelManifest {
   plan: { rotationSteps: number[] }
   weights: { file: string; dtype: 'float32'; byteLength: number; sha256: string; tensors: TensorEntry[] }
   training?: Record<string, unknown>
+  /** the data set it was trained on, as src/datasets names it ('mnist', 'fashion-mnist', 'cifar10'): tests and benches read its test split */
+  dataset?: string
   /** sha256 of the weights file and the manifest without this field */
   contentHash: string
 }
@@ -225,6 +227,7 @@ export function migrateManifest(raw: unknown): ModelManifest {
   return {
     ...m,
     format: MODEL_FORMAT,
+    dataset: 'mnist',
     input: { height: m.input.height as number, width: m.input.width as number, channels: 1, mean: [mean], std: [std], preprocess: 'ink-on-background' },
   }
 }

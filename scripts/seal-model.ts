@@ -1,0 +1,36 @@
+/**
+ * npm run model:seal -- DIR --dataset mnist|fashion-mnist|cifar10 [--packing image|patches]
+ *
+ * Finishes a model exported by scripts/train-torch.py: picks the first
+ * layer's packing (image where it applies and fits, else patches), the HE
+ * parameters for the network's depth (src/he/params.ts), derives the plan's
+ * rotation steps, and writes the content hash. Then loads the directory the
+ * way the server does, so a model this accepts is a model the server serves.
+ */
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { loadModelDir } from '../server/model-files'
+import { heParamsForDepth } from '../src/he/params'
+import { derivePlan } from '../src/he/plan'
+import { contentHash, type ModelManifest } from '../src/model/manifest'
+
+const { positionals, values } = parseArgs({ allowPositionals: true, options: { packing: { type: 'string' }, dataset: { type: 'string' } } })
+const dir = positionals[0]
+if (!dir || !values.dataset) throw new Error('usage: npm run model:seal -- DIR --dataset mnist|fashion-mnist|cifar10 [--packing image|patches]')
+const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as ModelManifest
+manifest.dataset = values.dataset
+const first = manifest.layers[0]
+if (first?.type !== 'conv2d') throw new Error(`${dir}: the first layer must be conv2d`)
+const imageFits = first.stride === 1 && first.padding === 0 && manifest.input.channels === 1
+first.packing = (values.packing as 'image' | 'patches' | undefined) ?? (imageFits ? 'image' : 'patches')
+// depth does not depend on the parameters: derive it with any chain long enough, then size the chain
+const probe = derivePlan({ ...manifest, he: { ...heParamsForDepth(7), coeffModulusBits: [60, ...Array(12).fill(30), 60] } })
+manifest.he = heParamsForDepth(probe.depth)
+const plan = derivePlan(manifest)
+manifest.plan = { rotationSteps: plan.rotationSteps }
+const weights = new Uint8Array(readFileSync(join(dir, manifest.weights.file)))
+manifest.contentHash = await contentHash(manifest, weights)
+writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n')
+await loadModelDir(dir)
+console.log(`${dir}: ${first.packing} packing, depth ${plan.depth}, N = ${manifest.he.polyModulusDegree}, q = [${manifest.he.coeffModulusBits}], ${plan.input.ciphertexts} input ciphertexts, rotation steps [${plan.rotationSteps}]`)
