@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { loadModelDir } from '../server/model-files'
 import { heParamsForDepth } from '../src/he/params'
+import { linearRuns } from '../src/he/linear-ops'
 import { derivePlan } from '../src/he/plan'
 import { contentHash, type ModelManifest } from '../src/model/manifest'
 
@@ -24,9 +25,8 @@ const first = manifest.layers[0]
 if (first?.type !== 'conv2d') throw new Error(`${dir}: the first layer must be conv2d`)
 const imageFits = first.stride === 1 && first.padding === 0 && manifest.input.channels === 1
 first.packing = (values.packing as 'image' | 'patches' | undefined) ?? (imageFits ? 'image' : 'patches')
-// depth does not depend on the parameters: derive it with any chain long enough, then size the chain
-const probe = derivePlan({ ...manifest, he: { ...heParamsForDepth(7), coeffModulusBits: [60, ...Array(12).fill(30), 60] } })
-manifest.he = heParamsForDepth(probe.depth)
+// every linear run is one level and every activation between runs another
+manifest.he = heParamsForDepth(2 * linearRuns(manifest).length - 1)
 const plan = derivePlan(manifest)
 manifest.plan = { rotationSteps: plan.rotationSteps }
 const weights = new Uint8Array(readFileSync(join(dir, manifest.weights.file)))

@@ -13,8 +13,7 @@ import { gaussianNoise } from '../model/logit-noise'
 import { BlindfoldError, guard } from './errors'
 import { ciphertextSizes, measureKeySizes, type KeySizes } from './object-sizes'
 import { derivePlan, galoisElement, offsetIndex, runOp, shapeLookup, type EvaluationPlan, type LinearStagePlan } from './plan'
-import { affineOp, compose, convOp, denseOp, firstConvOp, polyAffines, type LinearOp } from './linear-ops'
-import type { Shape } from '../model/geometry'
+import { affineOp, compose, polyAffines, type LinearOp } from './linear-ops'
 import { uncompressedSealObject } from './seal-header'
 import { ContainerKind, pack, unpack } from './wire'
 
@@ -380,14 +379,7 @@ export class ModelEvaluator {
   private stageOp(index: number, stage: LinearStagePlan, weights: Weights): LinearOp {
     const m = this.manifest
     const shapes = shapeLookup(m)
-    const withWeights = {
-      conv: (l: Parameters<typeof convOp>[0], s: Shape, o: Shape) => convOp(l, s, o, weights),
-      dense: (l: Parameters<typeof denseOp>[0], inputs: number) => denseOp(l, inputs, weights),
-      first: (l: Parameters<typeof firstConvOp>[0], taps: number, positions: number, inputs: number, at: (t: number, p: number, c: number) => number) =>
-        firstConvOp(l, taps, positions, inputs, at, weights),
-    }
-    const run = { layers: stage.layers, input: shapes.in(stage.layers[0]), output: stage.shape, stride: 1, dense: !!stage.fold }
-    let op = runOp(m, run, index === 0 ? this.plan.conv : undefined, shapes.in, shapes.out, withWeights)
+    let op = runOp(m, stage.layers, index === 0 ? this.plan.conv : undefined, weights)
     const poly = (layer: number) => {
       const l = m.layers[layer]
       if (l.type !== 'poly') throw new BlindfoldError('internal', `layer ${layer} is not poly`)

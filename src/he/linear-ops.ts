@@ -18,9 +18,8 @@ export interface LinearOp {
   bias(o: number): number
 }
 
-const ones = (n: number) => ({ length: n, at: () => 1 })
-type Values = { at(i: number): number }
-const values = (t: Float32Array | undefined, n: number): Values => (t ? { at: (i) => t[i] } : ones(n))
+/** coefficient i of a weight tensor, or 1 when only the structure is wanted */
+const coefficient = (t: Float32Array | undefined): ((i: number) => number) => (t ? (i) => t[i] : () => 1)
 
 /** conv2d over an HWC grid input; `readInput(y, x, c)` gives the input element (first layer: a patch element). */
 export function convOp(
@@ -31,7 +30,7 @@ export function convOp(
 ): LinearOp {
   const { kernel: k, stride, padding, filters } = layer
   const C = s.channels
-  const kw = values(w && layer.weights ? tensor(w, layer.weights, k * k * C * filters) : undefined, 0)
+  const kw = coefficient(w && layer.weights ? tensor(w, layer.weights, k * k * C * filters) : undefined)
   const kb = w && layer.bias ? tensor(w, layer.bias, filters) : undefined
   return {
     inputs: s.height * s.width * C,
@@ -47,7 +46,7 @@ export function convOp(
         for (let kx = 0; kx < k; kx++) {
           const ix = ox * stride + kx - padding
           if (ix < 0 || ix >= s.width) continue
-          for (let c = 0; c < C; c++) emit((iy * s.width + ix) * C + c, kw.at(((ky * k + kx) * C + c) * filters + f))
+          for (let c = 0; c < C; c++) emit((iy * s.width + ix) * C + c, kw(((ky * k + kx) * C + c) * filters + f))
         }
       }
     },
@@ -69,7 +68,7 @@ export function firstConvOp(
   w?: Weights,
 ): LinearOp {
   const { filters } = layer
-  const kw = values(w && layer.weights ? tensor(w, layer.weights, taps * filters) : undefined, 0)
+  const kw = coefficient(w && layer.weights ? tensor(w, layer.weights, taps * filters) : undefined)
   const kb = w && layer.bias ? tensor(w, layer.bias, filters) : undefined
   return {
     inputs,
@@ -77,7 +76,7 @@ export function firstConvOp(
     row(out, emit) {
       const f = out % filters
       const p = (out - f) / filters
-      for (let t = 0; t < taps; t++) emit(inputIndex(t, p, f), kw.at(t * filters + f))
+      for (let t = 0; t < taps; t++) emit(inputIndex(t, p, f), kw(t * filters + f))
     },
     bias: (out) => (kb ? kb[out % filters] : 0),
   }
@@ -106,13 +105,13 @@ export function denseOp(
   w?: Weights,
 ): LinearOp {
   const { units } = layer
-  const kw = values(w && layer.weights ? tensor(w, layer.weights, inputs * units) : undefined, 0)
+  const kw = coefficient(w && layer.weights ? tensor(w, layer.weights, inputs * units) : undefined)
   const kb = w && layer.bias ? tensor(w, layer.bias, units) : undefined
   return {
     inputs,
     outputs: units,
     row(o, emit) {
-      for (let i = 0; i < inputs; i++) emit(i, kw.at(i * units + o))
+      for (let i = 0; i < inputs; i++) emit(i, kw(i * units + o))
     },
     bias: (o) => (kb ? kb[o] : 0),
   }
@@ -194,9 +193,8 @@ export function linearRuns(model: { input: InputSpec; layers: LayerGeometry[] })
       runs.push(current)
       current = undefined
     } else {
-      if (l.type === 'conv2d' && runs.some((r) => r.dense)) throw new Error(`layer ${i} (conv2d): convolutions after a dense layer are not supported`)
-      if (l.type === 'conv2d' && current?.dense) throw new Error(`layer ${i} (conv2d): convolutions after a dense layer are not supported`)
-      if (l.type === 'avgpool2d' && (current?.dense || runs.some((r) => r.dense))) throw new Error(`layer ${i} (avgpool2d): pooling after a dense layer is not supported`)
+      const afterDense = current?.dense || runs.some((r) => r.dense)
+      if (afterDense && l.type !== 'dense') throw new Error(`layer ${i} (${l.type}): only dense layers and activations may follow a dense layer`)
       current ??= { layers: [], input: shape, output: shape, stride: 1, dense: false }
       current.layers.push(i)
       current.output = shapes[i]

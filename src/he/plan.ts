@@ -25,7 +25,7 @@
  */
 import { convShape, layerShapes, type ConvGeometry, type Shape } from '../model/geometry'
 import { firstConvGeometry, inputShape } from '../model/forward'
-import type { HeParams, InputSpec, LayerGeometry } from '../model/manifest'
+import type { HeParams, InputSpec, Layer, LayerGeometry, Weights } from '../model/manifest'
 import { avgPoolOp, compose, convOp, denseOp, firstConvOp, linearRuns, type LinearOp, type LinearRun } from './linear-ops'
 
 export const DEFAULT_HE_PARAMS: HeParams = {
@@ -193,7 +193,7 @@ export function derivePlan(model: Model, foldRadix = DEFAULT_FOLD_RADIX): Evalua
   let current: Layout = conv.input
   let grid: Grid | undefined = conv.grid
   runs.forEach((run, r) => {
-    const op = runStructure(model, run, r === 0 ? conv : undefined)
+    const op = runOp(model, run.layers, r === 0 ? conv : undefined)
     const polyBefore = r > 0 && runs[r - 1].activation?.type === 'poly' ? runs[r - 1].activation!.layer : undefined
     const polyAfter = run.activation?.type === 'poly' ? run.activation.layer : undefined
     let stage: LinearStagePlan
@@ -236,37 +236,33 @@ export function derivePublicPlan(model: Model) {
   return { rotationSteps: plan.rotationSteps, depth: plan.depth }
 }
 
-/** A run's composed linear map (structure only without weights; values with them). */
-export function runOp(
-  model: { layers: LayerGeometry[] },
-  run: LinearRun,
-  conv: ConvPacking | undefined,
-  shapesIn: (layer: number) => Shape,
-  shapesOut: (layer: number) => Shape,
-  make: { conv: typeof convOp; dense: typeof denseOp; first: typeof firstConvOp },
-): LinearOp {
+/**
+ * The composed linear map of a run's layers: structure only without weights
+ * (what the plan reads), values with them (what the evaluator encodes).
+ * `conv`: the first conv's packing, when the run starts with the first layer.
+ */
+export function runOp(model: { input: InputSpec; layers: LayerGeometry[] }, layers: number[], conv?: ConvPacking, weights?: Weights): LinearOp {
+  const shapes = shapeLookup(model)
   let op: LinearOp | undefined
-  for (const i of run.layers) {
-    const l = model.layers[i]
+  for (const i of layers) {
+    const l = model.layers[i] as Layer
     let next: LinearOp
     if (l.type === 'conv2d') {
-      next = op === undefined && conv ? make.first(l, conv.taps, conv.positions, conv.input.ct.length, conv.inputIndex) : make.conv(l, shapesIn(i), shapesOut(i))
+      next = op === undefined && conv
+        ? firstConvOp(l, conv.taps, conv.positions, conv.input.ct.length, conv.inputIndex, weights)
+        : convOp(l, shapes.in(i), shapes.out(i), weights)
     } else if (l.type === 'avgpool2d') {
-      next = avgPoolOp(l.size, shapesIn(i), shapesOut(i))
+      next = avgPoolOp(l.size, shapes.in(i), shapes.out(i))
     } else if (l.type === 'dense') {
-      const s = shapesIn(i)
-      next = make.dense(l, s.height * s.width * s.channels)
+      const s = shapes.in(i)
+      next = denseOp(l, s.height * s.width * s.channels, weights)
     } else {
       throw new Error(`plan: layer ${i} (${l.type}) is not linear`)
     }
     op = op ? compose(next, op) : next
   }
-  return op!
-}
-
-function runStructure(model: Model, run: LinearRun, conv: ConvPacking | undefined): LinearOp {
-  const shapes = shapeLookup(model)
-  return runOp(model, run, conv, shapes.in, shapes.out, { conv: convOp, dense: denseOp, first: firstConvOp })
+  if (!op) throw new Error('plan: an empty linear run')
+  return op
 }
 
 export function shapeLookup(model: { input: InputSpec; layers: LayerGeometry[] }) {
