@@ -24,10 +24,11 @@ export default defineConfig({
   },
   webServer: {
     command,
-    url: `http://127.0.0.1:${port}/healthz`,
+    // ready = every pool worker has built every model (a CIFAR-10 net takes ~35 s a worker)
+    url: `http://127.0.0.1:${port}/readyz`,
     env: { PORT: String(port), HOST: '127.0.0.1' },
     reuseExistingServer: !process.env.CI,
-    timeout: 120_000,
+    timeout: 300_000,
     stdout: 'ignore',
     stderr: 'pipe',
   },

@@ -7,6 +7,10 @@
  * model. Images are spread over worker threads (default: one per core), each
  * with its own SEAL instances for the client and the server role; the server
  * evaluates one image at a time on one thread.
+ *
+ * `--split K` (default 10 for N = 16384 models, else 0) then classifies K more
+ * images one at a time through the server's real worker pool with one image
+ * shared by all its workers (SPLIT_IMAGES=auto): `ms.serverSplit`.
  */
 import SEAL from 'node-seal'
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -14,7 +18,8 @@ import { availableParallelism, cpus, totalmem } from 'node:os'
 import { dirname } from 'node:path'
 import { parseArgs } from 'node:util'
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads'
-import { loadModelDir, MODELS_DIR } from '../server/model-files'
+import { loadModelDir, MODELS_DIR, type ModelFiles } from '../server/model-files'
+import { WorkerPool } from '../server/pool/pool'
 import { ModelEvaluator } from '../src/he/evaluator'
 import { KeyOwner } from '../src/he/key-owner'
 import { argmax, forward, normalise } from '../src/model/forward'
@@ -102,12 +107,15 @@ async function main() {
       threads: { type: 'string', default: String(availableParallelism()) },
       model: { type: 'string', default: 'mnist-cnn' },
       'model-dir': { type: 'string' },
+      split: { type: 'string' },
     },
   })
   const modelDir = values['model-dir'] ?? `${MODELS_DIR}/${values.model}`
   const images = Math.min(10_000, Math.max(1, Number(values.images)))
   const threads = Math.max(1, Math.min(Number(values.threads), images))
-  const { manifest } = await loadModelDir(modelDir)
+  const files = await loadModelDir(modelDir)
+  const { manifest } = files
+  const splitImages = Math.max(0, Number(values.split ?? (manifest.he.polyModulusDegree >= 16384 ? 10 : 0)))
   console.log(`bench: ${images} images of the official ${manifest.dataset ?? 'mnist'} test set, model ${manifest.name}@${manifest.version}, ${threads} worker thread(s)`)
 
   let peakRss = process.memoryUsage().rss
@@ -136,8 +144,9 @@ async function main() {
     })
   })
   const results = await Promise.all(shards)
-  clearInterval(sampler)
   const wallS = (performance.now() - started) / 1000
+  const split = splitImages > 0 ? await benchSplit(files, splitImages) : undefined
+  clearInterval(sampler)
   const records = results.flatMap((r) => r.records)
   const n = records.length
   const result = {
@@ -157,7 +166,12 @@ async function main() {
       encrypt: median(records.map((r) => r.encryptMs)),
       server: median(records.map((r) => r.serverMs)),
       decrypt: median(records.map((r) => r.decryptMs)),
+      /** one image shared by every pool worker (idle server), worker time of the lead; absent without --split */
+      serverSplit: split ? median(split.map((r) => r.ms)) : undefined,
+      /** the same, from submit to answer in the pool (thread hops included) */
+      serverSplitWall: split ? median(split.map((r) => r.wallMs)) : undefined,
     },
+    split: split ? { images: split.length, workers: split[0].parts, agreement: split.filter((r) => r.encrypted === r.plaintext).length / split.length, maxLogitError: Math.max(...split.map((r) => r.maxError)) } : undefined,
     /** median server time of each plan stage, in order (a stage = a run of linear layers, or an activation) */
     stageMs: results[0].stages.map((name, i) => ({ stage: name, ms: median(records.map((r) => r.stageMs[i])) })),
     serverMsP95: [...records.map((r) => r.serverMs)].sort((a, b) => a - b)[Math.floor(0.95 * (n - 1))],
@@ -188,6 +202,7 @@ async function main() {
     'keygen ms (median)': result.ms.keygen.toFixed(0),
     'encrypt ms (median)': result.ms.encrypt.toFixed(1),
     'server ms (median)': result.ms.server.toFixed(0),
+    ...(split ? { [`server ms, one image on ${split[0].parts} workers`]: result.ms.serverSplit!.toFixed(0) } : {}),
     'decrypt ms (median)': result.ms.decrypt.toFixed(1),
     'evaluation keys': `${(result.bytes.evaluationKeys / 2 ** 20).toFixed(2)} MB`,
     'request / image': kb(result.bytes.requestPerImage),
@@ -198,6 +213,44 @@ async function main() {
   mkdirSync(dirname(values.out!), { recursive: true })
   writeFileSync(values.out!, JSON.stringify(result, null, 2) + '\n')
   console.log(`wrote ${values.out}`)
+}
+
+/** K images one at a time through a real WorkerPool whose workers share each image (an idle server). */
+async function benchSplit(files: ModelFiles, count: number) {
+  const { manifest, weights } = files
+  const test = loadSplit(manifest.dataset ?? 'mnist', 'test')
+  const name = manifest.name
+  const pool = new WorkerPool({
+    models: new Map([[name, files]]),
+    size: availableParallelism(),
+    queueMax: 4,
+    timeoutMs: 600_000,
+    keyCache: 2,
+    splitModels: new Set([name]),
+  })
+  const owner = await KeyOwner.create(publicModel(manifest), await SEAL())
+  const out: Array<{ ms: number; wallMs: number; parts: number; encrypted: number; plaintext: number; maxError: number }> = []
+  try {
+    await pool.ready
+    await pool.validateKeys('bench', name, owner.evaluationKeys)
+    console.log(`split: ${count} images, each on ${availableParallelism()} pool workers`)
+    for (let i = 0; i < count; i++) {
+      // images after the main run's, so nothing is measured twice
+      const x = normalise(imageAt(test, test.count - 1 - i), manifest)
+      const request = owner.encrypt(x)
+      const t = performance.now()
+      const r = await pool.classify('bench', name, owner.evaluationKeys, request)
+      const wallMs = performance.now() - t
+      const logits = owner.decrypt(r.response)
+      const reference = forward(manifest, weights, x)
+      const maxError = Math.max(...reference.map((v, o) => Math.abs(logits[o] - v)))
+      out.push({ ms: r.ms, wallMs, parts: r.parts, encrypted: argmax(logits), plaintext: argmax(reference), maxError })
+    }
+  } finally {
+    owner.dispose()
+    await pool.close()
+  }
+  return out
 }
 
 function machineDescription(): string {

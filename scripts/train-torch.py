@@ -5,12 +5,12 @@ Run with Debian's PyTorch (the default `python3` here has no torch):
 
   bash scripts/fetch-datasets.sh          # once: fills .cache/datasets/
 
-  # CIFAR-10 (shipped model)
-  nice -n 5 /usr/bin/python3 scripts/train-torch.py --dataset cifar10 \
-      --arch "c5s2p2-64,poly,c3s2p1-128,poly,pool2,dense" --epochs 30 --out server/models/cifar10-cnn
-  # Fashion-MNIST (shipped model)
-  nice -n 5 /usr/bin/python3 scripts/train-torch.py --dataset fashion \
-      --arch "c5s2p2-32,poly,c3s2p1-64,poly,dense" --epochs 15 --out server/models/fashion-cnn
+  # CIFAR-10 (the shipped cifar10-cnn; then npm run model:seal -- DIR --dataset cifar10)
+  nice -n 5 /usr/bin/python3 scripts/train-torch.py --threads 1 --dataset cifar10 --name cifar10-cnn \
+      --arch "c5s2p2-64,poly,c3s2p1-128,poly,c3s1p1-128,poly,pool2,dense" --epochs 30 --out server/models/cifar10-cnn
+  # Fashion-MNIST (the shipped fashion-cnn; then npm run model:seal -- DIR --dataset fashion-mnist)
+  nice -n 5 /usr/bin/python3 scripts/train-torch.py --threads 1 --dataset fashion --name fashion-cnn \
+      --arch "c5s1p0-40,poly,pool2,dense" --epochs 20 --packing image --out server/models/fashion-cnn
 
   # re-check an exported model (NumPy forward pass of the manifest semantics vs torch / accuracy)
   /usr/bin/python3 scripts/train-torch.py --check server/models/cifar10-cnn

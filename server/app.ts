@@ -22,6 +22,7 @@ import { sessionRoutes } from './routes/sessions'
 import { openapiRoutes } from './routes/openapi'
 import { metricsAccess, metricsRoutes, METRICS_PATH } from './routes/metrics'
 import { staticSite } from './static-site'
+import { uploadBounds } from '../src/he/object-sizes'
 import { derivePlan, type EvaluationPlan } from '../src/he/plan'
 
 export interface AppOptions extends Partial<Omit<ServerConfig, 'port' | 'host'>> {
@@ -36,7 +37,8 @@ export interface AppOptions extends Partial<Omit<ServerConfig, 'port' | 'host'>>
 
 export interface Blindfold {
   config: Omit<ServerConfig, 'port' | 'host'>
-  models: Map<string, ModelFiles & { plan: EvaluationPlan }>
+  /** each model with its plan and its body limits (the configured ones, or larger where the model needs it) */
+  models: Map<string, ModelFiles & { plan: EvaluationPlan; limits: { keys: number; request: number } }>
   pool: WorkerPool
   sessions: SessionStore
   /** wall clock of TTLs, rate limits and query windows */
@@ -66,7 +68,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     trustProxy: config.trustProxy,
     // only the two binary routes take a body, each with its own limit (body-policy.ts)
     bodyLimit: DEFAULT_BODY_LIMIT,
-    // a client trickling its request (slowloris) is cut off: a 16 MB upload still has 120 s (~140 KB/s)
+    // a client trickling its request (slowloris) is cut off: a 38 MB CIFAR-10 key set still has 120 s (~330 KB/s)
     requestTimeout: 120_000,
     // errors raised before routing and by Node's parser, in the API format (framework-errors.ts)
     frameworkErrors: (error, request, reply) => {
@@ -75,7 +77,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
     clientErrorHandler: (error, socket) => clientErrorHandler(error, socket, (code) => metrics.rejected(code)),
   })
-  const models = new Map([...files].map(([name, f]) => [name, { ...f, plan: derivePlan(f.manifest) }]))
+  const models = new Map(
+    [...files].map(([name, f]) => {
+      const plan = derivePlan(f.manifest)
+      // the configured limits are floors: a model whose seeded uploads need more (a CIFAR-10 key
+      // set is ~38 MB, its request ~2.5 MB) gets its own bound, checked per model in the routes
+      const bounds = uploadBounds(f.manifest.he, plan.rotationSteps.length, plan.input.ciphertexts)
+      const limits = { keys: Math.max(config.maxKeysBytes, bounds.keys), request: Math.max(config.maxRequestBytes, bounds.request) }
+      return [name, { ...f, plan, limits }]
+    }),
+  )
   const pool = new WorkerPool({
     models: files,
     size: config.poolSize,
@@ -84,6 +95,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     keyCache: config.workerKeyCache,
     heapLimitBytes: config.workerHeapLimitMb * 1024 * 1024,
     logitNoiseStd: config.logitNoiseStd,
+    splitModels: new Set(config.splitImages === 'auto' ? [...models].filter(([, m]) => m.manifest.he.polyModulusDegree >= 16384).map(([name]) => name) : []),
     log: app.log,
     observer: metrics.poolObserver,
   })

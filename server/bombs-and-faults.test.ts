@@ -12,17 +12,10 @@ import { ContainerKind, pack, unpack } from '../src/he/wire'
 import { ciphertextSizes } from '../src/he/object-sizes'
 import { rleFrame, sealZstdSection } from '../src/he/test-support/zstd-frames'
 import type { ModelFiles } from './model-files'
-import { classifyDigit, digits, errorCode, newSession, postClassify, postKeys, publicModelOf, startApp } from './test-support/harness'
+import { classifyDigit, digits, errorCode, newSession, postClassify, postKeys, publicModelOf, startApp, until } from './test-support/harness'
 
 const MB = 2 ** 20
 
-async function until(cond: () => boolean, what: string, ms = 30_000) {
-  const end = Date.now() + ms
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 5))
-  }
-}
 
 describe('decompression bombs', () => {
   let app: FastifyInstance

@@ -13,11 +13,14 @@ describe('configFromEnv', () => {
       rateCostClassify: 10,
       maxQueriesPerSession: 0,
       maxQueriesPerClient: 0,
-      workerHeapLimitMb: 1024,
+      workerHeapLimitMb: 0,
       logitNoiseStd: 0,
       trustProxy: false,
       metricsAllow: [], // loopback only
+      splitImages: 'auto',
     })
+    expect(configFromEnv({ SPLIT_IMAGES: 'off' }).splitImages).toBe('off')
+    expect(() => configFromEnv({ SPLIT_IMAGES: 'always' })).toThrow(/auto or off/)
     expect(c.poolSize).toBeGreaterThanOrEqual(1)
     expect(DEFAULTS.sessionMax).toBe(64)
   })
@@ -56,7 +59,7 @@ describe('configFromEnv', () => {
   })
 
   it('refuses values that would silently weaken a limit', () => {
-    expect(() => configFromEnv({ WORKER_HEAP_LIMIT_MB: '32' })).toThrow(/>= 64/)
+    expect(() => configFromEnv({ WORKER_HEAP_LIMIT_MB: '32' })).toThrow(/0 \(automatic\) or an integer >= 64/)
     expect(() => configFromEnv({ LOGIT_NOISE_STD: '-1' })).toThrow(/>= 0/)
     expect(() => configFromEnv({ LOGIT_NOISE_STD: 'lots' })).toThrow()
     expect(() => configFromEnv({ SESSIONS_PER_CLIENT: '0' })).toThrow()

@@ -12,7 +12,10 @@ export interface ServerConfig {
   requestTimeoutMs: number
   /** LoadedKeys each worker keeps (keys are ~2x their wire size once loaded) */
   workerKeyCache: number
-  /** V8 heap cap of each worker thread (resourceLimits), so one runaway job cannot take the process */
+  /**
+   * WASM heap (SEAL's memory) a worker may reach before it is retired after its job, since a WASM
+   * heap never shrinks; 0 = the heap its models took to load plus 1 GiB
+   */
   workerHeapLimitMb: number
   sessionTtlSeconds: number
   /** sessions kept in all; when full a new one is refused (503 sessions_full), never another client's evicted */
@@ -51,6 +54,11 @@ export interface ServerConfig {
    * request.ip, so TRUST_PROXY applies); false = no metrics route at all (METRICS_ALLOW=none)
    */
   metricsAllow: string[] | false
+  /**
+   * 'auto': an image of an N = 16384 model (CIFAR-10, seconds an image) is shared by every idle
+   * worker when more than one is idle and nothing waits; 'off': one worker an image, always
+   */
+  splitImages: 'auto' | 'off'
 }
 
 export const DEFAULTS: Omit<ServerConfig, 'poolSize'> = {
@@ -59,7 +67,7 @@ export const DEFAULTS: Omit<ServerConfig, 'poolSize'> = {
   queueMax: 32,
   requestTimeoutMs: 30_000,
   workerKeyCache: 8,
-  workerHeapLimitMb: 1024,
+  workerHeapLimitMb: 0,
   sessionTtlSeconds: 1800,
   sessionMax: 64,
   sessionMaxBytes: 512 * 1024 * 1024,
@@ -80,6 +88,7 @@ export const DEFAULTS: Omit<ServerConfig, 'poolSize'> = {
   logLevel: 'info',
   trustProxy: false,
   metricsAllow: [],
+  splitImages: 'auto',
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): number {
@@ -88,6 +97,19 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): n
   const n = Number(raw)
   if (!Number.isInteger(n) || n < min) throw new Error(`${name}=${raw}: expected an integer >= ${min}`)
   return n
+}
+
+/** 0 (automatic) or an absolute bound of at least 64 MB */
+function heapLimit(env: NodeJS.ProcessEnv): number {
+  const mb = int(env, 'WORKER_HEAP_LIMIT_MB', DEFAULTS.workerHeapLimitMb)
+  if (mb !== 0 && mb < 64) throw new Error(`WORKER_HEAP_LIMIT_MB=${mb}: expected 0 (automatic) or an integer >= 64`)
+  return mb
+}
+
+function splitImages(raw: string | undefined): 'auto' | 'off' {
+  if (raw === undefined || raw === '' || raw === 'auto') return 'auto'
+  if (raw === 'off') return 'off'
+  throw new Error(`SPLIT_IMAGES=${raw.slice(0, 40)}: expected auto or off`)
 }
 
 function nonNegative(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -137,7 +159,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
     queueMax: int(env, 'QUEUE_MAX', DEFAULTS.queueMax),
     requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', DEFAULTS.requestTimeoutMs, 1),
     workerKeyCache: int(env, 'WORKER_KEY_CACHE', DEFAULTS.workerKeyCache, 1),
-    workerHeapLimitMb: int(env, 'WORKER_HEAP_LIMIT_MB', DEFAULTS.workerHeapLimitMb, 64),
+    workerHeapLimitMb: heapLimit(env),
     sessionTtlSeconds: int(env, 'SESSION_TTL_SECONDS', DEFAULTS.sessionTtlSeconds, 1),
     sessionMax: int(env, 'SESSION_MAX', DEFAULTS.sessionMax, 1),
     sessionMaxBytes: int(env, 'SESSION_MAX_BYTES', DEFAULTS.sessionMaxBytes, 1),
@@ -158,5 +180,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
     logLevel: env.LOG_LEVEL || DEFAULTS.logLevel,
     trustProxy: trustProxy(env.TRUST_PROXY),
     metricsAllow: metricsAllow(env.METRICS_ALLOW),
+    splitImages: splitImages(env.SPLIT_IMAGES),
   }
 }

@@ -7,15 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
 import { KeyOwner } from '../src/he/key-owner'
 import type { ModelFiles } from './model-files'
-import { classifyDigit, digits, errorCode, newSession, postClassify, publicModelOf, startApp } from './test-support/harness'
+import { classifyDigit, digits, errorCode, newSession, postClassify, publicModelOf, startApp, until } from './test-support/harness'
 
-async function until(cond: () => boolean, what: string, ms = 20_000) {
-  const end = Date.now() + ms
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 5))
-  }
-}
 
 describe('worker crash', () => {
   let app: FastifyInstance

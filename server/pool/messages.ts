@@ -1,4 +1,5 @@
 // The protocol between the pool (main thread) and its worker threads.
+import type { MessagePort } from 'node:worker_threads'
 
 export interface WorkerInit {
   models: Array<{ manifest: unknown; weightBytes: Uint8Array }>
@@ -19,6 +20,8 @@ export type ToWorker =
       /** sent only when the pool does not believe the worker holds this session's keys */
       keys?: Uint8Array
       request?: Uint8Array
+      /** one image shared by `parts` workers: this one's part and its ports to the others (split-job.ts) */
+      split?: { part: number; parts: number; ports: MessagePort[] }
       /** test hooks: the worker dies on this job the way a WASM abort would, or SEAL traps in it */
       crash?: true
       trap?: true

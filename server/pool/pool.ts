@@ -9,7 +9,7 @@
  * replaced once it has exited.
  */
 import { performance } from 'node:perf_hooks'
-import { Worker } from 'node:worker_threads'
+import { MessageChannel, Worker } from 'node:worker_threads'
 import type { ModelFiles } from '../model-files'
 import { HttpError } from '../http-error'
 import { BlindfoldError, type ErrorCode } from '../../src/he/errors'
@@ -28,6 +28,11 @@ export interface PoolOptions {
   log?: { info(o: object, m: string): void; warn(o: object, m: string): void; error(o: object, m: string): void }
   /** metrics hooks (server/metrics.ts); called synchronously, must not throw */
   observer?: PoolObserver
+  /**
+   * Models whose images are shared by every idle worker (one image on several cores, split-job.ts)
+   * when more than one is idle at dispatch; under load each image keeps one worker (throughput).
+   */
+  splitModels?: Set<string>
 }
 
 export type JobOp = 'validate' | 'classify'
@@ -56,9 +61,11 @@ interface Job {
   enqueuedAt: number
   keys: Uint8Array
   request?: Uint8Array
-  resolve(r: { response?: Uint8Array; ms: number }): void
+  resolve(r: { response?: Uint8Array; ms: number; parts: number }): void
   reject(e: Error): void
   timer: NodeJS.Timeout
+  /** set when the image is shared by several workers: parts still to answer, and what they said */
+  split?: { parts: number; pending: number; settled: boolean; response?: Uint8Array; ms?: number; error?: { rank: number; e: Error } }
 }
 
 interface Slot {
@@ -71,6 +78,8 @@ interface Slot {
   terminatedFor?: 'timeout' | 'close'
   /** set when the worker announced it exits after its answer */
   retiring?: Retirement
+  /** its part of the shared image it runs (job.split) */
+  splitPart?: number
 }
 
 const WORKER_URL = new URL('./worker-entry.mjs', import.meta.url)
@@ -93,7 +102,7 @@ export class WorkerPool {
   /** resolves once every initial worker has loaded SEAL and its models */
   readonly ready: Promise<void>
   /** counts for the fault tests and the load bench */
-  readonly stats = { crashes: 0, timeouts: 0, replaced: 0, completed: 0, keyTransfers: 0, retired: { heap_limit: 0, seal_fault: 0 } }
+  readonly stats = { crashes: 0, timeouts: 0, replaced: 0, completed: 0, keyTransfers: 0, splitImages: 0, retired: { heap_limit: 0, seal_fault: 0 } }
 
   constructor(private readonly options: PoolOptions) {
     this.init = {
@@ -153,8 +162,8 @@ export class WorkerPool {
     keys: Uint8Array,
     request: Uint8Array,
     requestId?: string,
-  ): Promise<{ response: Uint8Array; ms: number }> {
-    return this.submit('classify', session, model, keys, request, requestId).then((r) => ({ response: r.response!, ms: r.ms }))
+  ): Promise<{ response: Uint8Array; ms: number; parts: number }> {
+    return this.submit('classify', session, model, keys, request, requestId).then((r) => ({ response: r.response!, ms: r.ms, parts: r.parts }))
   }
 
   /** Frees a session's loaded keys in every worker. */
@@ -176,7 +185,7 @@ export class WorkerPool {
   }
 
   private submit(op: JobOp, session: string, model: string, keys: Uint8Array, request?: Uint8Array, requestId?: string) {
-    return new Promise<{ response?: Uint8Array; ms: number }>((resolve, reject) => {
+    return new Promise<{ response?: Uint8Array; ms: number; parts: number }>((resolve, reject) => {
       if (this.closing) return reject(new HttpError(503, 'overloaded', 'server is shutting down'))
       if (this.initError && ![...this.slots].some((s) => s.ready)) {
         return reject(new HttpError(503, 'not_ready', `workers failed to start: ${this.initError}`))
@@ -223,8 +232,66 @@ export class WorkerPool {
       const [job] = this.queue.splice(at, 1)
       const keysSent = !slot.cached.has(job.session)
       this.options.observer?.dispatched?.({ op: job.op, model: job.model, queueWaitMs: performance.now() - job.enqueuedAt, keysSent })
-      this.run(slot, job, keysSent)
+      const helpers = this.helpersFor(slot, job)
+      if (helpers.length > 0) this.runSplit([slot, ...helpers], job)
+      else this.run(slot, job, keysSent)
     }
+  }
+
+  /** Idle workers that may share this job's image: only for split models, and only with the queue empty. */
+  private helpersFor(slot: Slot, job: Job): Slot[] {
+    if (job.op !== 'classify' || !this.options.splitModels?.has(job.model) || this.queue.length > 0) return []
+    return [...this.slots].filter((o) => o !== slot && o.ready && !o.job)
+  }
+
+  /** One image on several workers: part 0 leads, the others reach it through their own channel. */
+  private runSplit(slots: Slot[], job: Job): void {
+    const parts = slots.length
+    job.split = { parts, pending: parts, settled: false }
+    const channels = slots.slice(1).map(() => new MessageChannel())
+    slots.forEach((slot, part) => {
+      slot.job = job
+      slot.splitPart = part
+      const withKeys = !slot.cached.has(job.session)
+      if (withKeys) this.stats.keyTransfers++
+      const ports = part === 0 ? channels.map((c) => c.port1) : [channels[part - 1].port2]
+      const request = new Uint8Array(job.request!)
+      const msg = jobMessage(job, withKeys, request, {
+        split: { part, parts, ports },
+        // test hook: the last part dies mid-image, so the lead is left waiting for its share
+        ...(this.crashNext && part === parts - 1 ? { crash: true as const } : {}),
+      })
+      slot.worker.postMessage(msg, [request.buffer as ArrayBuffer, ...ports])
+    })
+    this.crashNext = false
+    this.stats.splitImages++
+  }
+
+  /** A part of a shared image answered (or its worker died): the job settles when every part has. */
+  private splitAnswered(job: Job, part: number, m: FromWorker | { type: 'exit'; e: Error }): void {
+    const split = job.split!
+    split.pending--
+    if (m.type === 'done') {
+      if (m.response) {
+        split.response = m.response
+        split.ms = m.ms
+      }
+    } else if (m.type === 'failed' || m.type === 'exit') {
+      const e =
+        m.type === 'exit' ? m.e : m.clientFault ? new BlindfoldError(m.code as ErrorCode, m.message) : new HttpError(500, m.code, 'the model evaluation failed on the server')
+      if (m.type === 'failed' && !m.clientFault) this.options.log?.error({ code: m.code, err: m.message, part, ...jobIds(job) }, 'pool job part failed')
+      // a dead worker explains the others' failures (theirs only say that a peer stopped, code internal)
+      const rank = m.type === 'exit' ? 2 : m.code === 'internal' ? 0 : 1
+      if (!split.error || rank > split.error.rank) split.error = { rank, e }
+    }
+    if (split.pending > 0 || split.settled) return
+    split.settled = true
+    clearTimeout(job.timer)
+    if (split.error) return job.reject(split.error.e)
+    if (!split.response) return job.reject(new HttpError(500, 'internal', 'no part of the shared image answered'))
+    this.stats.completed++
+    this.options.observer?.evaluated?.({ op: job.op, model: job.model, workerMs: split.ms! })
+    job.resolve({ response: split.response, ms: split.ms!, parts: split.parts })
   }
 
   private run(slot: Slot, job: Job, withKeys: boolean): void {
@@ -232,17 +299,10 @@ export class WorkerPool {
     if (withKeys) this.stats.keyTransfers++
     // the request buffer is ours alone: copy it out of Fastify's buffer and transfer it
     const request = job.request ? new Uint8Array(job.request) : undefined
-    const msg: ToWorker = {
-      type: 'job',
-      id: job.id,
-      op: job.op,
-      session: job.session,
-      model: job.model,
-      keys: withKeys ? job.keys : undefined, // copied: the session store keeps its own
-      request,
+    const msg = jobMessage(job, withKeys, request, {
       ...(this.crashNext ? { crash: true as const } : {}),
       ...(this.trapNext ? { trap: true as const } : {}),
-    }
+    })
     this.crashNext = false
     this.trapNext = false
     slot.worker.postMessage(msg, request ? [request.buffer as ArrayBuffer] : [])
@@ -277,6 +337,17 @@ export class WorkerPool {
     }
     const job = slot.job
     if (!job || job.id !== m.id) return // a late answer for a job that already timed out
+    if (job.split) {
+      slot.job = undefined
+      // a part never asks for keys (each gets them unless it holds them): if one did, the image fails
+      const answer: Extract<FromWorker, { type: 'done' | 'failed' }> =
+        m.type === 'need_keys' ? { type: 'failed', id: m.id, code: 'internal', message: 'a part lacked the keys', clientFault: false, cached: [...slot.cached] } : m
+      slot.cached = new Set(answer.cached)
+      if (answer.retire) this.retire(slot, answer.retire, job)
+      this.splitAnswered(job, slot.splitPart ?? 0, answer)
+      this.dispatch()
+      return
+    }
     if (m.type === 'need_keys') {
       slot.cached.delete(job.session)
       slot.job = undefined
@@ -286,18 +357,12 @@ export class WorkerPool {
     }
     slot.job = undefined
     slot.cached = new Set(m.cached)
-    if (m.retire) {
-      // no further job for this thread: it exits after this answer and is replaced
-      slot.ready = false
-      slot.retiring = m.retire
-      this.stats.retired[m.retire]++
-      this.options.log?.warn({ reason: m.retire, threadId: slot.worker.threadId, ...jobIds(job) }, 'pool worker retiring')
-    }
+    if (m.retire) this.retire(slot, m.retire, job)
     clearTimeout(job.timer)
     if (m.type === 'done') {
       this.stats.completed++
       this.options.observer?.evaluated?.({ op: job.op, model: job.model, workerMs: m.ms })
-      job.resolve({ response: m.response, ms: m.ms })
+      job.resolve({ response: m.response, ms: m.ms, parts: 1 })
     } else if (m.clientFault) {
       job.reject(new BlindfoldError(m.code as ErrorCode, m.message))
     } else {
@@ -307,11 +372,25 @@ export class WorkerPool {
     this.dispatch()
   }
 
+  /** No further job for this thread: it exits after this answer and is replaced. */
+  private retire(slot: Slot, reason: Retirement, job: Job): void {
+    slot.ready = false
+    slot.retiring = reason
+    this.stats.retired[reason]++
+    this.options.log?.warn({ reason, threadId: slot.worker.threadId, ...jobIds(job) }, 'pool worker retiring')
+  }
+
   private onExit(slot: Slot, code: number): void {
     this.slots.delete(slot)
     const job = slot.job
     slot.job = undefined
-    if (job) {
+    if (job?.split) {
+      if (slot.terminatedFor !== 'timeout') {
+        this.stats.crashes++
+        this.options.log?.error({ exitCode: code, threadId: slot.worker.threadId, ...jobIds(job) }, 'pool worker died during a shared image')
+        this.splitAnswered(job, slot.splitPart ?? 0, { type: 'exit', e: new HttpError(500, 'worker_crashed', 'a worker evaluating this request crashed; retry') })
+      }
+    } else if (job) {
       if (slot.terminatedFor === 'timeout') {
         // already answered 504 by expire()
       } else {
@@ -334,12 +413,12 @@ export class WorkerPool {
   private expire(job: Job): void {
     const queuedAt = this.queue.indexOf(job)
     if (queuedAt >= 0) this.queue.splice(queuedAt, 1)
-    const slot = [...this.slots].find((s) => s.job === job)
-    if (slot) {
-      // synchronous WASM cannot be interrupted: the thread must go
+    for (const slot of [...this.slots].filter((s) => s.job === job)) {
+      // synchronous WASM cannot be interrupted: the thread must go (every part of a shared image)
       slot.terminatedFor = 'timeout'
       void slot.worker.terminate()
     }
+    if (job.split) job.split.settled = true
     this.stats.timeouts++
     this.options.log?.warn({ timeoutMs: this.options.timeoutMs, queued: queuedAt >= 0, ...jobIds(job) }, 'pool job timed out')
     job.reject(new HttpError(504, 'timeout', `no answer within ${this.options.timeoutMs} ms`))
@@ -349,6 +428,13 @@ export class WorkerPool {
     clearTimeout(job.timer)
     job.reject(e)
   }
+}
+
+type JobMessage = Extract<ToWorker, { type: 'job' }>
+
+/** A job for one worker: keys only when it does not hold them (copied: the session store keeps its own). */
+function jobMessage(job: Job, withKeys: boolean, request: Uint8Array | undefined, extra: Pick<JobMessage, 'split' | 'crash' | 'trap'>): JobMessage {
+  return { type: 'job', id: job.id, op: job.op, session: job.session, model: job.model, keys: withKeys ? job.keys : undefined, request, ...extra }
 }
 
 /** What pool logs say about a job: its id and its HTTP request's id (Fastify's reqId), never its session. */

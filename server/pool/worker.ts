@@ -2,7 +2,8 @@
  * One pool worker: its own SEAL instance and one ModelEvaluator per model.
  * Jobs arrive one at a time (the pool never sends a second before the first
  * answers); classification is synchronous WASM, so a stuck job can only be
- * stopped by terminating this thread, which the pool does.
+ * stopped by terminating this thread, which the pool does. A job may be one
+ * part of an image shared with other workers (split-job.ts).
  *
  * After answering, the worker retires (exits, and the pool starts a fresh one)
  * when its WASM heap has passed the configured bound (a WASM heap never
@@ -15,8 +16,12 @@ import { loadSeal } from '../../src/he/context'
 import { ModelEvaluator } from '../../src/he/evaluator'
 import { readWeights, type ModelManifest } from '../../src/model/manifest'
 import { KeyCache } from './key-cache'
+import { runSplitPart, type SplitLink } from './split-job'
 import type { FromWorker, Retirement, ToWorker, WorkerInit } from './messages'
 import { Wasm, wasmHeapBytes, watchWasmHeap } from './wasm-heap'
+
+/** room above the loaded models' heap: a full key cache of the largest keys (8 x ~80 MB loaded) and a job */
+const AUTO_HEAP_HEADROOM_BYTES = 1024 * 1024 * 1024
 
 const port = parentPort
 if (!port) throw new Error('server/pool/worker.ts must run as a worker thread')
@@ -31,13 +36,73 @@ async function main(init: WorkerInit): Promise<void> {
     evaluators.set(m.name, await ModelEvaluator.create(m, readWeights(m, weightBytes), seal))
   }
   const cache = new KeyCache(init.keyCache)
-  const heapRetirement = (): Retirement | undefined =>
-    init.heapLimitBytes > 0 && wasmHeapBytes() > init.heapLimitBytes ? 'heap_limit' : undefined
+  // automatic bound: what the models took (a CIFAR-10 net's diagonals are GBs) plus room for keys and work
+  const heapBound = init.heapLimitBytes > 0 ? init.heapLimitBytes : wasmHeapBytes() + AUTO_HEAP_HEADROOM_BYTES
+  const heapRetirement = (): Retirement | undefined => (wasmHeapBytes() > heapBound ? 'heap_limit' : undefined)
+
+  /** Answers a failed job; returns whether this thread must retire. */
+  const answerFailure = (id: number, e: unknown): Retirement | undefined => {
+    let retire = heapRetirement()
+    const cached = cache.sessions()
+    if (e instanceof BlindfoldError) {
+      send({ type: 'failed', id, code: e.code, message: e.message, clientFault: isClientFault(e.code), cached, retire })
+    } else if (isSealException(e)) {
+      // SEAL refused the bytes with a C++ exception past our own checks; its heap is intact
+      send({ type: 'failed', id, code: 'seal_rejected', message: sealMessage(e), clientFault: true, cached, retire })
+    } else {
+      // a trap, an abort or a JS error inside the evaluation: this thread's SEAL is suspect
+      retire = 'seal_fault'
+      const message = e instanceof Error ? `${e.name}: ${e.message}` : sealMessage(e)
+      send({ type: 'failed', id, code: 'seal_fault', message, clientFault: false, cached: [], retire })
+    }
+    return retire
+  }
+  const exitAfterAnswer = (retire: Retirement | undefined) => {
+    if (retire) setImmediate(() => process.exit(0)) // after the answer is posted
+  }
+
+  // one image shared with other workers awaits their messages: drops wait until it ends
+  let splitRunning = false
+  const deferredDrops: string[] = []
+  const runSplit = async (msg: Extract<ToWorker, { type: 'job' }>, link: SplitLink) => {
+    const started = performance.now()
+    let retire: Retirement | undefined
+    try {
+      const evaluator = evaluators.get(msg.model)
+      if (!evaluator) throw new BlindfoldError('internal', `worker has no model ${msg.model}`)
+      let keys = cache.get(msg.session)
+      if (!keys) {
+        // the pool sends keys to every part it does not believe holds them; a miss here is a pool bug
+        if (!msg.keys) throw new BlindfoldError('internal', 'a shared image arrived without the session keys')
+        keys = evaluator.loadKeys(msg.keys)
+        cache.set(msg.session, keys)
+      }
+      const response = await runSplitPart(evaluator, keys, msg.request!, link, { logitNoiseStd: init.logitNoiseStd })
+      retire = heapRetirement()
+      send({ type: 'done', id: msg.id, response, ms: performance.now() - started, cached: cache.sessions(), retire }, response ? [response.buffer as ArrayBuffer] : [])
+    } catch (e) {
+      for (const p of link.ports) p.close()
+      retire = answerFailure(msg.id, e)
+    } finally {
+      splitRunning = false
+      for (const session of deferredDrops.splice(0)) cache.drop(session)
+      exitAfterAnswer(retire)
+    }
+  }
 
   port!.on('message', (msg: ToWorker) => {
-    if (msg.type === 'drop') return cache.drop(msg.session)
+    if (msg.type === 'drop') {
+      if (splitRunning) deferredDrops.push(msg.session)
+      else cache.drop(msg.session)
+      return
+    }
     // what an abort in WASM looks like from outside: the thread dies mid-job
     if (msg.crash) process.exit(70)
+    if (msg.split) {
+      splitRunning = true
+      void runSplit(msg, msg.split)
+      return
+    }
     const started = performance.now()
     let retire: Retirement | undefined
     try {
@@ -59,21 +124,9 @@ async function main(init: WorkerInit): Promise<void> {
       retire = heapRetirement()
       send({ type: 'done', id: msg.id, response, ms: performance.now() - started, cached: cache.sessions(), retire }, [response.buffer as ArrayBuffer])
     } catch (e) {
-      retire = heapRetirement()
-      const cached = cache.sessions()
-      if (e instanceof BlindfoldError) {
-        send({ type: 'failed', id: msg.id, code: e.code, message: e.message, clientFault: isClientFault(e.code), cached, retire })
-      } else if (isSealException(e)) {
-        // SEAL refused the bytes with a C++ exception past our own checks; its heap is intact
-        send({ type: 'failed', id: msg.id, code: 'seal_rejected', message: sealMessage(e), clientFault: true, cached, retire })
-      } else {
-        // a trap, an abort or a JS error inside the evaluation: this thread's SEAL is suspect
-        retire = 'seal_fault'
-        const message = e instanceof Error ? `${e.name}: ${e.message}` : sealMessage(e)
-        send({ type: 'failed', id: msg.id, code: 'seal_fault', message, clientFault: false, cached: [], retire })
-      }
+      retire = answerFailure(msg.id, e)
     } finally {
-      if (retire) setImmediate(() => process.exit(0)) // after the answer is posted
+      exitAfterAnswer(retire)
     }
   })
   send({ type: 'ready' })

@@ -85,7 +85,7 @@ export const openapi = {
         parameters: [{ name: 'model', in: 'query', required: true, schema: { type: 'string' } }],
         requestBody: {
           required: true,
-          ...binaryBody('EvaluationKeysContainer', 'evaluation-keys container (kind 1), at most MAX_KEYS_BYTES (16 MB by default)'),
+          ...binaryBody('EvaluationKeysContainer', 'evaluation-keys container (kind 1), at most MAX_KEYS_BYTES (16 MB by default, raised to the bound of the largest served model)'),
         },
         responses: {
           '201': { description: 'session', content: { 'application/json': { schema: { $ref: '#/components/schemas/SessionCreated' } } } },
@@ -97,11 +97,14 @@ export const openapi = {
       post: {
         summary: 'Evaluate the model on one encrypted image (counts against the query budgets, if the server sets any)',
         parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
-        requestBody: { required: true, ...binaryBody('RequestContainer', 'request container (kind 2), at most MAX_REQUEST_BYTES (400 KB by default)') },
+        requestBody: { required: true, ...binaryBody('RequestContainer', 'request container (kind 2), at most MAX_REQUEST_BYTES (400 KB by default, raised to the bound of the largest served model)') },
         responses: {
           '200': {
             ...binaryBody('ResponseContainer', 'response container (kind 3): encrypted logits'),
-            headers: { [headers.serverMs]: { description: 'server evaluation time, ms', schema: { type: 'string' } } },
+            headers: {
+              [headers.serverMs]: { description: 'server evaluation time, ms', schema: { type: 'string' } },
+              [headers.serverWorkers]: { description: 'worker threads that shared this image (more than 1 only for N = 16384 models on an idle server)', schema: { type: 'string' } },
+            },
           },
           ...errors(400, 404, 413, 414, 415, 429, 500, 503, 504),
         },

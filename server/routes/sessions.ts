@@ -51,15 +51,22 @@ export async function sessionRoutes(app: FastifyInstance): Promise<void> {
     }
   }
 
+  // a route's limit is the largest of its models'; each body is then held to its own model's
+  const routeLimit = (kind: 'keys' | 'request') => Math.max(...[...models.values()].map((m) => m.limits[kind]))
+  const withinModel = (body: unknown, limit: number, name: string) => {
+    if (body instanceof Uint8Array && body.byteLength > limit) throw new HttpError(413, 'body_too_large', `the body is larger than model ${name} accepts (${limit} bytes)`)
+  }
+
   app.post<{ Querystring: { model?: string } }>(
     paths.sessions,
-    { bodyLimit: config.maxKeysBytes, config: { cost: 'keys', binaryBody: true } },
+    { bodyLimit: routeLimit('keys'), config: { cost: 'keys', binaryBody: true } },
     async (request, reply) => {
       const name = request.query.model
       if (!name) throw new HttpError(400, 'bad_request', 'the model query parameter is required')
       const model = models.get(name)
       if (!model) throw new HttpError(404, 'unknown_model', `no model named ${JSON.stringify(name).slice(0, 80)}`)
       const owner = clientOf(request)
+      withinModel(request.body, model.limits.keys, name)
       // copy out of Fastify's buffer: the store keeps these bytes for the session's life
       const keys = new Uint8Array(checkKeysBody(request.body))
       sessions.admit(owner, keys.byteLength) // refuse before a worker spends time on the keys
@@ -73,25 +80,27 @@ export async function sessionRoutes(app: FastifyInstance): Promise<void> {
 
   app.post<{ Params: { id: string } }>(
     `${sessionPattern}/classify`,
-    { bodyLimit: config.maxRequestBytes, config: { cost: 'classify', binaryBody: true } },
+    { bodyLimit: routeLimit('request'), config: { cost: 'classify', binaryBody: true } },
     async (request, reply) => {
       const session = sessions.touch(request.params.id)
       if (!session) throw unknownSession()
       const model = models.get(session.model)!
+      withinModel(request.body, model.limits.request, session.model)
       const bytes = checkRequestBody(request.body, model.plan.input.ciphertexts, model.manifest.he)
       const refund = reserveQuery(session, clientOf(request))
-      let result: { response: Uint8Array; ms: number }
+      let result: { response: Uint8Array; ms: number; parts: number }
       try {
         result = await pool.classify(session.id, session.model, session.keys, bytes, request.id)
       } catch (e) {
         refund()
         throw e
       }
-      const { response, ms } = result
+      const { response, ms, parts } = result
       return reply
         .code(200)
         .type(BINARY)
         .header(headers.serverMs, ms.toFixed(1))
+        .header(headers.serverWorkers, String(parts))
         .send(Buffer.from(response.buffer, response.byteOffset, response.byteLength))
     },
   )

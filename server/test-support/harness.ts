@@ -62,3 +62,12 @@ export async function classifyDigit(app: FastifyInstance, owner: KeyOwner, sessi
   if (r.statusCode !== 200) return { status: r.statusCode, code: errorCode(r), predicted: -1 }
   return { status: 200, code: undefined, predicted: argmax(owner.decrypt(new Uint8Array(r.rawPayload))), serverMs: r.headers['x-blindfold-server-ms'] }
 }
+
+/** Polls `cond` every 5 ms until it holds, or fails naming `what` (workers starting, replacements). */
+export async function until(cond: () => boolean, what: string, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 5))
+  }
+}

@@ -22,6 +22,8 @@ export const paths = {
 export const headers = {
   /** milliseconds the server spent evaluating the network on ciphertexts */
   serverMs: 'x-blindfold-server-ms',
+  /** how many worker threads shared this image (1, or more for a split model on an idle server) */
+  serverWorkers: 'x-blindfold-server-workers',
 } as const
 
 export interface ModelsResponse {

@@ -15,6 +15,7 @@ import { ciphertextSizes, measureKeySizes, type KeySizes } from './object-sizes'
 import { derivePlan, galoisElement, offsetIndex, runOp, shapeLookup, type EvaluationPlan, type LinearStagePlan } from './plan'
 import { affineOp, compose, polyAffines, type LinearOp } from './linear-ops'
 import { uncompressedSealObject } from './seal-header'
+import { rotationPath, stageShare } from './stage-share'
 import { ContainerKind, pack, unpack } from './wire'
 
 type Ciphertext = InstanceType<Seal['Ciphertext']>
@@ -38,6 +39,27 @@ interface LinearWeights {
   bias: Plaintext[]
   /** exact scale of the stage's output, mirrored from SEAL's double arithmetic */
   outScale: number
+}
+
+/** Partial results of one linear stage: output ciphertext index -> rescaled sum of its products */
+export type Share = Map<number, Ciphertext>
+
+/** One image in evaluation: the current stage's input and every handle made for it (freed by dispose). */
+export class EvaluationJob {
+  /** next stage to run (a linear one, or past the end) */
+  stage = 0
+  current: Ciphertext[] = []
+  done = false
+  /** time spent in computeShare since the last combine (per-stage timings) */
+  shareMs = 0
+  private readonly owned: Ciphertext[] = []
+  track(c: Ciphertext): Ciphertext {
+    this.owned.push(c)
+    return c
+  }
+  dispose(): void {
+    for (const c of this.owned.splice(0)) c.delete()
+  }
 }
 
 export class ModelEvaluator {
@@ -127,29 +149,170 @@ export class ModelEvaluator {
    * One image: request container in, response container (encrypted logits) out.
    * `logitNoiseStd` > 0 adds fresh Gaussian noise to every logit under
    * encryption (the model owner's extraction mitigation; it costs accuracy).
+   * The same steps as a split evaluation (`startJob`, `computeShare`,
+   * `combine`, `respond`), with one part.
    */
   classify(keys: LoadedKeys, request: Uint8Array, options: { logitNoiseStd?: number; stageMs?: number[] } = {}): Uint8Array {
+    const job = this.startJob(request)
+    try {
+      while (!job.done) this.combine(job, keys, [this.computeShare(job, keys, 0, 1)], options.stageMs)
+      return this.respond(job, options)
+    } finally {
+      job.dispose()
+    }
+  }
+
+  /** Loads and checks a request's ciphertexts: the input of the first stage. */
+  startJob(request: Uint8Array): EvaluationJob {
     if (this.disposed) throw new BlindfoldError('internal', 'evaluator disposed')
     const sections = unpack(request, ContainerKind.request, this.plan.input.ciphertexts)
-    const owned: Ciphertext[] = []
-    const track = (c: Ciphertext) => (owned.push(c), c)
+    const job = new EvaluationJob()
     try {
-      let current = sections.map((s, i) => track(this.loadInput(s, i)))
-      for (let i = 0; i < this.plan.stages.length; i++) {
-        const stage = this.plan.stages[i]
-        const started = performance.now()
-        current =
-          stage.kind === 'square'
-            ? current.map((c) => track(this.square(c, keys)))
-            : this.applyLinear(i, stage, current, keys, track)
-        if (options.stageMs) options.stageMs[i] = performance.now() - started
-      }
-      if (options.logitNoiseStd && options.logitNoiseStd > 0) this.addLogitNoise(current, options.logitNoiseStd)
-      const zstd = this.he.seal.ComprModeType.zstd
-      return pack(ContainerKind.response, current.map((c) => c.saveToArray(zstd) as Uint8Array))
-    } finally {
-      for (const c of owned) c.delete()
+      job.current = sections.map((s, i) => job.track(this.loadInput(s, i)))
+      return job
+    } catch (e) {
+      job.dispose()
+      throw e
     }
+  }
+
+  /**
+   * Part `part` of `parts` of the job's current linear stage (stage-share.ts):
+   * for each output ciphertext it computes, the rescaled sum of its products,
+   * before fold and bias. Every part's shares together make the stage.
+   */
+  computeShare(job: EvaluationJob, keys: LoadedKeys, part: number, parts: number): Share {
+    const index = job.stage
+    const stage = this.plan.stages[index]
+    if (stage?.kind !== 'linear') throw new BlindfoldError('internal', `stage ${index} is not linear`)
+    const started = performance.now()
+    const { seal } = this.he
+    const ev = this.evaluator
+    const w = this.linear.get(index)!
+    const share = stageShare(stage, part, parts)
+    const inputs = job.current
+    // the baby nodes this share multiplies, and the chain nodes they are made from
+    const { j: js, from } = stage.babies
+    const nodeOf = new Map(js.map((j, n) => [j, n]))
+    const wanted = inputs.map(() => new Set<number>())
+    for (const b of share.outputs)
+      for (let g = share.from; g < share.to; g++)
+        for (const p of w.products[b][g]) for (let n = nodeOf.get(p.baby)!; n > 0 && !wanted[p.input].has(n); n = from[n]) wanted[p.input].add(n)
+    const baby = inputs.map((ct, a) => {
+      const nodes: Array<Ciphertext | undefined> = [ct]
+      for (let n = 1; n < js.length; n++) {
+        if (!wanted[a].has(n)) continue
+        const next = job.track(new seal.Ciphertext())
+        ev.rotateVector(nodes[from[n]]!, (js[n] - js[from[n]]) * stage.unit, keys.galois, next)
+        nodes[n] = next
+      }
+      return nodes
+    })
+    const out: Share = new Map()
+    const tmp = job.track(new seal.Ciphertext())
+    const giantStep = stage.n1 * stage.unit
+    for (const b of share.outputs) {
+      // Horner over this share's giant steps: acc = inner_from + rot(inner_from+1 + rot(...))
+      let acc: Ciphertext | undefined
+      for (let g = share.to - 1; g >= share.from; g--) {
+        if (acc) ev.rotateVectorInplace(acc, giantStep, keys.galois)
+        for (const p of w.products[b][g]) {
+          const x = baby[p.input][nodeOf.get(p.baby)!]!
+          if (!acc) {
+            acc = job.track(new seal.Ciphertext())
+            ev.multiplyPlain(x, p.plain, acc)
+          } else {
+            ev.multiplyPlain(x, p.plain, tmp)
+            ev.addInplace(acc, tmp)
+          }
+        }
+      }
+      if (!acc) continue // no products in this range
+      for (const step of rotationPath(share.from, giantStep, this.plan.rotationSteps, this.plan.slots)) ev.rotateVectorInplace(acc, step, keys.galois)
+      ev.rescaleToNextInplace(acc)
+      out.set(b, acc)
+    }
+    job.shareMs += performance.now() - started
+    return out
+  }
+
+  /**
+   * Adds the parts' shares of the current linear stage, folds, adds the bias,
+   * then applies the square that follows, if any: the job moves on to the next
+   * linear stage's input (or is done, holding the logits).
+   */
+  combine(job: EvaluationJob, keys: LoadedKeys, shares: Share[], stageMs?: number[]): void {
+    const index = job.stage
+    const stage = this.plan.stages[index] as LinearStagePlan
+    const started = performance.now()
+    const ev = this.evaluator
+    const w = this.linear.get(index)!
+    const outputs: Ciphertext[] = []
+    for (let b = 0; b < w.products.length; b++) {
+      let acc: Ciphertext | undefined
+      for (const share of shares) {
+        const part = share.get(b)
+        if (!part) continue
+        // shares are the job's own (or loaded into it): the first one takes the sum in place
+        if (!acc) acc = part
+        else ev.addInplace(acc, part)
+      }
+      if (!acc) throw new BlindfoldError('internal', `stage ${index} output ${b} has no terms`)
+      for (const level of stage.fold?.levels ?? []) {
+        // sum `count + 1` copies spaced `step` apart, one key per level
+        const rotated = job.track(acc.copy())
+        for (let i = 0; i < level.count; i++) {
+          ev.rotateVectorInplace(rotated, level.step, keys.galois)
+          ev.addInplace(acc, rotated)
+        }
+      }
+      if (acc.scale() !== w.outScale) throw new BlindfoldError('internal', `stage ${index}: scale drifted`)
+      ev.addPlainInplace(acc, w.bias[b])
+      outputs.push(acc)
+    }
+    if (stageMs) stageMs[index] = job.shareMs + performance.now() - started
+    job.shareMs = 0
+    job.current = outputs
+    job.stage++
+    const next = this.plan.stages[job.stage]
+    if (next?.kind === 'square') {
+      const t = performance.now()
+      job.current = outputs.map((c) => job.track(this.square(c, keys)))
+      if (stageMs) stageMs[job.stage] = performance.now() - t
+      job.stage++
+    }
+    job.done = job.stage >= this.plan.stages.length
+  }
+
+  /** The response container of a finished job (with the owner's logit noise, if any). */
+  respond(job: EvaluationJob, options: { logitNoiseStd?: number } = {}): Uint8Array {
+    if (!job.done) throw new BlindfoldError('internal', 'the job has stages left')
+    if (options.logitNoiseStd && options.logitNoiseStd > 0) this.addLogitNoise(job.current, options.logitNoiseStd)
+    const zstd = this.he.seal.ComprModeType.zstd
+    return pack(ContainerKind.response, job.current.map((c) => c.saveToArray(zstd) as Uint8Array))
+  }
+
+  /** A share or a job's current ciphertexts as bytes for another worker of this model (uncompressed: in-process, speed wins). */
+  saveCiphertexts(cts: Ciphertext[]): Uint8Array[] {
+    const none = this.he.seal.ComprModeType.none
+    return cts.map((c) => c.saveToArray(none) as Uint8Array)
+  }
+
+  /** Ciphertexts another worker of this server saved with saveCiphertexts, owned by `job`. */
+  loadCiphertexts(job: EvaluationJob, sections: Uint8Array[]): Ciphertext[] {
+    const { seal, context } = this.he
+    return sections.map((bytes) => {
+      const ct = job.track(new seal.Ciphertext())
+      guard('internal', 'a worker\'s ciphertext did not load', () => ct.loadFromArray(context, bytes))
+      return ct
+    })
+  }
+
+  /** Continues a job from the ciphertexts another worker combined (the input of linear stage `stage`). */
+  adopt(job: EvaluationJob, current: Ciphertext[], stage: number): void {
+    job.current = current
+    job.stage = stage
+    job.done = stage >= this.plan.stages.length
   }
 
   dispose(): void {
@@ -226,61 +389,6 @@ export class ModelEvaluator {
       out.delete()
       throw e
     }
-  }
-
-  private applyLinear(
-    index: number,
-    stage: LinearStagePlan,
-    inputs: Ciphertext[],
-    keys: LoadedKeys,
-    track: (c: Ciphertext) => Ciphertext,
-  ): Ciphertext[] {
-    const { seal } = this.he
-    const ev = this.evaluator
-    const w = this.linear.get(index)!
-    // Baby steps: the plan's chain of rotations of each input (node i = node from[i] rotated)
-    const { j: js, from } = stage.babies
-    const baby: Array<Map<number, Ciphertext>> = inputs.map((ct) => {
-      const nodes = [ct]
-      for (let n = 1; n < js.length; n++) {
-        const next = track(new seal.Ciphertext())
-        ev.rotateVector(nodes[from[n]], (js[n] - js[from[n]]) * stage.unit, keys.galois, next)
-        nodes.push(next)
-      }
-      return new Map(js.map((j, n) => [j, nodes[n]]))
-    })
-    const outputs: Ciphertext[] = []
-    const tmp = track(new seal.Ciphertext())
-    for (let b = 0; b < w.products.length; b++) {
-      // Horner over giant steps: acc = inner_0 + rot(inner_1 + rot(inner_2 + ...))
-      let acc: Ciphertext | undefined
-      for (let g = stage.giant - 1; g >= 0; g--) {
-        if (acc) ev.rotateVectorInplace(acc, stage.n1 * stage.unit, keys.galois)
-        for (const p of w.products[b][g]) {
-          if (!acc) {
-            acc = track(new seal.Ciphertext())
-            ev.multiplyPlain(baby[p.input].get(p.baby)!, p.plain, acc)
-          } else {
-            ev.multiplyPlain(baby[p.input].get(p.baby)!, p.plain, tmp)
-            ev.addInplace(acc, tmp)
-          }
-        }
-      }
-      if (!acc) throw new BlindfoldError('internal', `stage ${index} output ${b} has no terms`)
-      ev.rescaleToNextInplace(acc)
-      for (const level of stage.fold?.levels ?? []) {
-        // sum `count + 1` copies spaced `step` apart, one key per level
-        const rotated = track(acc.copy())
-        for (let i = 0; i < level.count; i++) {
-          ev.rotateVectorInplace(rotated, level.step, keys.galois)
-          ev.addInplace(acc, rotated)
-        }
-      }
-      if (acc.scale() !== w.outScale) throw new BlindfoldError('internal', `stage ${index}: scale drifted`)
-      ev.addPlainInplace(acc, w.bias[b])
-      outputs.push(acc)
-    }
-    return outputs
   }
 
   /** Encodes every layer's diagonals and biases at the level and scale they meet. */
@@ -402,6 +510,9 @@ export class ModelEvaluator {
     try {
       this.encoder.encode(values, scale, plain)
       this.evaluator.plainModSwitchToInplace(plain, this.he.levels[level].parmsId)
+      // switching down keeps the top level's buffer (SEAL never shrinks on
+      // resize): without this a deep model's diagonals take ~2x their size
+      plain.shrinkToFit()
       return plain
     } catch (e) {
       plain.delete()

@@ -2,7 +2,7 @@
 import SEAL from 'node-seal'
 import { describe, expect, it } from 'vitest'
 import { createHeContext } from './context'
-import { ciphertextSizes, measureKeySizes } from './object-sizes'
+import { ciphertextSizes, measureKeySizes, uploadBounds } from './object-sizes'
 
 describe('ciphertextSizes', () => {
   it.each([
@@ -36,6 +36,10 @@ describe('ciphertextSizes', () => {
       const keys = measureKeySizes(he, [1, 2])
       expect(keys.relin[0]).toBeLessThan(keys.relin[1])
       expect(keys.galois[0]).toBeLessThan(keys.galois[1])
+      // the body-limit bound admits what a client sends (seeded keys), and not much more
+      const bound = uploadBounds({ polyModulusDegree: N, coeffModulusBits: bits }, 2, 1).keys
+      expect(bound).toBeGreaterThanOrEqual(keys.relin[0] + keys.galois[0])
+      expect(bound).toBeLessThan(1.1 * (keys.relin[0] + keys.galois[0]) + 8192)
     } finally {
       for (const h of [ct, plain, evaluator, encoder, encryptor, pk, sk, keygen]) h.delete()
       he.dispose()

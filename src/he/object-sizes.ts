@@ -55,3 +55,26 @@ export function measureKeySizes(he: HeContext, rotationSteps: readonly number[])
     keygen.delete()
   }
 }
+
+/**
+ * Upper bounds of a valid upload's bytes for a model, before any knowledge of
+ * its Galois elements: what a route's body limit must admit. Keys: one
+ * relinearisation key and one Galois key per step, each `dataPrimes` seeded
+ * ciphertexts at the key level (special prime included), plus headers and
+ * the Galois table (measured in object-sizes.test.ts); the request: its input
+ * ciphertexts seeded (what KeyOwner sends; an unseeded request is twice this
+ * and is admitted only below the configured floor). zstd never grows data by
+ * more than a few bytes, so compressed uploads stay within them.
+ */
+export function uploadBounds(he: { polyModulusDegree: number; coeffModulusBits: number[] }, rotationSteps: number, inputCiphertexts: number): { keys: number; request: number } {
+  const N = he.polyModulusDegree
+  const dataPrimes = he.coeffModulusBits.length - 1
+  const slack = 4096 // container and SEAL headers, zstd framing
+  const key = dataPrimes * ciphertextSizes(N, dataPrimes + 1).seeded + 1024
+  // Galois keys sit in a table indexed by Galois element: up to N/2 empty entries of a few bytes
+  const galoisTable = 16 * N
+  return {
+    keys: (1 + rotationSteps) * key + galoisTable + slack,
+    request: inputCiphertexts * (ciphertextSizes(N, dataPrimes).seeded + 64) + slack,
+  }
+}

@@ -126,6 +126,8 @@ interface Grid {
   colStep: number
   blockSize: number
   blocksPerCt: number
+  /** where channels sit within a block (base[c] = block * blockSize + one of these, before a stage's shift) */
+  offsets: number[]
   ct: Int32Array
   base: Int32Array
 }
@@ -147,20 +149,24 @@ function gridLayout(g: Grid, slots: number, shift = 0): Layout {
 
 /**
  * The output grid of a run with total stride `stride` over input grid `g`:
- * the same grid with steps times `stride`; channels fill the stride x stride
- * gaps of each block, then further blocks, then further ciphertexts.
+ * the same grid with steps times `stride`; channels fill the gaps of each
+ * block (the input's own channel offsets, each widened by the stride x stride
+ * cells the stride leaves empty), then further blocks, then further
+ * ciphertexts. A stride-1 run thus keeps its input's multiplexing instead of
+ * spreading one channel per block over more ciphertexts.
  */
 function stridedGrid(g: Grid, shape: Shape, stride: number): Grid {
   const rowStep = g.rowStep * stride
   const colStep = g.colStep * stride
   const extent = (shape.height - 1) * rowStep + (shape.width - 1) * colStep
   const gaps: number[] = []
-  for (let dy = 0; dy < stride; dy++)
-    for (let dx = 0; dx < stride; dx++) {
-      const d = dy * g.rowStep + dx * g.colStep
-      if (extent + d < g.blockSize) gaps.push(d)
-    }
-  // keep only gaps whose footprints do not collide (they cannot on a regular grid, but check)
+  for (const b of g.offsets)
+    for (let dy = 0; dy < stride; dy++)
+      for (let dx = 0; dx < stride; dx++) {
+        const d = b + dy * g.rowStep + dx * g.colStep
+        if (extent + d < g.blockSize && !gaps.includes(d)) gaps.push(d)
+      }
+  // keep only gaps whose footprints do not collide (on a regular grid they cannot, but check)
   const used = new Set<number>()
   const fitting = gaps.filter((d) => {
     const cells: number[] = []
@@ -178,7 +184,7 @@ function stridedGrid(g: Grid, shape: Shape, stride: number): Grid {
     ct[c] = Math.floor(c / perCt)
     base[c] = Math.floor(inCt / fitting.length) * g.blockSize + fitting[inCt % fitting.length]
   }
-  return { shape, rowStep, colStep, blockSize: g.blockSize, blocksPerCt: g.blocksPerCt, ct, base }
+  return { shape, rowStep, colStep, blockSize: g.blockSize, blocksPerCt: g.blocksPerCt, offsets: fitting, ct, base }
 }
 
 export function derivePlan(model: Model, foldRadix = DEFAULT_FOLD_RADIX): EvaluationPlan {
@@ -187,6 +193,7 @@ export function derivePlan(model: Model, foldRadix = DEFAULT_FOLD_RADIX): Evalua
   const geometry = firstConvGeometry(model)
   const first = model.layers[0] as Extract<LayerGeometry, { type: 'conv2d' }>
   const conv = convPacking(first.packing ?? 'patches', geometry, first.filters, slots)
+  const cost = keyCost(model.he.polyModulusDegree)
   const input = { ...conv.input, positions: conv.positions, taps: conv.taps, packing: conv.packing, copies: conv.copies }
 
   const stages: StagePlan[] = []
@@ -198,11 +205,11 @@ export function derivePlan(model: Model, foldRadix = DEFAULT_FOLD_RADIX): Evalua
     const polyAfter = run.activation?.type === 'poly' ? run.activation.layer : undefined
     let stage: LinearStagePlan
     if (run.dense) {
-      stage = denseStage(run, op, current, slots, foldRadix)
+      stage = denseStage(run, op, current, slots, foldRadix, cost)
     } else {
       // the first run's output grid starts from the first conv's own output grid
       const out = stridedGrid(grid!, run.output, r === 0 ? run.stride / first.stride : run.stride)
-      stage = gridStage(run, op, current, out, slots)
+      stage = gridStage(run, op, current, out, slots, cost)
       grid = { ...out, base: Int32Array.from(out.base, (b) => b + stage.origin * stage.unit) }
     }
     stages.push({ ...stage, polyBefore, polyAfter })
@@ -303,6 +310,7 @@ export function convPacking(packing: 'patches' | 'image', g: ConvGeometry, filte
     colStep: 1,
     blockSize,
     blocksPerCt: copies,
+    offsets: [0],
     ct: Int32Array.from({ length: filters }, (_, c) => Math.floor(c / copies)),
     base: Int32Array.from({ length: filters }, (_, c) => (c % copies) * blockSize),
   })
@@ -357,7 +365,7 @@ function blockLayout(elements: number, blocks: number, copies: number, size: num
  * Offsets are cyclic: the origin is put after the largest gap between them,
  * and the output is left where the rotations put it (shifted by the origin).
  */
-function gridStage(run: LinearRun, op: LinearOp, input: Layout, out: Grid, slots: number): LinearStagePlan {
+function gridStage(run: LinearRun, op: LinearOp, input: Layout, out: Grid, slots: number, keyCost: number): LinearStagePlan {
   const logical = gridLayout(out, slots)
   const triples = new Set<number>()
   const cts = input.ciphertexts
@@ -369,7 +377,7 @@ function gridStage(run: LinearRun, op: LinearOp, input: Layout, out: Grid, slots
       triples.add(((input.ct[i] * outCts + b) * slots + mod(input.slot[i] - sOut, slots)))
     })
   }
-  const { unit, origin, cyclic, span, n1, giant, babies, terms } = chooseOffsets(triples, slots, cts, outCts)
+  const { unit, origin, cyclic, span, n1, giant, babies, terms } = chooseOffsets(triples, slots, cts, outCts, keyCost)
   const output = layoutOf(outCts, logical.ct, Array.from(logical.slot, (s) => mod(s + origin * unit, slots)))
   return { kind: 'linear', layers: run.layers, unit, origin, cyclic, span, n1, giant, babies, input, output, shape: run.output, terms }
 }
@@ -392,7 +400,7 @@ export function offsetIndex(stage: Pick<LinearStagePlan, 'unit' | 'origin' | 'cy
  * (-slots/2, slots/2], unit their gcd, origin the smallest: patches whose
  * block size does not divide the slot count).
  */
-function chooseOffsets(triples: Set<number>, slots: number, inputs: number, outputs: number) {
+function chooseOffsets(triples: Set<number>, slots: number, inputs: number, outputs: number, keyCost: number) {
   const rs = [...new Set([...triples].map((t) => t % slots))]
   const options: Array<{ unit: number; origin: number; cyclic: boolean }> = []
   {
@@ -426,14 +434,14 @@ function chooseOffsets(triples: Set<number>, slots: number, inputs: number, outp
       terms.push({ input: Math.floor(pair / outputs), output: pair % outputs, k: offsetIndex(o, r, slots) })
     }
     terms.sort((x, y) => x.output - y.output || x.k - y.k || x.input - y.input)
-    const split = bsgs(terms.map((t) => t.k), inputs, outputs)
-    const cost = bsgsCost(split, inputs, outputs)
+    const split = bsgs(terms.map((t) => t.k), inputs, outputs, keyCost)
+    const cost = bsgsCost(split, inputs, outputs, keyCost)
     if (!best || cost < best.cost) best = { ...o, ...split, span: Math.max(...terms.map((t) => t.k)), terms, cost }
   }
   return best!
 }
 
-function denseStage(run: LinearRun, op: LinearOp, input: Layout, slots: number, radix: number): LinearStagePlan {
+function denseStage(run: LinearRun, op: LinearOp, input: Layout, slots: number, radix: number, keyCost: number): LinearStagePlan {
   const units = op.outputs
   let period = 1
   while (period < units) period *= 2
@@ -444,12 +452,16 @@ function denseStage(run: LinearRun, op: LinearOp, input: Layout, slots: number, 
     Array.from({ length: period }, (_, k) => k),
     input.ciphertexts,
     1,
+    keyCost,
   )
   const levels: Array<{ step: number; count: number }> = []
   let stride = period
   let copies = slots / period
   while (copies > 1) {
-    const r = Math.min(radix, copies)
+    let r = Math.min(radix, copies)
+    // a short tail (say 2 copies left after two levels of 16) joins this level: a few more cheap
+    // rotations at the last level instead of one more Galois key
+    if (copies > r && copies / r < radix && levels.length > 0) r = copies
     levels.push({ step: stride, count: r - 1 })
     stride *= r
     copies = Math.ceil(copies / r)
@@ -539,11 +551,19 @@ export function chainSteps(chain: BabyChain): number[] {
 export const KEY_COST = 4
 
 /**
+ * At N = 16384 a key of a depth-7 chain is ~7.6 MB compressed, ~10x one at
+ * 8192, while a rotation costs ~3-4x more: a key is worth four times as many
+ * rotations (measured on the CIFAR-10 net: 16 drops the 1024-or-4 key for
+ * nine rotations at the last levels).
+ */
+export const keyCost = (polyModulusDegree: number) => (polyModulusDegree >= 16384 ? 4 * KEY_COST : KEY_COST)
+
+/**
  * Splits offsets k >= 0 into g * n1 + j, choosing n1 to minimise rotations
  * plus KEY_COST per key: the baby chain is paid once per input ciphertext,
  * giant rotations (Horner) once per output ciphertext.
  */
-export function bsgs(ks: number[], inputs: number, outputs: number): { n1: number; giant: number; babies: BabyChain } {
+export function bsgs(ks: number[], inputs: number, outputs: number, keyCost = KEY_COST): { n1: number; giant: number; babies: BabyChain } {
   const distinct = [...new Set(ks)]
   const max = Math.max(...distinct)
   let best: { n1: number; giant: number; babies: BabyChain; cost: number } | undefined
@@ -553,18 +573,21 @@ export function bsgs(ks: number[], inputs: number, outputs: number): { n1: numbe
   for (const k of distinct) if (k + 1 > 256) n1s.add(k + 1)
   for (const n1 of [...n1s].sort((a, b) => a - b)) {
     const giant = Math.floor(max / n1) + 1
-    const giantCost = outputs * (giant - 1)
-    if (best && giantCost >= best.cost) continue
-    const babies = babyChain(distinct.map((k) => k % n1))
-    const cost = bsgsCost({ giant, babies }, inputs, outputs)
+    const residues = new Set(distinct.map((k) => k % n1))
+    // a chain has a node per nonzero residue and at least one key: skip n1 that cannot win
+    const nonzero = residues.size - (residues.has(0) ? 1 : 0)
+    const bound = outputs * (giant - 1) + inputs * nonzero + keyCost * ((nonzero > 0 ? 1 : 0) + (giant > 1 ? 1 : 0))
+    if (best && bound >= best.cost) continue
+    const babies = babyChain([...residues])
+    const cost = bsgsCost({ giant, babies }, inputs, outputs, keyCost)
     if (!best || cost < best.cost) best = { n1, giant, babies, cost }
   }
   return { n1: best!.n1, giant: best!.giant, babies: best!.babies }
 }
 
 const keyCount = (chain: BabyChain, giant: number) => chainSteps(chain).length + (giant > 1 ? 1 : 0)
-const bsgsCost = (b: { giant: number; babies: BabyChain }, inputs: number, outputs: number) =>
-  inputs * (b.babies.j.length - 1) + outputs * (b.giant - 1) + KEY_COST * keyCount(b.babies, b.giant)
+const bsgsCost = (b: { giant: number; babies: BabyChain }, inputs: number, outputs: number, keyCost: number) =>
+  inputs * (b.babies.j.length - 1) + outputs * (b.giant - 1) + keyCost * keyCount(b.babies, b.giant)
 
 function rotationSteps(stages: StagePlan[], slots: number): number[] {
   const steps = new Set<number>()

@@ -18,6 +18,8 @@ import { publicModel } from './manifest'
 const FLOORS: Record<string, number> = {
   'mnist-cnn': 0.99,
   'fashion-cnn': 0.87,
+  // measured 81.49% (torch and this test agree); the bar is 80%
+  'cifar10-cnn': 0.81,
 }
 
 const models = await loadModels()

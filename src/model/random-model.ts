@@ -3,8 +3,9 @@
  * Tests and benchmarks use it to show that a new network is only new data:
  * the engine derives its plan from the manifest and needs no code change.
  */
+import { heParamsForDepth } from '../he/params'
 import { DEFAULT_HE_PARAMS, derivePublicPlan } from '../he/plan'
-import { MODEL_FORMAT, type HeParams, type InputSpec, type Layer, type LayerGeometry, type ModelManifest, type Weights } from './manifest'
+import { MODEL_FORMAT, readWeights, type HeParams, type InputSpec, type Layer, type LayerGeometry, type ModelManifest, type Weights } from './manifest'
 import { layerShapes } from './geometry'
 import { inputShape } from './forward'
 
@@ -21,6 +22,23 @@ export interface RandomModelOptions {
   he?: HeParams
   seed?: number
   name?: string
+}
+
+/**
+ * A small N = 16384 network whose first stage has two output ciphertexts and whose later stages
+ * have one: both ways of sharing an image between workers run on it (src/he/stage-share.ts).
+ */
+export const SMALL_DEEP_NET: Pick<RandomModelOptions, 'input' | 'layers' | 'he'> = {
+  input: { height: 16, width: 16, channels: 3 },
+  layers: [
+    { type: 'conv2d', kernel: 3, stride: 1, padding: 1, filters: 48, packing: 'patches' },
+    { type: 'poly' },
+    { type: 'conv2d', kernel: 3, stride: 2, padding: 1, filters: 32 },
+    { type: 'square' },
+    { type: 'avgpool2d', size: 2 },
+    { type: 'dense', units: 10 },
+  ],
+  he: heParamsForDepth(5),
 }
 
 export function randomModel(o: RandomModelOptions = {}): { manifest: ModelManifest; weights: Weights } {
@@ -92,4 +110,21 @@ export function randomModel(o: RandomModelOptions = {}): { manifest: ModelManife
   }
   manifest.plan.rotationSteps = derivePublicPlan(manifest).rotationSteps
   return { manifest, weights }
+}
+
+/** The same model with its weights in one float32 buffer and the manifest's tensor table filled in (what a server loads). */
+export function randomModelFiles(o: RandomModelOptions = {}): { manifest: ModelManifest; weights: Weights; weightBytes: Uint8Array } {
+  const { manifest, weights } = randomModel(o)
+  const total = [...weights.values()].reduce((n, t) => n + t.length, 0)
+  const all = new Float32Array(total)
+  let offset = 0
+  const tensors = [...weights].map(([name, t]) => {
+    all.set(t, offset)
+    const entry = { name, shape: [t.length], offset }
+    offset += t.length
+    return entry
+  })
+  const weightBytes = new Uint8Array(all.buffer)
+  manifest.weights = { ...manifest.weights, file: 'weights.bin', byteLength: weightBytes.byteLength, tensors }
+  return { manifest, weights: readWeights(manifest, weightBytes), weightBytes }
 }

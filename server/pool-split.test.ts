@@ -1,0 +1,107 @@
+/**
+ * One image on several workers (SPLIT_IMAGES=auto, the default, for N = 16384
+ * models): through the real pool threads, the shared answer equals the plaintext
+ * reference; under load each image keeps one worker; a worker dying mid-image
+ * fails that image with 500 worker_crashed (never a wrong answer) and the pool
+ * serves on. A small random net at N = 16384 stands in for CIFAR-10 (its own
+ * tests load the shipped one), so the test costs seconds, not minutes.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { FastifyInstance } from 'fastify'
+import { headers } from '../src/api/wire'
+import { KeyOwner } from '../src/he/key-owner'
+import { forward } from '../src/model/forward'
+import { publicModel } from '../src/model/manifest'
+import { randomModelFiles, SMALL_DEEP_NET } from '../src/model/random-model'
+import { buildApp } from './app'
+import { digits, errorCode, newSession, postClassify, postKeys, until } from './test-support/harness'
+import { testModels } from './test-support/models'
+
+const files = randomModelFiles({ ...SMALL_DEEP_NET, name: 'random-deep', seed: 11 })
+const image = (k: number) => Float32Array.from({ length: 16 * 16 * 3 }, (_, i) => Math.cos(i * 0.13 + k))
+const TOLERANCE = 1e-3
+
+
+describe('one image across pool workers', () => {
+  let app: FastifyInstance
+  let owner: KeyOwner
+  let session: string
+
+  beforeAll(async () => {
+    const models = new Map([...(await testModels()), [files.manifest.name, files]])
+    app = await buildApp({ models, poolSize: 2, rateLimitMax: 0 })
+    await app.blindfold.pool.ready
+    owner = await KeyOwner.create(publicModel(files.manifest))
+    const created = await postKeys(app, owner.evaluationKeys, files.manifest.name)
+    expect(created.statusCode).toBe(201)
+    session = created.json().sessionId
+  })
+  afterAll(async () => {
+    owner?.dispose()
+    await app?.close()
+  })
+
+  const classify = async (k: number) => {
+    const x = image(k)
+    const r = await postClassify(app, session, owner.encrypt(x))
+    if (r.statusCode !== 200) return { status: r.statusCode, code: errorCode(r), workers: 0, error: Infinity }
+    const logits = owner.decrypt(new Uint8Array(r.rawPayload))
+    const reference = forward(files.manifest, files.weights, x)
+    const scale = Math.max(1, ...reference.map(Math.abs))
+    const error = Math.max(...reference.map((v, o) => Math.abs(logits[o] - v) / scale))
+    return { status: 200, code: undefined, workers: Number(r.headers[headers.serverWorkers]), error }
+  }
+
+  it('shares an image with every idle worker and answers like the plaintext model', async () => {
+    for (let k = 0; k < 3; k++) {
+      const r = await classify(k)
+      expect(r.status).toBe(200)
+      expect(r.workers).toBe(2)
+      expect(r.error).toBeLessThan(TOLERANCE)
+    }
+    expect(app.blindfold.pool.stats.splitImages).toBe(3)
+  })
+
+  it('keeps one worker an image when images wait', async () => {
+    const results = await Promise.all([3, 4, 5, 6].map(classify))
+    for (const r of results) {
+      expect(r.status).toBe(200)
+      expect(r.error).toBeLessThan(TOLERANCE)
+    }
+    // the first may be shared (the queue was empty); while others wait, images run one a worker
+    expect(results.filter((r) => r.workers === 1).length).toBeGreaterThanOrEqual(2)
+  })
+
+  it('a worker dying mid-image fails that image with worker_crashed, then shared images work again', async () => {
+    const pool = app.blindfold.pool
+    pool.crashNextJob()
+    const crashed = await classify(7)
+    expect(crashed.status).toBe(500)
+    expect(crashed.code).toBe('worker_crashed')
+    await until(() => pool.workers().length === 2 && pool.isReady() && pool.busyWorkers().length === 0, 'the replacement worker')
+    await until(() => pool.stats.replaced >= 1, 'a replacement')
+    const after = await classify(8)
+    expect(after.status).toBe(200)
+    expect(after.error).toBeLessThan(TOLERANCE)
+  })
+
+  it('shares only N = 16384 images, and holds each body to its own model\'s limit', async () => {
+    const mnist = app.blindfold.models.get('mnist-cnn')!
+    const mnistOwner = await KeyOwner.create(publicModel(mnist.manifest))
+    try {
+      const mnistSession = await newSession(app, mnistOwner)
+      const [d] = digits(mnist, 0, 1)
+      const r = await postClassify(app, mnistSession, mnistOwner.encrypt(d.x))
+      expect(r.statusCode).toBe(200)
+      expect(r.headers[headers.serverWorkers]).toBe('1')
+      // the classify route admits the deep model's ~0.6 MB requests, but an MNIST session keeps its 400 KB
+      expect(mnist.limits.request).toBe(400 * 1024)
+      const big = await postClassify(app, mnistSession, new Uint8Array(mnist.limits.request + 1))
+      expect(big.statusCode).toBe(413)
+      expect(errorCode(big)).toBe('body_too_large')
+      expect(app.blindfold.models.get(files.manifest.name)!.limits.request).toBeGreaterThan(mnist.limits.request)
+    } finally {
+      mnistOwner.dispose()
+    }
+  })
+})
