@@ -57,6 +57,18 @@ async function main(init: WorkerInit): Promise<void> {
     }
     return retire
   }
+  /** The job's model and the session's loaded keys (from the cache, or from the keys the job carries); undefined: keys needed. */
+  const prepare = (msg: Extract<ToWorker, { type: 'job' }>) => {
+    const evaluator = evaluators.get(msg.model)
+    if (!evaluator) throw new BlindfoldError('internal', `worker has no model ${msg.model}`)
+    let keys = cache.get(msg.session)
+    if (!keys) {
+      if (!msg.keys) return undefined
+      keys = evaluator.loadKeys(msg.keys)
+      cache.set(msg.session, keys)
+    }
+    return { evaluator, keys }
+  }
   const exitAfterAnswer = (retire: Retirement | undefined) => {
     if (retire) setImmediate(() => process.exit(0)) // after the answer is posted
   }
@@ -68,19 +80,15 @@ async function main(init: WorkerInit): Promise<void> {
     const started = performance.now()
     let retire: Retirement | undefined
     try {
-      const evaluator = evaluators.get(msg.model)
-      if (!evaluator) throw new BlindfoldError('internal', `worker has no model ${msg.model}`)
-      let keys = cache.get(msg.session)
-      if (!keys) {
-        // the pool sends keys to every part it does not believe holds them; a miss here is a pool bug
-        if (!msg.keys) throw new BlindfoldError('internal', 'a shared image arrived without the session keys')
-        keys = evaluator.loadKeys(msg.keys)
-        cache.set(msg.session, keys)
-      }
+      const ready = prepare(msg)
+      // the pool sends keys to every part it does not believe holds them; a miss here is a pool bug
+      if (!ready) throw new BlindfoldError('internal', 'a shared image arrived without the session keys')
+      const { evaluator, keys } = ready
       const response = await runSplitPart(evaluator, keys, msg.request!, link, { logitNoiseStd: init.logitNoiseStd })
       retire = heapRetirement()
       send({ type: 'done', id: msg.id, response, ms: performance.now() - started, cached: cache.sessions(), retire }, response ? [response.buffer as ArrayBuffer] : [])
     } catch (e) {
+      // also when it failed before runSplitPart could close them: the peers must stop waiting
       for (const p of link.ports) p.close()
       retire = answerFailure(msg.id, e)
     } finally {
@@ -108,14 +116,9 @@ async function main(init: WorkerInit): Promise<void> {
     try {
       // test hook: what a trap inside SEAL throws (unreachable, out-of-bounds access)
       if (msg.trap) throw new Wasm.RuntimeError('unreachable (injected by the pool test hook)')
-      const evaluator = evaluators.get(msg.model)
-      if (!evaluator) throw new BlindfoldError('internal', `worker has no model ${msg.model}`)
-      let keys = cache.get(msg.session)
-      if (!keys) {
-        if (!msg.keys) return send({ type: 'need_keys', id: msg.id })
-        keys = evaluator.loadKeys(msg.keys)
-        cache.set(msg.session, keys)
-      }
+      const ready = prepare(msg)
+      if (!ready) return send({ type: 'need_keys', id: msg.id })
+      const { evaluator, keys } = ready
       if (msg.op === 'validate') {
         retire = heapRetirement()
         return send({ type: 'done', id: msg.id, ms: performance.now() - started, cached: cache.sessions(), retire })
