@@ -29,7 +29,8 @@ test('only keys and ciphertexts leave the page, to its own origin; no decrypted 
 
   const origin = new URL(page.url()).origin
   expect(all.filter((c) => new URL(c.url).origin !== origin).map((c) => c.url)).toEqual([])
-  const route = (c: Captured) => `${c.method} ${new URL(c.url).pathname.replace(/sessions\/[^/]+/, 'sessions/:id')}`
+  // a job's id is the random request id the page chose for an image (the progress polls name it)
+  const route = (c: Captured) => `${c.method} ${new URL(c.url).pathname.replace(/sessions\/[^/]+/, 'sessions/:id').replace(/jobs\/[^/]+/, 'jobs/:job')}`
   const allowed = new Set([
     'GET /',
     'GET /build-manifest.json',
@@ -37,6 +38,8 @@ test('only keys and ciphertexts leave the page, to its own origin; no decrypted 
     `POST ${paths.sessions}`,
     `POST ${paths.sessions}/:id/classify`,
     `DELETE ${paths.sessions}/:id`,
+    `GET ${paths.sessions}/:id/jobs/:job`,
+    `DELETE ${paths.sessions}/:id/jobs/:job`,
   ])
   expect(all.map(route).filter((r) => !allowed.has(r) && !/^GET \/assets\/[\w.-]+$/.test(r))).toEqual([])
   const withBody = all.filter((c) => c.body.length > 0)

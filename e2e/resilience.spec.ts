@@ -136,3 +136,12 @@ test('a crashed worker is restarted with new keys and the app keeps working', as
   expect(r.status).toBe('done')
   expect(Number(r.prediction)).toBe(files[0].label)
 })
+
+test('for a photo model, a camera the browser cannot give says so and the page goes on', async ({ page }) => {
+  await openReady(page)
+  await page.getByTestId('model-picker').locator('input[type=radio][value="cifar10-cnn"]').check()
+  await page.getByRole('button', { name: 'Take a photo' }).click()
+  // headless Chromium here has no camera and grants no permission: either answer must read clearly
+  await expect(page.getByTestId('camera-error')).toContainText(/denied|No camera/)
+  await expect(page.getByRole('button', { name: 'Take a photo' })).toBeEnabled()
+})

@@ -1,26 +1,36 @@
 /**
  * End-to-end browser benchmark: starts the server, drives headless Chromium
- * through the built app and measures
- *   - cold start: navigation start -> session ready (SEAL load, keygen, key upload), fresh context each run
+ * through the built app and measures, per model:
+ *   - cold start: navigation start -> the first model's keys ready (SEAL load, keygen, upload), fresh context each run
+ *   - switch: picking another model -> its keys ready (keygen and upload of that model's keys)
  *   - drop to answer: the file input's change event -> the result marked done, keys already uploaded
- * npm run bench:e2e -- [--out FILE] [--images N] [--cold-runs N] [--port N]
+ *   - accuracy of the app on official test images rendered as user files (digits on paper, garments on
+ *     white, photos at several sizes and formats) against the plaintext model on the same originals
+ * npm run bench:e2e -- [--out FILE] [--models a,b] [--images N] [--cifar-images N] [--cold-runs N] [--port N]
  */
 import { spawn } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { chromium } from '@playwright/test'
+import { chromium, type Page } from '@playwright/test'
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../e2e/support/chromium'
 import { writeDigits } from '../e2e/support/digits'
 import { ANSWER_TIMING_HOOKS, READ_ANSWER_TIMES, RESET_DONE } from '../e2e/support/in-page'
+import { cifarPhoto, garmentOnWhite } from '../e2e/support/photos'
+import { plaintextPrediction } from '../e2e/support/plaintext'
+import { userFiles, type UserFile } from '../e2e/support/user-files'
+import { imageAt, loadSplit } from '../src/datasets'
 
 const { values: args } = parseArgs({
   options: {
     out: { type: 'string', default: 'bench-e2e.json' },
-    images: { type: 'string', default: '20' },
+    models: { type: 'string', default: 'mnist-cnn,fashion-cnn,cifar10-cnn' },
+    images: { type: 'string', default: '100' },
+    'cifar-images': { type: 'string', default: '30' },
     'cold-runs': { type: 'string', default: '3' },
     port: { type: 'string', default: '8282' },
   },
 })
-const images = Number(args.images)
+const models = args.models!.split(',')
 const coldRuns = Number(args['cold-runs'])
 const port = Number(args.port)
 const base = `http://127.0.0.1:${port}`
@@ -32,16 +42,44 @@ const median = (xs: number[]) => {
 }
 const round = (x: number) => Math.round(x * 10) / 10
 
-async function waitHealthy(deadline: number) {
+async function waitReady(deadline: number) {
   while (Date.now() < deadline) {
     try {
-      if ((await fetch(`${base}/healthz`)).ok) return
+      if ((await fetch(`${base}/readyz`)).ok) return
     } catch {
       // not listening yet
     }
     await new Promise((r) => setTimeout(r, 250))
   }
-  throw new Error('server did not become healthy')
+  throw new Error('server did not become ready')
+}
+
+/** The benchmark's images of one model, as user files, from test index 100 on (the e2e specs use the first ones). */
+async function filesFor(page: Page, model: string, count: number): Promise<UserFile[]> {
+  const indices = Array.from({ length: count }, (_, i) => 100 + i)
+  if (model === 'fashion-cnn')
+    return userFiles(page, model, 'fashion-mnist', indices, [{ side: 112, format: 'png' }, { side: 300, format: 'jpeg' }, { side: 200, format: 'webp' }], garmentOnWhite)
+  if (model === 'cifar10-cnn')
+    return userFiles(page, model, 'cifar10', indices, [{ side: 64, format: 'png' }, { side: 256, format: 'jpeg' }, { side: 500, format: 'webp' }], cifarPhoto)
+  // digits: the e2e suite's four styles (white on black, ink on white or tinted paper, transparent)
+  const split = loadSplit('mnist', 'test')
+  const { files } = writeDigits(count, 100)
+  return Promise.all(
+    files.map(async (f) => ({
+      name: f.path.split('/').pop()!,
+      mimeType: f.path.endsWith('.png') ? 'image/png' : 'image/jpeg',
+      bytes: readFileSync(f.path),
+      label: f.label,
+      expected: await plaintextPrediction(model, imageAt(split, f.index)),
+    })),
+  )
+}
+
+async function selectAndWait(page: Page, model: string): Promise<number> {
+  const t0 = Date.now()
+  await page.locator(`[data-testid="model-picker"] input[type=radio][value="${model}"]`).check()
+  await page.locator(`[data-testid="session"][data-model="${model}"][data-status="ready"]`).waitFor({ timeout: 300_000 })
+  return Date.now() - t0
 }
 
 // its own process group, so that stopping it stops the node under the shell too
@@ -58,12 +96,9 @@ const stopServer = () => {
     // already gone
   }
 }
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-})
+const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS })
 try {
-  await waitHealthy(Date.now() + 120_000)
+  await waitReady(Date.now() + 300_000)
 
   const cold: number[] = []
   for (let i = 0; i < coldRuns; i++) {
@@ -81,38 +116,51 @@ try {
   await page.addInitScript({ content: ANSWER_TIMING_HOOKS })
   await page.goto(base)
   await page.locator('[data-testid="session"][data-status="ready"]').waitFor({ timeout: 180_000 })
-  const { files } = writeDigits(images, 100)
-  const answer: number[] = []
-  const stages: Array<Record<string, number>> = []
-  let correct = 0
-  for (let i = 0; i < files.length; i++) {
-    await page.evaluate(RESET_DONE)
-    await page.locator('input[type=file]').setInputFiles(files[i].path)
-    const card = page.locator('[data-testid="result"]').first()
-    await page.locator('[data-testid="result"][data-status="done"]').nth(i).waitFor({ timeout: 120_000 })
-    const [changeAt, doneAt] = (await page.evaluate(READ_ANSWER_TIMES)) as [number, number]
-    answer.push(doneAt - changeAt)
-    stages.push(JSON.parse((await card.getAttribute('data-timings')) ?? '{}'))
-    if (Number(await card.getAttribute('data-prediction')) === files[i].label) correct++
+  const perModel: Record<string, unknown> = {}
+  for (const model of models) {
+    const switchMs = await selectAndWait(page, model)
+    const files = await filesFor(page, model, Number(model === 'cifar10-cnn' ? args['cifar-images'] : args.images))
+    const answer: number[] = []
+    const stages: Array<Record<string, number>> = []
+    let correct = 0
+    let plaintextCorrect = 0
+    let agree = 0
+    const before = await page.locator('[data-testid="result"]').count()
+    for (const [i, f] of files.entries()) {
+      await page.evaluate(RESET_DONE)
+      await page.locator('input[type=file]').setInputFiles({ name: f.name, mimeType: f.mimeType, buffer: f.bytes })
+      const card = page.locator('[data-testid="result"]').first()
+      await page.locator('[data-testid="result"][data-status="done"], [data-testid="result"][data-status="error"]').nth(before + i).waitFor({ timeout: 300_000 })
+      const [changeAt, doneAt] = (await page.evaluate(READ_ANSWER_TIMES)) as [number, number]
+      answer.push(doneAt - changeAt)
+      stages.push(JSON.parse((await card.getAttribute('data-timings')) ?? '{}'))
+      const prediction = Number(await card.getAttribute('data-prediction') ?? NaN)
+      if (prediction === f.label) correct++
+      if (f.expected === f.label) plaintextCorrect++
+      if (prediction === f.expected) agree++
+    }
+    const stageMedians = Object.fromEntries(Object.keys(stages[0] ?? {}).map((k) => [k, round(median(stages.map((s) => s[k])))]))
+    perModel[model] = {
+      switchToReadyMs: switchMs,
+      dropToAnswer: { images: files.length, medianMs: round(median(answer)), p95Ms: round([...answer].sort((a, b) => a - b)[Math.floor(answer.length * 0.95)] ?? NaN) },
+      appAccuracy: correct / files.length,
+      plaintextAccuracyOnSameImages: plaintextCorrect / files.length,
+      agreementWithPlaintext: agree / files.length,
+      stageMedians,
+    }
+    console.log(model, JSON.stringify(perModel[model]))
   }
   await context.close()
 
-  const stageMedians = Object.fromEntries(Object.keys(stages[0] ?? {}).map((k) => [k, round(median(stages.map((s) => s[k])))]))
   const result = {
     date: new Date().toISOString(),
     server: command,
     chromium: browser.version(),
     coldStart: { runs: cold.map(round), medianMs: round(median(cold)) },
-    dropToAnswer: { images, runs: answer.map(round), medianMs: round(median(answer)), correct },
-    stageMedians,
+    models: perModel,
   }
   writeFileSync(args.out!, JSON.stringify(result, null, 2) + '\n')
-  console.table({
-    'cold start (nav -> keys ready)': { median_ms: result.coldStart.medianMs, runs: cold.length },
-    'drop -> answer': { median_ms: result.dropToAnswer.medianMs, runs: answer.length },
-    ...Object.fromEntries(Object.entries(stageMedians).map(([k, v]) => [`  ${k}`, { median_ms: v, runs: stages.length }])),
-  })
-  console.log(`accuracy on the benchmark images: ${correct}/${images}; written to ${args.out}`)
+  console.log(`cold start median ${result.coldStart.medianMs} ms; written to ${args.out}`)
 } finally {
   await browser.close()
   stopServer()

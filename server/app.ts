@@ -10,20 +10,26 @@ import { DEFAULTS, type ServerConfig } from './config'
 import { CostLimiter } from './cost-limiter'
 import { clientErrorHandler, frameworkErrors } from './framework-errors'
 import { toApiError } from './http-error'
+import { JobRegistry } from './job-registry'
 import { Metrics } from './metrics'
+import { ModelCosts, plannedBytes } from './model-costs'
 import type { ModelFiles } from './model-files'
 import { WorkerPool } from './pool/pool'
+import type { Evaluation, Sessions } from './evaluation'
+import { distributedBackend } from './distributed/backend'
 import { rateLimitHook } from './rate-limit'
 import { SessionStore } from './session-store'
 import { cors, securityHeaders } from './security-headers'
 import { healthRoutes } from './routes/health'
 import { modelRoutes } from './routes/models'
 import { sessionRoutes } from './routes/sessions'
+import { JOB_KEEP_MAX, JOB_KEEP_MS, jobRoutes } from './routes/jobs'
 import { openapiRoutes } from './routes/openapi'
 import { metricsAccess, metricsRoutes, METRICS_PATH } from './routes/metrics'
 import { staticSite } from './static-site'
 import { uploadBounds } from '../src/he/object-sizes'
 import { derivePlan, type EvaluationPlan } from '../src/he/plan'
+import { stageNames } from '../src/he/stage-names'
 
 export interface AppOptions extends Partial<Omit<ServerConfig, 'port' | 'host'>> {
   models: Map<string, ModelFiles>
@@ -37,10 +43,21 @@ export interface AppOptions extends Partial<Omit<ServerConfig, 'port' | 'host'>>
 
 export interface Blindfold {
   config: Omit<ServerConfig, 'port' | 'host'>
-  /** each model with its plan and its body limits (the configured ones, or larger where the model needs it) */
-  models: Map<string, ModelFiles & { plan: EvaluationPlan; limits: { keys: number; request: number } }>
+  /** each model with its plan, its stages' names and its body limits (the configured ones, or larger where the model needs it) */
+  models: Map<string, ModelFiles & { plan: EvaluationPlan; stageNames: string[]; limits: { keys: number; request: number } }>
+  /**
+   * What the routes evaluate with: the in-process pool (embedded mode), or the BullMQ queue
+   * facade (distributed mode, REDIS_URL: server/distributed/)
+   */
+  evaluation: Evaluation
+  /** the in-process pool, embedded mode only (tests reach into it); distributed mode has none and throws */
   pool: WorkerPool
-  sessions: SessionStore
+  /** in memory (embedded) or in Redis (distributed) */
+  sessions: Sessions
+  /** classifications followed by request id (routes/jobs.ts) */
+  jobs: JobRegistry
+  /** each model's measured cost, published by GET /models */
+  costs: ModelCosts
   /** wall clock of TTLs, rate limits and query windows */
   now: () => number
   /** this app's Prometheus registry and instruments (GET /metrics) */
@@ -84,32 +101,28 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       // set is ~38 MB, its request ~2.5 MB) gets its own bound, checked per model in the routes
       const bounds = uploadBounds(f.manifest.he, plan.rotationSteps.length, plan.input.ciphertexts)
       const limits = { keys: Math.max(config.maxKeysBytes, bounds.keys), request: Math.max(config.maxRequestBytes, bounds.request) }
-      return [name, { ...f, plan, limits }]
+      return [name, { ...f, plan, stageNames: stageNames(f.manifest.layers, plan), limits }]
     }),
   )
-  const pool = new WorkerPool({
-    models: files,
-    size: config.poolSize,
-    queueMax: config.queueMax,
-    timeoutMs: config.requestTimeoutMs,
-    keyCache: config.workerKeyCache,
-    heapLimitBytes: config.workerHeapLimitMb * 1024 * 1024,
-    logitNoiseStd: config.logitNoiseStd,
-    splitModels: new Set(config.splitImages === 'auto' ? [...models].filter(([, m]) => m.manifest.he.polyModulusDegree >= 16384).map(([name]) => name) : []),
-    log: app.log,
-    observer: metrics.poolObserver,
+  // embedded (default): the in-process pool and sessions in memory; distributed (REDIS_URL): the
+  // BullMQ queue to `npm run evaluator` processes and sessions in Redis (server/distributed/)
+  const splitModels = new Set(config.splitImages === 'auto' ? [...models].filter(([, m]) => m.manifest.he.polyModulusDegree >= 16384).map(([name]) => name) : [])
+  const { evaluation, sessions, pool } = config.redisUrl
+    ? { ...distributedBackend({ ...config, redisUrl: config.redisUrl }, [...models.keys()], app.log), pool: undefined }
+    : embeddedBackend(config, files, splitModels, app.log, metrics, clock)
+  const jobs = new JobRegistry({ keepMs: JOB_KEEP_MS, maxFinished: JOB_KEEP_MAX, now: clock })
+  const costs = new ModelCosts(
+    new Map([...models].map(([name, m]) => [name, plannedBytes(m.manifest.he, m.plan, () => evaluation.seededKeyBytes(name))])),
+  )
+  metrics.watch({ queued: () => evaluation.queued, sessions: () => sessions.size, sessionKeyBytes: () => sessions.totalBytes })
+  const blindfold = { config, models, evaluation, sessions, jobs, costs, now: clock, metrics } as Omit<Blindfold, 'pool'> as Blindfold
+  Object.defineProperty(blindfold, 'pool', {
+    get: () => {
+      if (!pool) throw new Error('distributed mode (REDIS_URL) has no in-process pool: use blindfold.evaluation')
+      return pool
+    },
   })
-  const sessions = new SessionStore({
-    ttlMs: config.sessionTtlSeconds * 1000,
-    maxSessions: config.sessionMax,
-    maxBytes: config.sessionMaxBytes,
-    perClientSessions: config.sessionsPerClient,
-    perClientBytes: config.sessionBytesPerClient,
-    onDrop: (id) => pool.dropSession(id),
-    now: clock,
-  })
-  metrics.watch({ queued: () => pool.queued, sessions: () => sessions.size, sessionKeyBytes: () => sessions.totalBytes })
-  app.decorate('blindfold', { config, models, pool, sessions, now: clock, metrics })
+  app.decorate('blindfold', blindfold)
   // in-flight answers during shutdown end their keep-alive connection, so close() need not
   // wait out the keep-alive timeout (idle connections Fastify closes itself)
   let closing = false
@@ -122,8 +135,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     return payload
   })
   app.addHook('onClose', async () => {
-    sessions.close()
-    await pool.close()
+    await sessions.close()
+    await evaluation.close()
   })
 
   // every 4xx/5xx answered through the hooks is counted once, by its API error code: the error
@@ -181,10 +194,44 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(healthRoutes)
   await app.register(modelRoutes)
   await app.register(sessionRoutes)
+  await app.register(jobRoutes)
   await app.register(openapiRoutes)
   if (metricsAllowed) await app.register(metricsRoutes, { allowed: metricsAllowed })
   await staticSite(app, staticDir)
   return app
+}
+
+/** Embedded mode's back end: the in-process worker pool, sessions in memory. */
+function embeddedBackend(
+  config: Blindfold['config'],
+  files: Map<string, ModelFiles>,
+  splitModels: Set<string>,
+  log: FastifyInstance['log'],
+  metrics: Metrics,
+  now: () => number,
+): { evaluation: Evaluation; sessions: Sessions; pool: WorkerPool } {
+  const pool = new WorkerPool({
+    models: files,
+    size: config.poolSize,
+    queueMax: config.queueMax,
+    timeoutMs: config.requestTimeoutMs,
+    keyCache: config.workerKeyCache,
+    heapLimitBytes: config.workerHeapLimitMb * 1024 * 1024,
+    logitNoiseStd: config.logitNoiseStd,
+    splitModels,
+    log,
+    observer: metrics.poolObserver,
+  })
+  const sessions = new SessionStore({
+    ttlMs: config.sessionTtlSeconds * 1000,
+    maxSessions: config.sessionMax,
+    maxBytes: config.sessionMaxBytes,
+    perClientSessions: config.sessionsPerClient,
+    perClientBytes: config.sessionBytesPerClient,
+    onDrop: (id) => pool.dropSession(id),
+    now,
+  })
+  return { evaluation: pool, sessions, pool }
 }
 
 /** The API error code in an error answer's JSON body (`{ error: { code } }`), if any. */

@@ -59,6 +59,11 @@ export interface ServerConfig {
    * worker when more than one is idle and nothing waits; 'off': one worker an image, always
    */
   splitImages: 'auto' | 'off'
+  /**
+   * REDIS_URL: distributed mode (server/distributed/): sessions in Redis, evaluation by
+   * `npm run evaluator` processes through a BullMQ queue; unset = embedded (in-process pool)
+   */
+  redisUrl?: string
 }
 
 export const DEFAULTS: Omit<ServerConfig, 'poolSize'> = {
@@ -181,5 +186,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
     trustProxy: trustProxy(env.TRUST_PROXY),
     metricsAllow: metricsAllow(env.METRICS_ALLOW),
     splitImages: splitImages(env.SPLIT_IMAGES),
+    // absent rather than undefined when unset: embedded mode's config is exactly as before
+    ...(env.REDIS_URL ? { redisUrl: env.REDIS_URL } : {}),
   }
 }

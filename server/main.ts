@@ -39,7 +39,10 @@ process.on('SIGTERM', () => void shutdown('SIGTERM'))
 process.on('SIGINT', () => void shutdown('SIGINT'))
 
 await app.listen({ port, host })
-app.blindfold.pool.ready.then(
-  () => app.log.info({ workers: config.poolSize, models: [...models.keys()] }, 'workers ready'),
+app.blindfold.evaluation.ready.then(
+  () =>
+    config.redisUrl
+      ? app.log.info({ models: [...models.keys()] }, 'distributed mode: Redis reached, evaluation by the evaluator processes')
+      : app.log.info({ workers: config.poolSize, models: [...models.keys()] }, 'workers ready'),
   (e: Error) => app.log.error({ err: e.message }, 'workers failed to start'),
 )

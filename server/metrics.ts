@@ -47,6 +47,10 @@ export const API_ERROR_CODES: ReadonlySet<string> = new Set([
   'rate_limited',
   'query_budget_exhausted',
   'headers_too_large',
+  // classification jobs (routes/jobs.ts)
+  'cancelled',
+  'unknown_job',
+  'request_id_in_use',
   // server side
   'worker_crashed',
   'seal_fault',

@@ -3,12 +3,14 @@
  * models): through the real pool threads, the shared answer equals the plaintext
  * reference; under load each image keeps one worker; a worker dying mid-image
  * fails that image with 500 worker_crashed (never a wrong answer) and the pool
- * serves on. A small random net at N = 16384 stands in for CIFAR-10 (its own
+ * serves on; a cancelled shared image stops in every part, which all stay in
+ * service. A small random net at N = 16384 stands in for CIFAR-10 (its own
  * tests load the shipped one), so the test costs seconds, not minutes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
-import { headers } from '../src/api/wire'
+import { randomUUID } from 'node:crypto'
+import { BINARY, headers, paths, type JobProgress } from '../src/api/wire'
 import { KeyOwner } from '../src/he/key-owner'
 import { forward } from '../src/model/forward'
 import { publicModel } from '../src/model/manifest'
@@ -70,6 +72,44 @@ describe('one image across pool workers', () => {
     }
     // the first may be shared (the queue was empty); while others wait, images run one a worker
     expect(results.filter((r) => r.workers === 1).length).toBeGreaterThanOrEqual(2)
+  })
+
+  it('reports a shared image\'s progress from its lead, and a cancel stops every part without a replacement', async () => {
+    // runs before the crash test, whose replacement worker may still be loading when it ends (an image is shared by ready workers only)
+    const pool = app.blindfold.pool
+    const replaced = pool.stats.replaced
+    const requestId = randomUUID()
+    const progress = async () => (await app.inject({ method: 'GET', url: paths.job(session, requestId) })).json() as JobProgress
+    pool.slowStages(30_000)
+    try {
+      const request = owner.encrypt(image(9))
+      const post = app.inject({
+        method: 'POST',
+        url: paths.classify(session),
+        headers: { 'content-type': BINARY, [headers.requestId]: requestId },
+        payload: Buffer.from(request.buffer, request.byteOffset, request.byteLength),
+      })
+      // the lead has finished a stage and sleeps in the test hook; its peer waits for it
+      await until(() => pool.busyWorkers().length === 2, 'both workers on the image')
+      let p = await progress()
+      while (!(p.state === 'running' && p.done >= 1)) {
+        await new Promise((r) => setTimeout(r, 10))
+        p = await progress()
+      }
+      expect(p.stage).toBe(app.blindfold.models.get(files.manifest.name)!.stageNames[p.done])
+      expect((await app.inject({ method: 'DELETE', url: paths.job(session, requestId) })).statusCode).toBe(204)
+      const r = await post
+      expect(r.statusCode).toBe(409)
+      expect(errorCode(r)).toBe('cancelled')
+      await until(() => pool.busyWorkers().length === 0, 'every part stopped')
+    } finally {
+      pool.slowStages(0)
+    }
+    expect(pool.stats.replaced).toBe(replaced)
+    const after = await classify(10)
+    expect(after.status).toBe(200)
+    expect(after.workers).toBe(2)
+    expect(after.error).toBeLessThan(TOLERANCE)
   })
 
   it('a worker dying mid-image fails that image with worker_crashed, then shared images work again', async () => {

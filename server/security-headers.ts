@@ -5,6 +5,7 @@
  * blob: workers and images, and fetches to our own API only.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify'
+import { headers } from '../src/api/wire'
 
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'self'",
@@ -25,6 +26,8 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'referrer-policy': 'no-referrer',
   'x-frame-options': 'DENY',
   'cross-origin-opener-policy': 'same-origin',
+  // the page may use the camera ("Take a photo" for photo models) and nothing else of the device
+  'permissions-policy': 'camera=(self), microphone=(), geolocation=(), payment=(), usb=()',
 }
 
 /**
@@ -56,12 +59,13 @@ export function cors(origin: string | undefined) {
       if (!origin || request.headers.origin !== origin) return
       reply.header('access-control-allow-origin', origin)
       reply.header('vary', 'Origin')
-      reply.header('access-control-expose-headers', 'x-blindfold-server-ms, retry-after')
+      reply.header('access-control-expose-headers', `${headers.serverMs}, ${headers.serverWorkers}, retry-after`)
     },
     preflight: async (request: { method: string; headers: Record<string, unknown> }, reply: FastifyReply) => {
       if (!origin || request.headers.origin !== origin || request.method !== 'OPTIONS') return
       reply.header('access-control-allow-methods', 'GET, POST, DELETE')
-      reply.header('access-control-allow-headers', 'content-type')
+      // the request id a classification may carry (progress and cancel, routes/jobs.ts)
+      reply.header('access-control-allow-headers', `content-type, ${headers.requestId}`)
       reply.header('access-control-max-age', '600')
       return reply.code(204).send()
     },

@@ -75,6 +75,12 @@ export class SessionStore {
     return session
   }
 
+  /** The live session without extending its TTL (a job's bookkeeping is not a use of the keys). */
+  peek(id: string): Session | undefined {
+    const s = this.sessions.get(id)
+    return s && s.expiresAt > this.now() ? s : undefined
+  }
+
   /** The live session, its TTL extended; undefined when unknown or expired. */
   touch(id: string): Session | undefined {
     const s = this.sessions.get(id)

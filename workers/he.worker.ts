@@ -3,11 +3,11 @@
  * this one object; the page imports only its type.
  */
 import { expose } from 'comlink'
-import type { ClassifyResult, SessionInfo, WorkerEvent } from '../src/api/he-worker-types'
+import type { ClassifyResult, ListedModel, SessionInfo, WorkerEvent } from '../src/api/he-worker-types'
 import { sealMessage } from '../src/he/errors'
-import { classifyPixels, type OnStage } from './he/classify'
+import { cancelClassification, classifyPixels, type OnServerProgress, type OnStage } from './he/classify'
 import { setListener } from './he/request-log'
-import { startSession, type OnSessionProgress } from './he/session'
+import { ensureSession, listModels, startSession, type OnSessionProgress } from './he/session'
 
 /**
  * SEAL's C++ failures arrive as WebAssembly.Exception, which is not an Error
@@ -27,13 +27,28 @@ const api = {
   listen(listener: (e: WorkerEvent) => void): void {
     setListener(listener)
   },
-  /** Generates keys (replacing any) and uploads the evaluation keys. */
-  startSession(modelName: string | undefined, onProgress?: OnSessionProgress): Promise<SessionInfo> {
+  /** The server's models with their public description and measured costs (asked again when `refresh`). */
+  models(refresh = false): Promise<ListedModel[]> {
+    return asError(listModels(refresh))
+  },
+  /** The model's session: keys made and uploaded the first time, then kept. */
+  ensureSession(modelName: string, onProgress?: OnSessionProgress): Promise<SessionInfo> {
+    return asError(ensureSession(modelName, onProgress))
+  },
+  /** Fresh keys for one model (its old secret key dropped, its old session deleted). */
+  newKeys(modelName: string, onProgress?: OnSessionProgress): Promise<SessionInfo> {
     return asError(startSession(modelName, onProgress))
   },
-  /** 784 grayscale pixels, 0 = background, 255 = ink. */
-  classify(pixels: Uint8Array, onStage?: OnStage): Promise<ClassifyResult> {
-    return asError(classifyPixels(pixels, onStage))
+  /**
+   * The model's raw input, height x width x channels bytes (HWC, 0..255, as
+   * src/app/preprocess makes it); `requestId` names the job for cancel().
+   */
+  classify(modelName: string, pixels: Uint8Array, requestId: string, onStage?: OnStage, onProgress?: OnServerProgress): Promise<ClassifyResult> {
+    return asError(classifyPixels(modelName, pixels, requestId, onStage, onProgress))
+  },
+  /** Stops a classification in flight (a no-op when it is not). */
+  cancel(requestId: string): void {
+    cancelClassification(requestId)
   },
 }
 

@@ -36,7 +36,7 @@ function render(digit: Uint8Array, w: number, h: number, scale: number, ox: numb
   return data
 }
 
-function png(w: number, h: number, data: Buffer): Buffer {
+export function png(w: number, h: number, data: Buffer): Buffer {
   const p = new PNG({ width: w, height: h })
   data.copy(p.data)
   return PNG.sync.write(p)

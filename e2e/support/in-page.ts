@@ -16,15 +16,17 @@ export const RESET_LONG_TASKS = 'window.__longTasks = []'
 export const READ_RESULTS = `
   Array.from(document.querySelectorAll('[data-testid="result"]')).reverse().map((el) => {
     const c = el.querySelector('canvas.frame');
-    const d = c ? c.getContext('2d').getImageData(0, 0, 28, 28).data : null;
+    const channels = c ? Number(c.getAttribute('data-channels') ?? 1) : 1;
+    const d = c ? c.getContext('2d').getImageData(0, 0, c.width, c.height).data : null;
     return {
       name: el.querySelector('.file-name')?.textContent ?? '',
+      model: el.getAttribute('data-model'),
       status: el.getAttribute('data-status'),
       prediction: el.getAttribute('data-prediction'),
       probabilities: JSON.parse(el.getAttribute('data-probabilities') ?? 'null'),
       error: el.querySelector('[data-testid="error"]')?.textContent ?? null,
-      // the 28x28 frame the model saw, read back from its preview canvas (red channel)
-      frame: d ? Array.from({ length: 784 }, (_, i) => d[i * 4]) : null,
+      // the input the model saw (HWC), read back from its preview canvas
+      frame: d ? Array.from({ length: (d.length / 4) * channels }, (_, i) => d[Math.floor(i / channels) * 4 + (channels === 3 ? i % 3 : 0)]) : null,
     };
   })
 `
@@ -50,3 +52,36 @@ export const ANSWER_TIMING_HOOKS = `
 `
 export const RESET_DONE = 'window.__doneAt = undefined'
 export const READ_ANSWER_TIMES = '[window.__changeAt, window.__doneAt]'
+
+/** Re-encodes a base64 PNG as WebP with the page's own encoder (Node has none here); resolves to base64. */
+export function webpFromPng(b64png: string, quality = 0.9): string {
+  return `(async () => {
+    const bin = Uint8Array.from(atob(${JSON.stringify(b64png)}), (ch) => ch.charCodeAt(0));
+    const bitmap = await createImageBitmap(new Blob([bin], { type: 'image/png' }));
+    const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+    canvas.getContext('2d').drawImage(bitmap, 0, 0);
+    const blob = await canvas.convertToBlob({ type: 'image/webp', quality: ${quality} });
+    if (blob.type !== 'image/webp') throw new Error('this browser cannot encode WebP');
+    const bytes = new Uint8Array(await blob.arrayBuffer());
+    let s = '';
+    for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    return btoa(s);
+  })()`
+}
+
+/** Records, per result card, every server progress value it showed (data-server-done), into window.__progress. */
+export const PROGRESS_OBSERVER = `
+  window.__progress = {};
+  new MutationObserver((records) => {
+    for (const r of records) {
+      const el = r.target;
+      if (!el.getAttribute || el.getAttribute('data-testid') !== 'result') continue;
+      const done = el.getAttribute('data-server-done');
+      if (done === null) continue;
+      const name = el.querySelector('.file-name')?.textContent ?? '';
+      const seen = (window.__progress[name] ??= { done: [], total: Number(el.getAttribute('data-server-total')) });
+      if (seen.done[seen.done.length - 1] !== Number(done)) seen.done.push(Number(done));
+    }
+  }).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-server-done'] });
+`
+export const READ_PROGRESS = 'window.__progress'

@@ -18,11 +18,17 @@ function encode(values: number[], kind: 'u8' | 'f32' | 'f64'): Buffer {
  * (>= 32 values) that a chance match in megabytes of ciphertext is impossible,
  * and it is where the information is.
  */
-export function inputNeedles(frame: number[], mean: number, std: number, label: string): Needle[] {
+export function inputNeedles(frame: number[], mean: number | number[], std: number | number[], label: string): Needle[] {
+  // per-channel normalisation of an HWC input (one channel: one mean and std)
+  const means = typeof mean === 'number' ? [mean] : mean
+  const stds = typeof std === 'number' ? [std] : std
   const start = Math.max(0, frame.findIndex((v) => v > 0) - 4)
   const run = frame.slice(start, start + 112)
   const scaled = run.map((v) => v / 255)
-  const normalised = run.map((v) => (v / 255 - mean) / std)
+  const normalised = run.map((v, i) => {
+    const c = (start + i) % means.length
+    return (v / 255 - means[c]) / stds[c]
+  })
   const out: Needle[] = []
   for (const [name, values] of [['raw', run], ['scaled', scaled], ['normalised', normalised]] as const) {
     for (const kind of ['f32', 'f64'] as const) out.push({ what: `${label} ${name} input as ${kind}`, bytes: encode(values, kind) })

@@ -22,6 +22,14 @@ export type ToWorker =
       request?: Uint8Array
       /** one image shared by `parts` workers: this one's part and its ports to the others (split-job.ts) */
       split?: { part: number; parts: number; ports: MessagePort[] }
+      /**
+       * classify only: an Int32Array(1) flag the pool sets (Atomics.store, then notify) to stop
+       * the job; the evaluation reads it between stages. Shared, not copied: every part of a
+       * shared image gets the same buffer.
+       */
+      cancel?: SharedArrayBuffer
+      /** test hook: after each stage the worker waits this long (woken early by the cancel flag) */
+      stageDelayMs?: number
       /** test hooks: the worker dies on this job the way a WASM abort would, or SEAL traps in it */
       crash?: true
       trap?: true
@@ -29,9 +37,15 @@ export type ToWorker =
   | { type: 'drop'; session: string }
 
 export type FromWorker =
-  | { type: 'ready' }
+  | {
+      type: 'ready'
+      /** per model: bytes of a seeded, uncompressed evaluation-key container (ModelEvaluator.seededKeyBytes) */
+      keyBytes: Record<string, number>
+    }
   | { type: 'init_error'; message: string }
   | { type: 'need_keys'; id: number }
+  /** a classification (a shared image: its lead part) finished `done` of `total` stages; `stage` runs now (absent at the end) */
+  | { type: 'progress'; id: number; done: number; total: number; stage?: string }
   | { type: 'done'; id: number; response?: Uint8Array; ms: number; cached: string[]; retire?: Retirement }
   | { type: 'failed'; id: number; code: string; message: string; clientFault: boolean; cached: string[]; retire?: Retirement }
 

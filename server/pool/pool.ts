@@ -7,12 +7,19 @@
  * A worker may also retire after answering (WASM heap past its bound, or a
  * SEAL fault other than a C++ exception): it takes no further job and is
  * replaced once it has exited.
+ *
+ * A classification submitted with a request id can be watched (progress():
+ * its queue position, then the stages its worker reports) and stopped
+ * (cancel(): a queued job leaves the queue, a running one sees its shared
+ * cancel flag at the worker's next check, cancel-flag.ts); either way its
+ * promise rejects with 409 cancelled and no worker is replaced.
  */
 import { performance } from 'node:perf_hooks'
 import { MessageChannel, Worker } from 'node:worker_threads'
 import type { ModelFiles } from '../model-files'
 import { HttpError } from '../http-error'
 import { BlindfoldError, type ErrorCode } from '../../src/he/errors'
+import { newCancelFlag, raise, type CancelFlag } from './cancel-flag'
 import type { FromWorker, Retirement, ToWorker, WorkerInit } from './messages'
 
 export interface PoolOptions {
@@ -38,6 +45,21 @@ export interface PoolOptions {
 export type JobOp = 'validate' | 'classify'
 /** Why a worker was replaced: it died (crash), was terminated past a job's deadline, or retired after answering. */
 export type RestartReason = 'crash' | 'timeout' | Retirement
+
+/** Where a live classification stands (WorkerPool.progress). */
+export type PoolJobState =
+  | { state: 'queued'; /** jobs ahead of it in the queue */ queuePosition: number }
+  | { state: 'running'; /** stages finished */ done: number; /** the stage running now, once the worker has reported one */ stage?: string }
+
+export interface ClassifyOptions {
+  /** each stage the worker finished (a shared image: as its lead part reports it) */
+  onProgress?(p: { done: number; total: number; stage?: string }): void
+}
+
+/** What a cancelled classification answers: a client's choice, not a fault. */
+export function cancelledError(): HttpError {
+  return new HttpError(409, 'cancelled', 'the classification was cancelled')
+}
 
 export interface PoolObserver {
   /** A job handed to a worker from the queue; keysSent: the pool did not believe the worker held the session's keys. */
@@ -66,6 +88,15 @@ interface Job {
   timer: NodeJS.Timeout
   /** set when the image is shared by several workers: parts still to answer, and what they said */
   split?: { parts: number; pending: number; settled: boolean; response?: Uint8Array; ms?: number; error?: { rank: number; e: Error } }
+  /** classify: the flag its worker(s) read between stages; raised by cancel() */
+  cancelFlag?: CancelFlag
+  /** cancel() was called: the job ends in 409 cancelled, whatever its worker answers */
+  cancelled?: boolean
+  /** classify: what its worker last reported (stages done, the stage running now) */
+  progress?: { done: number; stage?: string }
+  onProgress?: ClassifyOptions['onProgress']
+  /** test hook (slowStages): the worker waits this long after each stage */
+  stageDelayMs?: number
 }
 
 interface Slot {
@@ -89,6 +120,11 @@ const MAX_STARTUP_FAILURES = 3
 export class WorkerPool {
   private readonly slots = new Set<Slot>()
   private readonly queue: Job[] = []
+  /** classifications submitted with a request id, queued or running, by that id (progress, cancel) */
+  private readonly live = new Map<string, Job>()
+  /** per model: bytes of a seeded, uncompressed key container, as the first worker measured them */
+  private keyBytes = new Map<string, number>()
+  private stageDelayMs = 0
   private nextId = 1
   private startupFailures = 0
   private crashNext = false
@@ -102,7 +138,7 @@ export class WorkerPool {
   /** resolves once every initial worker has loaded SEAL and its models */
   readonly ready: Promise<void>
   /** counts for the fault tests and the load bench */
-  readonly stats = { crashes: 0, timeouts: 0, replaced: 0, completed: 0, keyTransfers: 0, splitImages: 0, retired: { heap_limit: 0, seal_fault: 0 } }
+  readonly stats = { crashes: 0, timeouts: 0, replaced: 0, completed: 0, cancelled: 0, keyTransfers: 0, splitImages: 0, retired: { heap_limit: 0, seal_fault: 0 } }
 
   constructor(private readonly options: PoolOptions) {
     this.init = {
@@ -151,6 +187,49 @@ export class WorkerPool {
     this.trapNext = true
   }
 
+  /**
+   * Test hook: every classification submitted from now on waits `ms` after each stage in its
+   * worker (a cancel wakes it at once), so that tests can watch its progress and cancel it
+   * mid-image without a slow model. 0 turns it off.
+   */
+  slowStages(ms: number): void {
+    this.stageDelayMs = ms
+  }
+
+  /** Bytes of a seeded, uncompressed evaluation-key container for `model` (undefined until a worker has loaded). */
+  seededKeyBytes(model: string): number | undefined {
+    return this.keyBytes.get(model)
+  }
+
+  /** A live classification submitted with this request id: queued (and where) or running (and how far); undefined once it has ended. */
+  progress(requestId: string): PoolJobState | undefined {
+    const job = this.live.get(requestId)
+    if (!job) return undefined
+    const at = this.queue.indexOf(job)
+    if (at >= 0) return { state: 'queued', queuePosition: at }
+    return { state: 'running', done: job.progress?.done ?? 0, stage: job.progress?.stage }
+  }
+
+  /**
+   * Stops the live classification submitted with this request id: a queued one leaves the
+   * queue at once, a running one stops at its worker's next check (within one giant step of
+   * a stage). Its promise rejects with 409 cancelled. False: no such job (it has ended).
+   */
+  cancel(requestId: string): boolean {
+    const job = this.live.get(requestId)
+    if (!job) return false
+    if (job.cancelled) return true
+    job.cancelled = true
+    this.stats.cancelled++
+    const at = this.queue.indexOf(job)
+    this.options.log?.info({ queued: at >= 0, ...jobIds(job) }, 'pool job cancelled')
+    if (at >= 0) {
+      this.queue.splice(at, 1)
+      this.fail(job, cancelledError())
+    } else if (job.cancelFlag) raise(job.cancelFlag)
+    return true
+  }
+
   /** requestId: the HTTP request's id, logged with the job's id when the job fails */
   validateKeys(session: string, model: string, keys: Uint8Array, requestId?: string): Promise<void> {
     return this.submit('validate', session, model, keys, undefined, requestId).then(() => undefined)
@@ -162,8 +241,9 @@ export class WorkerPool {
     keys: Uint8Array,
     request: Uint8Array,
     requestId?: string,
+    options: ClassifyOptions = {},
   ): Promise<{ response: Uint8Array; ms: number; parts: number }> {
-    return this.submit('classify', session, model, keys, request, requestId).then((r) => ({ response: r.response!, ms: r.ms, parts: r.parts }))
+    return this.submit('classify', session, model, keys, request, requestId, options).then((r) => ({ response: r.response!, ms: r.ms, parts: r.parts }))
   }
 
   /** Frees a session's loaded keys in every worker. */
@@ -184,7 +264,7 @@ export class WorkerPool {
     await Promise.all(exits)
   }
 
-  private submit(op: JobOp, session: string, model: string, keys: Uint8Array, request?: Uint8Array, requestId?: string) {
+  private submit(op: JobOp, session: string, model: string, keys: Uint8Array, request?: Uint8Array, requestId?: string, options: ClassifyOptions = {}) {
     return new Promise<{ response?: Uint8Array; ms: number; parts: number }>((resolve, reject) => {
       if (this.closing) return reject(new HttpError(503, 'overloaded', 'server is shutting down'))
       if (this.initError && ![...this.slots].some((s) => s.ready)) {
@@ -193,6 +273,10 @@ export class WorkerPool {
       const idle = [...this.slots].some((s) => s.ready && !s.job)
       if (!idle && this.queue.length >= this.options.queueMax) {
         return reject(new HttpError(503, 'overloaded', 'all workers are busy and the queue is full', { 'retry-after': '2' }))
+      }
+      // however the job ends (answer, failure, timeout, cancel, crash), it is no longer live
+      const forget = () => {
+        if (requestId !== undefined && this.live.get(requestId) === job) this.live.delete(requestId)
       }
       const job: Job = {
         id: this.nextId++,
@@ -203,10 +287,19 @@ export class WorkerPool {
         request,
         requestId,
         enqueuedAt: performance.now(),
-        resolve,
-        reject,
+        resolve: (r) => {
+          forget()
+          resolve(r)
+        },
+        reject: (e) => {
+          forget()
+          reject(e)
+        },
         timer: setTimeout(() => this.expire(job), this.options.timeoutMs),
+        ...(op === 'classify' ? { cancelFlag: newCancelFlag(), onProgress: options.onProgress, stageDelayMs: this.stageDelayMs || undefined } : {}),
       }
+      // request ids are Fastify's (unique); a caller reusing one only loses progress and cancel for the later job
+      if (op === 'classify' && requestId !== undefined && !this.live.has(requestId)) this.live.set(requestId, job)
       this.queue.push(job)
       this.dispatch()
     })
@@ -230,6 +323,7 @@ export class WorkerPool {
         at = 0
       }
       const [job] = this.queue.splice(at, 1)
+      if (job.op === 'classify') job.progress = { done: 0 }
       const keysSent = !slot.cached.has(job.session)
       this.options.observer?.dispatched?.({ op: job.op, model: job.model, queueWaitMs: performance.now() - job.enqueuedAt, keysSent })
       const helpers = this.helpersFor(slot, job)
@@ -279,7 +373,7 @@ export class WorkerPool {
     } else if (m.type === 'failed' || m.type === 'exit') {
       const e =
         m.type === 'exit' ? m.e : m.clientFault ? new BlindfoldError(m.code as ErrorCode, m.message) : new HttpError(500, m.code, 'the model evaluation failed on the server')
-      if (m.type === 'failed' && !m.clientFault) this.options.log?.error({ code: m.code, err: m.message, part, ...jobIds(job) }, 'pool job part failed')
+      if (m.type === 'failed' && !m.clientFault && !job.cancelled) this.options.log?.error({ code: m.code, err: m.message, part, ...jobIds(job) }, 'pool job part failed')
       // a dead worker explains the others' failures (theirs only say that a peer stopped, code internal)
       const rank = m.type === 'exit' ? 2 : m.code === 'internal' ? 0 : 1
       if (!split.error || rank > split.error.rank) split.error = { rank, e }
@@ -287,6 +381,8 @@ export class WorkerPool {
     if (split.pending > 0 || split.settled) return
     split.settled = true
     clearTimeout(job.timer)
+    // its parts answered cancelled, or finished before they saw the flag
+    if (job.cancelled) return job.reject(cancelledError())
     if (split.error) return job.reject(split.error.e)
     if (!split.response) return job.reject(new HttpError(500, 'internal', 'no part of the shared image answered'))
     this.stats.completed++
@@ -319,7 +415,16 @@ export class WorkerPool {
   }
 
   private onMessage(slot: Slot, m: FromWorker): void {
+    if (m.type === 'progress') {
+      // not an answer: the job runs on (a shared image: only its lead reports)
+      const job = slot.job
+      if (job?.id !== m.id) return
+      job.progress = { done: m.done, stage: m.stage }
+      job.onProgress?.({ done: m.done, total: m.total, stage: m.stage })
+      return
+    }
     if (m.type === 'ready') {
+      if (this.keyBytes.size === 0) this.keyBytes = new Map(Object.entries(m.keyBytes))
       slot.ready = true
       this.startupFailures = 0
       if (this.initialReady < this.options.size) {
@@ -352,7 +457,9 @@ export class WorkerPool {
       slot.cached.delete(job.session)
       slot.job = undefined
       this.options.observer?.keysMissing?.({ op: job.op, model: job.model })
-      this.run(slot, job, true)
+      if (!job.cancelled) return this.run(slot, job, true)
+      this.fail(job, cancelledError())
+      this.dispatch()
       return
     }
     slot.job = undefined
@@ -362,12 +469,14 @@ export class WorkerPool {
     if (m.type === 'done') {
       this.stats.completed++
       this.options.observer?.evaluated?.({ op: job.op, model: job.model, workerMs: m.ms })
-      job.resolve({ response: m.response, ms: m.ms, parts: 1 })
+      // finished before the worker saw the flag: a cancelled job still gives no answer
+      if (job.cancelled) job.reject(cancelledError())
+      else job.resolve({ response: m.response, ms: m.ms, parts: 1 })
     } else if (m.clientFault) {
-      job.reject(new BlindfoldError(m.code as ErrorCode, m.message))
+      job.reject(job.cancelled || m.code === 'cancelled' ? cancelledError() : new BlindfoldError(m.code as ErrorCode, m.message))
     } else {
       this.options.log?.error({ code: m.code, err: m.message, ...jobIds(job) }, 'pool job failed')
-      job.reject(new HttpError(500, m.code, 'the model evaluation failed on the server'))
+      job.reject(job.cancelled ? cancelledError() : new HttpError(500, m.code, 'the model evaluation failed on the server'))
     }
     this.dispatch()
   }
@@ -434,7 +543,19 @@ type JobMessage = Extract<ToWorker, { type: 'job' }>
 
 /** A job for one worker: keys only when it does not hold them (copied: the session store keeps its own). */
 function jobMessage(job: Job, withKeys: boolean, request: Uint8Array | undefined, extra: Pick<JobMessage, 'split' | 'crash' | 'trap'>): JobMessage {
-  return { type: 'job', id: job.id, op: job.op, session: job.session, model: job.model, keys: withKeys ? job.keys : undefined, request, ...extra }
+  return {
+    type: 'job',
+    id: job.id,
+    op: job.op,
+    session: job.session,
+    model: job.model,
+    keys: withKeys ? job.keys : undefined,
+    request,
+    // shared with the worker, not copied (a SharedArrayBuffer is never in a transfer list)
+    cancel: job.cancelFlag?.buffer as SharedArrayBuffer | undefined,
+    stageDelayMs: job.stageDelayMs,
+    ...extra,
+  }
 }
 
 /** What pool logs say about a job: its id and its HTTP request's id (Fastify's reqId), never its session. */

@@ -10,9 +10,13 @@
  * a side; zstd would cost more than it saves in-process). A part that fails
  * closes its ports, so its peers stop waiting and fail too; at the end the
  * lead sends `end` and each follower closes its channel.
+ *
+ * Cancellation: every part reads the same cancel flag (EvaluationControl.cancelled), so
+ * each stops at its next check; one that is waiting on a peer instead sees that peer
+ * close its ports, and answers `cancelled` too rather than a peer failure.
  */
 import type { MessagePort } from 'node:worker_threads'
-import type { LoadedKeys, ModelEvaluator, Share } from '../../src/he/evaluator'
+import type { EvaluationControl, LoadedKeys, ModelEvaluator, Share } from '../../src/he/evaluator'
 import { BlindfoldError } from '../../src/he/errors'
 
 export interface SplitLink {
@@ -58,10 +62,10 @@ export async function runSplitPart(
   keys: LoadedKeys,
   request: Uint8Array,
   link: SplitLink,
-  options: { logitNoiseStd?: number },
+  options: { logitNoiseStd?: number } & EvaluationControl,
 ): Promise<Uint8Array | undefined> {
   const next = link.ports.map(inbox)
-  const job = evaluator.startJob(request)
+  const job = evaluator.startJob(request, options)
   let ended = false
   try {
     while (!job.done) {
@@ -98,6 +102,10 @@ export async function runSplitPart(
     for (const port of link.ports) port.postMessage({ kind: 'end' } satisfies PeerMessage)
     ended = true
     return response
+  } catch (e) {
+    // a peer that stopped because of the cancel flag: this part was cancelled as well
+    job.checkCancelled()
+    throw e
   } finally {
     job.dispose()
     // a follower always closes; the lead only on failure, which stops its waiting peers

@@ -9,12 +9,17 @@
  * when its WASM heap has passed the configured bound (a WASM heap never
  * shrinks) or when SEAL failed with anything but its own C++ exception: a
  * trap or abort may leave the heap in a state no later job should meet.
+ *
+ * A classification reports each finished stage (`progress`, posted at once: the
+ * pool hears it while this thread computes on) and stops early, answering
+ * `cancelled`, once the pool raises the job's shared cancel flag (cancel-flag.ts).
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import { BlindfoldError, isClientFault, isSealException, sealMessage } from '../../src/he/errors'
 import { loadSeal } from '../../src/he/context'
-import { ModelEvaluator } from '../../src/he/evaluator'
+import { ModelEvaluator, type EvaluationControl } from '../../src/he/evaluator'
 import { readWeights, type ModelManifest } from '../../src/model/manifest'
+import { cancelFlagOf, isRaised, newCancelFlag, sleepUnlessRaised } from './cancel-flag'
 import { KeyCache } from './key-cache'
 import { runSplitPart, type SplitLink } from './split-job'
 import type { FromWorker, Retirement, ToWorker, WorkerInit } from './messages'
@@ -69,6 +74,19 @@ async function main(init: WorkerInit): Promise<void> {
     }
     return { evaluator, keys }
   }
+  /** What the pool watches and stops of a classification: progress messages (if `reports`) and the cancel flag. */
+  const controlOf = (msg: Extract<ToWorker, { type: 'job' }>, evaluator: ModelEvaluator, reports: boolean): EvaluationControl => {
+    const flag = msg.cancel ? cancelFlagOf(msg.cancel) : undefined
+    const delayMs = msg.stageDelayMs ?? 0
+    return {
+      cancelled: flag ? () => isRaised(flag) : undefined,
+      onStage: (done, total) => {
+        if (reports) send({ type: 'progress', id: msg.id, done, total, stage: evaluator.stageNames[done] })
+        // test hook: a slow stage, which a cancel cuts short
+        if (delayMs > 0) sleepUnlessRaised(flag ?? newCancelFlag(), delayMs)
+      },
+    }
+  }
   const exitAfterAnswer = (retire: Retirement | undefined) => {
     if (retire) setImmediate(() => process.exit(0)) // after the answer is posted
   }
@@ -84,7 +102,9 @@ async function main(init: WorkerInit): Promise<void> {
       // the pool sends keys to every part it does not believe holds them; a miss here is a pool bug
       if (!ready) throw new BlindfoldError('internal', 'a shared image arrived without the session keys')
       const { evaluator, keys } = ready
-      const response = await runSplitPart(evaluator, keys, msg.request!, link, { logitNoiseStd: init.logitNoiseStd })
+      // the lead speaks for the image: only it reports progress
+      const control = controlOf(msg, evaluator, link.part === 0)
+      const response = await runSplitPart(evaluator, keys, msg.request!, link, { logitNoiseStd: init.logitNoiseStd, ...control })
       retire = heapRetirement()
       send({ type: 'done', id: msg.id, response, ms: performance.now() - started, cached: cache.sessions(), retire }, response ? [response.buffer as ArrayBuffer] : [])
     } catch (e) {
@@ -123,7 +143,7 @@ async function main(init: WorkerInit): Promise<void> {
         retire = heapRetirement()
         return send({ type: 'done', id: msg.id, ms: performance.now() - started, cached: cache.sessions(), retire })
       }
-      const response = evaluator.classify(keys, msg.request!, { logitNoiseStd: init.logitNoiseStd })
+      const response = evaluator.classify(keys, msg.request!, { logitNoiseStd: init.logitNoiseStd, ...controlOf(msg, evaluator, true) })
       retire = heapRetirement()
       send({ type: 'done', id: msg.id, response, ms: performance.now() - started, cached: cache.sessions(), retire }, [response.buffer as ArrayBuffer])
     } catch (e) {
@@ -132,7 +152,7 @@ async function main(init: WorkerInit): Promise<void> {
       exitAfterAnswer(retire)
     }
   })
-  send({ type: 'ready' })
+  send({ type: 'ready', keyBytes: Object.fromEntries([...evaluators].map(([name, e]) => [name, e.seededKeyBytes])) })
 }
 
 main(workerData as WorkerInit).catch((e) => {

@@ -7,9 +7,9 @@ export async function healthRoutes(app: FastifyInstance): Promise<void> {
   // probes cost nothing: a load balancer's probes must not use up one client's rate limit
   app.get(paths.health, { config: { cost: 'free' } }, async () => ({ status: 'ok' }))
   app.get(paths.ready, { config: { cost: 'free' } }, async (_request, reply) => {
-    if (app.blindfold.pool.isReady()) return { ready: true }
+    if (app.blindfold.evaluation.isReady()) return { ready: true }
     // why the workers failed is in the server log, not in a public answer
-    const message = app.blindfold.pool.failure ? 'workers failed to start' : 'workers are loading the models'
+    const message = app.blindfold.evaluation.failure ? 'workers failed to start' : 'workers are loading the models'
     return reply.code(503).send({ ready: false, error: { code: 'not_ready', message } })
   })
 }

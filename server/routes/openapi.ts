@@ -1,19 +1,20 @@
 // A hand-written OpenAPI 3.1 description of the API, served as JSON.
 import type { FastifyInstance } from 'fastify'
-import { API_PREFIX, BINARY, headers } from '../../src/api/wire'
+import { API_PREFIX, BINARY, headers, REQUEST_ID_PATTERN } from '../../src/api/wire'
 
 const error = { $ref: '#/components/schemas/ApiError' }
 const retryAfter = { 'Retry-After': { description: 'seconds to wait before trying again', schema: { type: 'string' } } }
 /** What each status means across the API (server/README.md has the full code table). */
 const ERROR_CODES: Record<number, string> = {
-  400: 'bad_request, bad_url, empty_body, or an engine code (bad_container, wrong_level, ...)',
-  404: 'unknown_session, unknown_model or not_found',
+  400: 'bad_request (also a malformed x-blindfold-request-id), bad_url, empty_body, or an engine code (bad_container, wrong_level, ...)',
+  404: 'unknown_session, unknown_model, unknown_job or not_found',
+  409: 'cancelled (DELETE on the job, while this POST was open) or request_id_in_use (this session has a live classification under that x-blindfold-request-id)',
   413: 'body_too_large (above the route limit, or a body where the route takes none)',
   414: 'uri_too_long (a path parameter longer than any valid one)',
   415: 'unsupported_media_type (the body is not application/octet-stream)',
   429: 'rate_limited (cost-weighted, per client) or query_budget_exhausted; Retry-After when waiting helps',
   500: 'worker_crashed, internal or model_mismatch',
-  503: 'overloaded, sessions_full or not_ready; Retry-After',
+  503: 'overloaded, sessions_full, not_ready, or store_unavailable (distributed mode: Redis unreachable); Retry-After',
   504: 'timeout',
 }
 const errors = (...codes: number[]) =>
@@ -46,6 +47,15 @@ const obj = (properties: Record<string, unknown>, description?: string, optional
   required: Object.keys(properties).filter((k) => !optional.includes(k)),
   properties,
 })
+const requestIdSchema = { type: 'string', pattern: REQUEST_ID_PATTERN.source } as const
+const sessionParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } } as const
+const requestIdParam = {
+  name: 'requestId',
+  in: 'path',
+  required: true,
+  description: `the ${headers.requestId} the classification was sent with`,
+  schema: requestIdSchema,
+} as const
 const inputCommon = {
   ciphertexts: { ...int, description: 'input ciphertexts in a request' },
   elements: { ...int, description: 'logical elements = blocks * blockSize; element i is offset i mod blockSize of block floor(i / blockSize)' },
@@ -95,8 +105,20 @@ export const openapi = {
     },
     [`${API_PREFIX}/sessions/{id}/classify`]: {
       post: {
-        summary: 'Evaluate the model on one encrypted image (counts against the query budgets, if the server sets any)',
-        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        summary:
+          'Evaluate the model on one encrypted image (counts against the query budgets, if the server sets any). ' +
+          `With ${headers.requestId}, its progress can be read and the job cancelled at /sessions/{id}/jobs/{requestId} while this POST is open. ` +
+          'Closing the connection before the answer cancels the job too (with or without a request id). A cancelled classification is not counted.',
+        parameters: [
+          { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
+          {
+            name: headers.requestId,
+            in: 'header',
+            required: false,
+            description: 'an id of the client\'s choosing (a random UUID fits); unique among this session\'s live classifications (else 409 request_id_in_use), malformed: 400 bad_request',
+            schema: requestIdSchema,
+          },
+        ],
         requestBody: { required: true, ...binaryBody('RequestContainer', 'request container (kind 2), at most MAX_REQUEST_BYTES (400 KB by default, raised to the bound of the largest served model)') },
         responses: {
           '200': {
@@ -106,8 +128,27 @@ export const openapi = {
               [headers.serverWorkers]: { description: 'worker threads that shared this image (more than 1 only for N = 16384 models on an idle server)', schema: { type: 'string' } },
             },
           },
-          ...errors(400, 404, 413, 414, 415, 429, 500, 503, 504),
+          ...errors(400, 404, 409, 413, 414, 415, 429, 500, 503, 504),
         },
+      },
+    },
+    [`${API_PREFIX}/sessions/{id}/jobs/{requestId}`]: {
+      get: {
+        summary:
+          'Progress of a classification sent with this request id: queued (and its queue position), running (stages done, the stage running now), ' +
+          'then how it ended, for 60 s after its POST ended. Meant to be polled (every ~250 ms); costs 1 rate-limit point like any GET and does not extend the session.',
+        parameters: [sessionParam, requestIdParam],
+        responses: {
+          '200': { description: 'progress', content: { 'application/json': { schema: { $ref: '#/components/schemas/JobProgress' } } } },
+          ...errors(400, 404, 413, 414, 429),
+        },
+      },
+      delete: {
+        summary:
+          'Cancel the classification: a queued job leaves the queue, a running one stops at its worker\'s next check; its POST answers 409 cancelled ' +
+          'and the query is given back. A job that already ended stays as it ended (204 all the same).',
+        parameters: [sessionParam, requestIdParam],
+        responses: { '204': { description: 'cancelled (or already ended)' }, ...errors(400, 404, 413, 414, 429) },
       },
     },
     [`${API_PREFIX}/sessions/{id}`]: {
@@ -140,7 +181,55 @@ export const openapi = {
         required: ['sessionId', 'model', 'expiresAt'],
         properties: { sessionId: { type: 'string' }, model: { type: 'string' }, expiresAt: { type: 'string', format: 'date-time' } },
       },
-      ModelsResponse: { type: 'object', required: ['models'], properties: { models: { type: 'array', items: { $ref: '#/components/schemas/PublicModel' } } } },
+      ModelsResponse: { type: 'object', required: ['models'], properties: { models: { type: 'array', items: { $ref: '#/components/schemas/ServedModel' } } } },
+      ServedModel: {
+        description: 'A public model description with what it costs on this server',
+        allOf: [{ $ref: '#/components/schemas/PublicModel' }, { type: 'object', required: ['cost'], properties: { cost: { $ref: '#/components/schemas/ModelCost' } } }],
+      },
+      ModelCost: obj(
+        {
+          evaluationKeyBytes: {
+            type: ['integer', 'null'],
+            minimum: 0,
+            description:
+              'bytes of one evaluation-key upload: the median of the last 50 this server accepted for the model; before the first, the exact size of a seeded, uncompressed key set (zstd uploads are smaller); null only before the workers have loaded the model',
+          },
+          requestBytes: {
+            type: ['integer', 'null'],
+            minimum: 0,
+            description: 'bytes of one classification request: the median of the last 50 accepted; before the first, the exact size of a seeded, uncompressed request',
+          },
+          responseBytes: {
+            type: ['integer', 'null'],
+            minimum: 0,
+            description: 'bytes of one answer: the median of the last 50 sent; before the first, the exact uncompressed size (answers are zstd)',
+          },
+          serverMs: {
+            oneOf: [{ type: 'null' }, obj({ median: { ...num, minimum: 0 }, samples: { ...int, minimum: 1 } })],
+            description: 'worker time of one image, ms: the median of the last 50 classifications of this model on this server and how many that is; null before the first',
+          },
+          measured: {
+            ...obj({ evaluationKeys: { type: 'boolean' }, request: { type: 'boolean' }, response: { type: 'boolean' } }),
+            description: 'per byte size: true when it is the median of what this server saw, false while it is the plan\'s uncompressed upper bound',
+          },
+        },
+        'What a model costs on this server, measured (byte sizes fall back to the plan\'s exact uncompressed sizes until measured)',
+      ),
+      JobProgress: obj(
+        {
+          requestId: requestIdSchema,
+          state: {
+            enum: ['queued', 'running', 'done', 'failed', 'cancelled'],
+            description: 'queued: waiting for a worker (or its body still arriving); running: on a worker; done / failed: its POST was answered; cancelled: by DELETE or by the client closing its POST',
+          },
+          queuePosition: { ...int, description: 'while queued in the pool: jobs ahead of it (absent while its body is still arriving)' },
+          done: { ...int, description: 'stages of the plan finished on this image (linear layer runs and activations), as the worker reports them; = total once done' },
+          total: { ...int, description: 'stages of the plan' },
+          stage: { ...str, description: 'while running: the stage running now, e.g. conv1, poly1, pool1+dense1' },
+        },
+        'One classification as the server sees it',
+        ['queuePosition', 'stage'],
+      ),
       PublicModel: obj(
         {
           name: str,

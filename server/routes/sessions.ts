@@ -2,20 +2,24 @@
  * Sessions: a client uploads its evaluation keys once (validated in a worker
  * before the session exists), then sends one request container per image.
  * Media type and body size are refused before the body is read (body-policy.ts);
- * session quotas are in session-store.ts, query budgets here.
+ * session quotas are in session-store.ts, query budgets here. A classification
+ * may be followed and cancelled by its request id (jobs.ts).
  */
 import type { FastifyInstance } from 'fastify'
 import { BINARY, headers, paths, type SessionCreated } from '../../src/api/wire'
 import { clientOf } from '../client-id'
 import { HttpError } from '../http-error'
+import { cancelledError } from '../pool/pool'
 import { QueryBudget } from '../query-budget'
 import { SessionStore, type Session } from '../session-store'
 import { checkKeysBody, checkRequestBody } from '../validate'
+import { classificationOf, trackClassification } from './jobs'
 
 const sessionPattern = `${paths.sessions}/:id`
 
 export async function sessionRoutes(app: FastifyInstance): Promise<void> {
-  const { config, models, pool, sessions } = app.blindfold
+  // pool: the in-process WorkerPool or, with REDIS_URL, the BullMQ queue (server/evaluation.ts)
+  const { config, models, evaluation: pool, sessions, jobs, costs } = app.blindfold
   const unknownSession = () =>
     new HttpError(404, 'unknown_session', 'no such session (unknown or expired): upload the evaluation keys again')
   const clientBudget =
@@ -69,10 +73,11 @@ export async function sessionRoutes(app: FastifyInstance): Promise<void> {
       withinModel(request.body, model.limits.keys, name)
       // copy out of Fastify's buffer: the store keeps these bytes for the session's life
       const keys = new Uint8Array(checkKeysBody(request.body))
-      sessions.admit(owner, keys.byteLength) // refuse before a worker spends time on the keys
+      await sessions.admit(owner, keys.byteLength) // refuse before a worker spends time on the keys
       const id = SessionStore.newId()
       await pool.validateKeys(id, name, keys, request.id)
-      const session = sessions.add(id, name, keys, owner)
+      const session = await sessions.add(id, name, keys, owner)
+      costs.keysAccepted(name, keys.byteLength)
       const body: SessionCreated = { sessionId: id, model: name, expiresAt: new Date(session.expiresAt).toISOString() }
       return reply.code(201).send(body)
     },
@@ -80,22 +85,37 @@ export async function sessionRoutes(app: FastifyInstance): Promise<void> {
 
   app.post<{ Params: { id: string } }>(
     `${sessionPattern}/classify`,
-    { bodyLimit: routeLimit('request'), config: { cost: 'classify', binaryBody: true } },
+    { bodyLimit: routeLimit('request'), config: { cost: 'classify', binaryBody: true }, onRequest: trackClassification(app) },
     async (request, reply) => {
-      const session = sessions.touch(request.params.id)
+      const job = classificationOf(request)
+      const session = await sessions.touch(request.params.id)
       if (!session) throw unknownSession()
       const model = models.get(session.model)!
       withinModel(request.body, model.limits.request, session.model)
       const bytes = checkRequestBody(request.body, model.plan.input.ciphertexts, model.manifest.he)
+      // cancelled while its body was arriving: never queued, nothing counted
+      if (job.stopped()) throw cancelledError()
       const refund = reserveQuery(session, clientOf(request))
       let result: { response: Uint8Array; ms: number; parts: number }
       try {
-        result = await pool.classify(session.id, session.model, session.keys, bytes, request.id)
+        // request.id is also the pool's key of this job (cancel when the client goes away, jobs.ts)
+        result = await pool.classify(session.id, session.model, session.keys, bytes, request.id, {
+          onProgress: ({ done }) => {
+            if (job.tracked) job.tracked.done = done
+          },
+        })
+        // it may have finished just as it was cancelled: a cancelled job still gives no answer
+        if (job.stopped()) throw cancelledError()
       } catch (e) {
+        // nothing was learnt from it: the query is given back
         refund()
-        throw e
+        const cancelled = job.stopped()
+        if (job.tracked) jobs.finish(job.tracked, cancelled ? 'cancelled' : 'failed')
+        throw cancelled ? cancelledError() : e
       }
       const { response, ms, parts } = result
+      if (job.tracked) jobs.finish(job.tracked, 'done')
+      costs.classified(session.model, { requestBytes: bytes.byteLength, responseBytes: response.byteLength, serverMs: ms })
       return reply
         .code(200)
         .type(BINARY)
@@ -106,7 +126,7 @@ export async function sessionRoutes(app: FastifyInstance): Promise<void> {
   )
 
   app.delete<{ Params: { id: string } }>(sessionPattern, async (request, reply) => {
-    if (!sessions.delete(request.params.id)) throw unknownSession()
+    if (!(await sessions.delete(request.params.id))) throw unknownSession()
     return reply.code(204).send()
   })
 }

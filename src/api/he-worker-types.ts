@@ -4,6 +4,13 @@
  * sizes, digests and decrypted results for the page to show.
  */
 import type { PublicModel } from '../model/manifest'
+import type { JobProgress, ModelsResponse } from './wire'
+
+/** A model as the server lists it: public description plus what it costs on that server. */
+export type ListedModel = ModelsResponse['models'][number]
+
+/** The server's progress on one image (polled while it computes), as the card shows it. */
+export type ServerProgress = Pick<JobProgress, 'state' | 'queuePosition' | 'done' | 'total' | 'stage'>
 
 /** Stages one image passes through, in order; also the result's data-status. */
 export type ClassifyStage = 'encrypting' | 'sending' | 'computing' | 'decrypting'
@@ -19,6 +26,7 @@ export interface SessionProgress {
 
 export interface SessionInfo {
   sessionId: string
+  /** the model these keys were made for (one session per model, kept for the tab's life) */
   model: PublicModel
   expiresAt: string
   keygenMs: number
@@ -40,18 +48,28 @@ export interface ClassifyResult {
   prediction: number
   probabilities: number[]
   timings: StageTimings
+  /** how many server worker threads shared this image */
+  serverWorkers: number
   bytesSent: number
   bytesReceived: number
 }
 
 /** What a request carried, as the privacy inspector lists it. */
-export type RequestCarries = 'model list (no body)' | 'evaluation keys' | 'ciphertext' | 'session delete (no body)'
+export type RequestCarries =
+  | 'model list (no body)'
+  | 'evaluation keys'
+  | 'ciphertext'
+  | 'session delete (no body)'
+  | 'progress poll (no body)'
+  | 'cancel (no body)'
 
 export interface RequestRecord {
   id: number
   at: number
   method: string
   path: string
+  /** the model whose session the request belongs to (none for the model list) */
+  model?: string
   carries: RequestCarries
   bytesSent: number
   bytesReceived: number

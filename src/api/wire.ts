@@ -14,6 +14,8 @@ export const paths = {
   sessions: `${API_PREFIX}/sessions`,
   session: (id: string) => `${API_PREFIX}/sessions/${encodeURIComponent(id)}`,
   classify: (id: string) => `${API_PREFIX}/sessions/${encodeURIComponent(id)}/classify`,
+  /** GET: the progress of one classification (JobProgress); DELETE: cancel it (204) */
+  job: (id: string, requestId: string) => `${API_PREFIX}/sessions/${encodeURIComponent(id)}/jobs/${encodeURIComponent(requestId)}`,
   health: '/healthz',
   ready: '/readyz',
 } as const
@@ -24,10 +26,59 @@ export const headers = {
   serverMs: 'x-blindfold-server-ms',
   /** how many worker threads shared this image (1, or more for a split model on an idle server) */
   serverWorkers: 'x-blindfold-server-workers',
+  /**
+   * request header of a classification: an id the client chose (REQUEST_ID_PATTERN) under which
+   * it can follow the job's progress and cancel it (paths.job) while the POST is open. Unique
+   * per session among live jobs (else 409 request_id_in_use); malformed: 400 bad_request
+   */
+  requestId: 'x-blindfold-request-id',
 } as const
 
+/** what a client-chosen request id may be: 16 to 64 of A-Z a-z 0-9 _ - (a random UUID fits) */
+export const REQUEST_ID_PATTERN = /^[A-Za-z0-9_-]{16,64}$/
+
+/**
+ * One classification as the server sees it, for the client's progress display
+ * (GET paths.job). Progress is real: `done` counts the plan's stages (a linear
+ * layer run or an activation) the evaluator has finished on this image, as the
+ * worker reports them. A finished job's last state answers for 60 s after its POST ended.
+ */
+export interface JobProgress {
+  requestId: string
+  /**
+   * queued: waiting for a worker (or its body still arriving); running: on a worker;
+   * done: answered; failed: answered with an error; cancelled: by DELETE or by the client closing the POST
+   */
+  state: 'queued' | 'running' | 'done' | 'failed' | 'cancelled'
+  /** while queued in the pool: how many jobs are ahead of this one (absent while its body is still arriving) */
+  queuePosition?: number
+  /** stages finished; total once done */
+  done: number
+  total: number
+  /** while running: name of the stage running now, as the server names the plan's stages (e.g. "conv2", "poly1", "pool1+dense1") */
+  stage?: string
+}
+
+/**
+ * What a model costs on this server (published with each model in GET /models). Byte sizes are
+ * the medians of the last 50 the server accepted or sent for this model (what clients really
+ * send: zstd); before the first, the exact uncompressed size of a seeded upload or of the
+ * response, which the measured ones stay below.
+ */
+export interface ModelCost {
+  /** bytes of one evaluation-key upload (null only before the workers have loaded the model) */
+  evaluationKeyBytes: number | null
+  /** bytes of one classification request and its response */
+  requestBytes: number | null
+  responseBytes: number | null
+  /** median worker time (ms) of the last 50 classifications on this server, and how many that is; null before the first */
+  serverMs: { median: number; samples: number } | null
+  /** which byte sizes are medians of what this server saw; the others are the plan's uncompressed upper bounds */
+  measured: { evaluationKeys: boolean; request: boolean; response: boolean }
+}
+
 export interface ModelsResponse {
-  models: PublicModel[]
+  models: Array<PublicModel & { cost: ModelCost }>
 }
 
 export interface SessionCreated {
@@ -47,6 +98,9 @@ export type ApiErrorCode =
   | 'overloaded'
   | 'timeout'
   | 'worker_crashed'
+  | 'cancelled'
+  | 'unknown_job'
+  | 'request_id_in_use'
   | 'not_found'
   | 'internal'
   // plus every engine code of src/he/errors.ts (bad_container, wrong_level, ...)

@@ -1,18 +1,27 @@
+import { CameraCapture } from './components/CameraCapture'
 import { DrawPad } from './components/DrawPad'
 import { InputPanel } from './components/InputPanel'
+import { ModelPicker } from './components/ModelPicker'
 import { PrivacyInspector } from './components/PrivacyInspector'
 import { ResultCard } from './components/ResultCard'
 import { SessionPanel } from './components/SessionPanel'
 import { StageStrip } from './components/StageStrip'
-import { isSettled } from './state'
+import { IDLE, isSettled, queuePlace, selectedModel, type Session, type State } from './state'
 import { useBlindfold } from './use-blindfold'
 
-const DIGITS = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']
+/** The selected model's session; before there is one, the model list's own failure (the server is down, say). */
+function shownSession(state: State): Session {
+  if (state.selected) return state.sessions[state.selected] ?? IDLE
+  if (state.models.status === 'error') return { status: 'error', error: state.models.error }
+  return IDLE
+}
 
 export function App() {
-  const { state, addFiles, addDrawing, newKeys, retry, clearDone } = useBlindfold()
-  const classes = state.session.info?.model.classes ?? DIGITS
+  const { state, select, addFiles, addPixels, cancel, newKeys, retry, clearDone } = useBlindfold()
+  const model = selectedModel(state)
+  const classesOf = (name: string) => state.models.list.find((m) => m.name === name)?.classes ?? []
   const pending = state.items.filter((i) => !isSettled(i.status)).length
+  const isPhoto = model?.input.preprocess === 'photo'
   return (
     <>
       <a className="skip" href="#results">Skip to results</a>
@@ -21,18 +30,21 @@ export function App() {
           <span className="logo" aria-hidden="true" />
           <div>
             <h1>Blindfold</h1>
-            <p className="tagline">Digit recognition on encrypted images. The server computes the answer without ever seeing your image or the answer.</p>
+            <p className="tagline">Image recognition on encrypted images. The server computes the answer without ever seeing your image or the answer.</p>
           </div>
         </div>
       </header>
       <main className="layout">
         <div className="column inputs">
-          <SessionPanel session={state.session} onNewKeys={newKeys} onRetry={retry} />
-          <InputPanel onFiles={addFiles} />
-          <DrawPad onClassify={addDrawing} />
+          <ModelPicker models={state.models} selected={state.selected} sessions={state.sessions} onSelect={select} />
+          <SessionPanel model={state.selected} session={shownSession(state)} onNewKeys={newKeys} onRetry={retry} />
+          <InputPanel onFiles={addFiles} hint={isPhoto ? 'One object per photo, filling most of it.' : 'One item per image, on a plain background.'}>
+            {isPhoto && <CameraCapture onCapture={addPixels} />}
+          </InputPanel>
+          {model && !isPhoto && <DrawPad onClassify={(rgba) => addPixels('drawing', rgba)} />}
         </div>
         <div className="column outputs">
-          <StageStrip latest={state.items.find((i) => i.status !== 'error') ?? state.items[0]} />
+          <StageStrip latest={state.items.find((i) => i.status !== 'error' && i.status !== 'cancelled') ?? state.items[0]} />
           <section className="panel" aria-labelledby="results-title" id="results">
             <div className="session-row">
               <h2 id="results-title" className="panel-title">Results</h2>
@@ -46,16 +58,16 @@ export function App() {
               )}
             </div>
             {state.items.length === 0 ? (
-              <p className="muted empty">No images yet. Drop, choose, paste or draw a digit.</p>
+              <p className="muted empty">No images yet. Choose a model, then drop, choose, paste{isPhoto ? ' or take a photo' : ' or draw'}.</p>
             ) : (
               <ul className="gallery">
                 {state.items.map((item) => (
-                  <ResultCard key={item.id} item={item} classes={classes} />
+                  <ResultCard key={item.id} item={item} classes={classesOf(item.model)} place={item.status === 'queued' ? queuePlace(state, item.id) : 0} onCancel={cancel} />
                 ))}
               </ul>
             )}
           </section>
-          <PrivacyInspector info={state.session.info} requests={state.requests} />
+          <PrivacyInspector sessions={state.sessions} selected={state.selected} requests={state.requests} />
         </div>
       </main>
       <footer className="footer">Encryption and decryption run in a Web Worker in this tab (Microsoft SEAL, CKKS).</footer>

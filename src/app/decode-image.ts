@@ -27,7 +27,8 @@ export async function decodeImage(file: Blob): Promise<Rgba> {
   if (declared) checkPixels(declared.width, declared.height)
   let bitmap: ImageBitmap
   try {
-    bitmap = await createImageBitmap(file)
+    // EXIF orientation applied, so a phone photo is upright as its owner sees it (Chromium's default, stated)
+    bitmap = await createImageBitmap(file, { imageOrientation: 'from-image' })
   } catch {
     throw new InputError('This file is not an image this browser can read (PNG, JPEG, WebP, GIF or BMP). Nothing was sent.')
   }

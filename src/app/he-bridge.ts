@@ -1,18 +1,28 @@
 /**
  * Owns the HE worker. Starts it lazily, runs one call at a time (SEAL is
  * single-threaded; a queue keeps the order images were given in), and if
- * the worker dies it starts a new one and re-establishes the session
- * before the next call. It is never killed on idle: it holds the secret key.
+ * the worker dies it starts a new one; sessions (one per model) are made
+ * again before their next use. It is never killed on idle: it holds the
+ * secret keys.
  */
 import { proxy, transfer, wrap, type Remote } from 'comlink'
-import type { ClassifyResult, ClassifyStage, SessionInfo, SessionProgress, WorkerEvent } from '../api/he-worker-types'
+import type { ClassifyResult, ClassifyStage, ListedModel, ServerProgress, SessionInfo, SessionProgress, WorkerEvent } from '../api/he-worker-types'
 import type { HeWorkerApi } from '../../workers/he.worker'
 
 export interface BridgeEvents {
-  onSessionProgress(p: SessionProgress): void
-  onSession(info: SessionInfo): void
+  onSessionProgress(model: string, p: SessionProgress): void
+  onSession(model: string, info: SessionInfo): void
   onRequest(e: WorkerEvent): void
+  /** the worker died: every model's keys died with it */
   onCrash(message: string): void
+}
+
+/** A classification the user cancelled; the page shows it as such, not as a failure. */
+export class CancelledError extends Error {
+  override name = 'CancelledError'
+  constructor() {
+    super('Cancelled. Nothing more is computed for this image.')
+  }
 }
 
 interface Live {
@@ -20,39 +30,68 @@ interface Live {
   api: Remote<HeWorkerApi>
   /** rejects when the worker dies, so no call waits forever on a dead worker */
   dead: Promise<never>
-  session?: SessionInfo
+  sessions: Map<string, SessionInfo>
+}
+
+export interface ClassifyCallbacks {
+  onStage(s: ClassifyStage): void
+  onProgress(p: ServerProgress): void
 }
 
 export class HeBridge {
   private live?: Live
   private queue: Promise<unknown> = Promise.resolve()
-  private readonly events: BridgeEvents
-  private readonly modelName?: string
+  private readonly cancelled = new Set<string>()
+  /** request ids the worker is working on now */
+  private readonly running = new Set<string>()
 
-  constructor(events: BridgeEvents, modelName?: string) {
-    this.events = events
-    this.modelName = modelName
+  constructor(private readonly events: BridgeEvents) {}
+
+  /** The server's models (asked once per worker, or again when `refresh`: their costs change as the server measures). */
+  models(refresh = false): Promise<ListedModel[]> {
+    const live = this.live ?? this.spawn()
+    return this.guarded(live, live.api.models(refresh))
   }
 
-  /** Ensures keys exist and are uploaded (a no-op once they are). */
-  ensureSession(): Promise<SessionInfo> {
-    return this.serial(async () => (await this.ready()).session!)
+  /** Ensures the model's keys exist and are uploaded (a no-op once they are). */
+  ensureSession(model: string): Promise<SessionInfo> {
+    return this.serial(async () => (await this.ready(model)).sessions.get(model)!)
   }
 
-  /** Fresh keys: the old secret key is dropped, the old session deleted. */
-  newKeys(): Promise<SessionInfo> {
+  /** Fresh keys for one model: its old secret key is dropped, its old session deleted. */
+  newKeys(model: string): Promise<SessionInfo> {
     return this.serial(async () => {
-      const live = await this.ready()
-      return this.startSession(live)
+      const live = this.live ?? this.spawn()
+      return this.startSession(live, model, true)
     })
   }
 
-  classify(pixels: Uint8Array, onStage: (s: ClassifyStage) => void): Promise<ClassifyResult> {
+  /** Classifies `pixels` (the model's raw HWC input) under the request id the page chose. */
+  classify(model: string, pixels: Uint8Array, requestId: string, callbacks: ClassifyCallbacks): Promise<ClassifyResult> {
     return this.serial(async () => {
-      const live = await this.ready()
+      if (this.cancelled.delete(requestId)) throw new CancelledError()
+      const live = await this.ready(model)
+      if (this.cancelled.delete(requestId)) throw new CancelledError()
       const copy = pixels.slice() // the copy's buffer moves to the worker
-      return this.guarded(live, live.api.classify(transfer(copy, [copy.buffer]), proxy(onStage)))
+      this.running.add(requestId)
+      try {
+        return await this.guarded(
+          live,
+          live.api.classify(model, transfer(copy, [copy.buffer]), requestId, proxy(callbacks.onStage), proxy(callbacks.onProgress)),
+        )
+      } catch (e) {
+        throw this.cancelled.has(requestId) ? new CancelledError() : e
+      } finally {
+        this.running.delete(requestId)
+        this.cancelled.delete(requestId)
+      }
     })
+  }
+
+  /** Cancels a classification: a queued one never starts, a running one is aborted in the worker. */
+  cancel(requestId: string): void {
+    this.cancelled.add(requestId)
+    if (this.running.has(requestId)) void this.live?.api.cancel(requestId)
   }
 
   /** For tests and the "crash" path: kill the worker as a crash would. */
@@ -67,22 +106,17 @@ export class HeBridge {
     return run
   }
 
-  private async ready(): Promise<Live> {
+  private async ready(model: string): Promise<Live> {
     const live = this.live ?? this.spawn()
-    if (!live.session) await this.startSession(live)
+    if (!live.sessions.has(model)) await this.startSession(live, model, false)
     return live
   }
 
-  private async startSession(live: Live): Promise<SessionInfo> {
-    const info = await this.guarded(
-      live,
-      live.api.startSession(
-        this.modelName,
-        proxy((p: SessionProgress) => this.events.onSessionProgress(p)),
-      ),
-    )
-    live.session = info
-    this.events.onSession(info)
+  private async startSession(live: Live, model: string, fresh: boolean): Promise<SessionInfo> {
+    const onProgress = proxy((p: SessionProgress) => this.events.onSessionProgress(model, p))
+    const info = await this.guarded(live, fresh ? live.api.newKeys(model, onProgress) : live.api.ensureSession(model, onProgress))
+    live.sessions.set(model, info)
+    this.events.onSession(model, info)
     return info
   }
 
@@ -91,14 +125,12 @@ export class HeBridge {
     let fail: (e: Error) => void = () => undefined
     const dead = new Promise<never>((_, reject) => (fail = reject))
     dead.catch(() => undefined)
-    const live: Live = { worker, api: wrap<HeWorkerApi>(worker), dead }
+    const live: Live = { worker, api: wrap<HeWorkerApi>(worker), dead, sessions: new Map() }
     const onDeath = (message: string) => {
       if (this.live === live) this.live = undefined
       worker.terminate()
       fail(new Error(message))
       this.events.onCrash(message)
-      // the secret key died with the worker: make new keys now, not on the next image
-      this.ensureSession().catch((e: unknown) => this.events.onCrash(e instanceof Error ? e.message : String(e)))
     }
     worker.addEventListener('error', (e) => onDeath(`The encryption worker crashed${e.message ? `: ${e.message}` : ''}. It will restart with new keys.`))
     worker.addEventListener('messageerror', () => onDeath('The encryption worker sent an unreadable message. It will restart with new keys.'))

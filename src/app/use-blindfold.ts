@@ -1,16 +1,18 @@
 /**
- * The page's one hook: owns the bridge, turns files and drawings into queue
+ * The page's one hook: owns the bridge, lists the server's models, keeps one
+ * key session per model, turns files, drawings and camera shots into queue
  * items and walks each through preprocessing and the worker.
  */
 import { useCallback, useEffect, useReducer, useRef } from 'react'
-import { HeBridge } from './he-bridge'
+import type { ListedModel } from '../api/he-worker-types'
+import { CancelledError, HeBridge } from './he-bridge'
 import { decodeImage, InputError } from './decode-image'
 import type { Rgba } from './preprocess/ink'
-import { preprocess } from './preprocess/pipeline'
-import { initialState, reducer } from './state'
+import { preprocessFor } from './preprocess/pipeline'
+import { initialState, reducer, type State } from './state'
 
-/** The page prepares digits (src/app/preprocess); the server may offer other models, which need a model picker first. */
-const DIGITS_MODEL = 'mnist-cnn'
+/** The model a first visit opens with: the cheapest to start (keys in under a second). */
+const DEFAULT_MODEL = 'mnist-cnn'
 
 let nextId = 1
 
@@ -24,32 +26,79 @@ function yieldToBrowser(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0))
 }
 
+/** The model to open with: ?model= if the server has it, else the default, else the first. */
+function initialModel(list: ListedModel[]): string {
+  const wanted = new URLSearchParams(location.search).get('model')
+  const names = list.map((m) => m.name)
+  if (wanted && names.includes(wanted)) return wanted
+  return names.includes(DEFAULT_MODEL) ? DEFAULT_MODEL : names[0]
+}
+
 export function useBlindfold() {
   const [state, dispatch] = useReducer(reducer, initialState)
+  const stateRef = useRef<State>(state)
+  stateRef.current = state
   const bridgeRef = useRef<HeBridge | null>(null)
 
+  const connect = useCallback((model: string) => {
+    bridgeRef.current!.ensureSession(model).catch((e) => dispatch({ type: 'session-error', model, error: message(e) }))
+  }, [])
+
   if (!bridgeRef.current) {
-    const model = new URLSearchParams(location.search).get('model') ?? DIGITS_MODEL
-    bridgeRef.current = new HeBridge(
-      {
-        onSessionProgress: (progress) => dispatch({ type: 'session-progress', progress }),
-        onSession: (info) => dispatch({ type: 'session-ready', info }),
-        onRequest: (e) => dispatch({ type: 'request', record: e.record }),
-        onCrash: (error) => dispatch({ type: 'session-error', error }),
+    bridgeRef.current = new HeBridge({
+      onSessionProgress: (model, progress) => dispatch({ type: 'session-progress', model, progress }),
+      onSession: (model, info) => dispatch({ type: 'session-ready', model, info }),
+      onRequest: (e) => dispatch({ type: 'request', record: e.record }),
+      onCrash: (error) => {
+        dispatch({ type: 'crash', error })
+        // the secret keys died with the worker: make the selected model's keys now, not on the next image
+        const selected = stateRef.current.selected
+        if (selected) setTimeout(() => connect(selected), 0)
       },
-      model,
-    )
+    })
   }
   const bridge = bridgeRef.current
 
-  const connect = useCallback(() => {
-    bridge.ensureSession().catch((e) => dispatch({ type: 'session-error', error: message(e) }))
-  }, [bridge])
+  const loadModels = useCallback(() => {
+    bridge
+      .models()
+      .then((list) => {
+        if (list.length === 0) throw new Error('The server offers no model yet.')
+        const selected = stateRef.current.selected ?? initialModel(list)
+        dispatch({ type: 'models', list, selected })
+        connect(selected)
+      })
+      .catch((e) => dispatch({ type: 'models-error', error: message(e) }))
+  }, [bridge, connect])
 
-  useEffect(connect, [connect])
+  useEffect(loadModels, [loadModels])
+
+  const select = useCallback(
+    (model: string) => {
+      dispatch({ type: 'select', model })
+      // the costs shown are the server's latest measurements; a failed refresh keeps the old ones
+      bridge
+        .models(true)
+        .then((list) => list.length > 0 && dispatch({ type: 'models-refreshed', list }))
+        .catch(() => undefined)
+      const url = new URL(location.href)
+      url.searchParams.set('model', model)
+      history.replaceState(null, '', url)
+      connect(model)
+    },
+    [bridge, connect],
+  )
+
+  /** "Try again" after a failure: the model list if that failed, else the selected model's keys. */
+  const retry = useCallback(() => {
+    const s = stateRef.current
+    if (s.models.status !== 'ready') loadModels()
+    else if (s.selected) connect(s.selected)
+  }, [connect, loadModels])
 
   const newKeys = useCallback(() => {
-    bridge.newKeys().catch((e) => dispatch({ type: 'session-error', error: message(e) }))
+    const model = stateRef.current.selected
+    if (model) bridge.newKeys(model).catch((e) => dispatch({ type: 'session-error', model, error: message(e) }))
   }, [bridge])
 
   // decoding is serialised too: forty files dropped at once must not decode and
@@ -57,46 +106,66 @@ export function useBlindfold() {
   const decodeQueue = useRef<Promise<unknown>>(Promise.resolve())
 
   const run = useCallback(
-    async (id: number, pixels: () => Promise<Rgba>) => {
+    async (id: number, requestId: string, model: ListedModel, pixels: () => Promise<Rgba>) => {
       try {
         const step = decodeQueue.current.then(async () => {
           await yieldToBrowser()
-          return preprocess(await pixels())
+          return preprocessFor(model.input, await pixels())
         })
         decodeQueue.current = step.catch(() => undefined)
         const pre = await step
         if (!pre.ok) throw new InputError(pre.reason)
-        dispatch({ type: 'update', id, patch: { frame: pre.pixels } })
-        const result = await bridge.classify(pre.pixels, (status) => dispatch({ type: 'update', id, patch: { status } }))
-        dispatch({ type: 'update', id, patch: { status: 'done', result } })
+        const { height, width, channels } = model.input
+        dispatch({ type: 'update', id, patch: { frame: { pixels: pre.pixels, width, height, channels } } })
+        const result = await bridge.classify(model.name, pre.pixels, requestId, {
+          onStage: (status) => dispatch({ type: 'update', id, patch: { status } }),
+          onProgress: (server) => dispatch({ type: 'update', id, patch: { server } }),
+        })
+        dispatch({ type: 'update', id, patch: { status: 'done', result, server: undefined } })
       } catch (e) {
-        dispatch({ type: 'update', id, patch: { status: 'error', error: message(e) } })
+        // cancelled while it waited its turn: the card already says so
+        if (stateRef.current.items.find((i) => i.id === id)?.status === 'cancelled') return
+        if (e instanceof CancelledError) dispatch({ type: 'update', id, patch: { status: 'cancelled', server: undefined } })
+        else dispatch({ type: 'update', id, patch: { status: 'error', error: message(e), server: undefined } })
       }
     },
     [bridge],
   )
 
-  const addFiles = useCallback(
-    (files: Iterable<File>) => {
-      for (const file of files) {
-        const id = nextId++
-        dispatch({ type: 'add', item: { id, name: file.name || 'pasted image', status: 'queued' } })
-        void run(id, () => decodeImage(file))
-      }
+  const add = useCallback(
+    (name: string, pixels: () => Promise<Rgba>) => {
+      const model = stateRef.current.models.list.find((m) => m.name === stateRef.current.selected)
+      if (!model) return
+      const id = nextId++
+      const requestId = crypto.randomUUID()
+      dispatch({ type: 'add', item: { id, requestId, name, model: model.name, status: 'queued' } })
+      void run(id, requestId, model, pixels)
     },
     [run],
   )
 
-  const addDrawing = useCallback(
-    (rgba: Rgba) => {
-      const id = nextId++
-      dispatch({ type: 'add', item: { id, name: 'drawing', status: 'queued' } })
-      void run(id, async () => rgba)
+  const addFiles = useCallback(
+    (files: Iterable<File>) => {
+      for (const file of files) add(file.name || 'pasted image', () => decodeImage(file))
     },
-    [run],
+    [add],
+  )
+
+  /** A drawing or a camera shot: pixels the page already holds. */
+  const addPixels = useCallback((name: string, rgba: Rgba) => add(name, async () => rgba), [add])
+
+  const cancel = useCallback(
+    (id: number) => {
+      const item = stateRef.current.items.find((i) => i.id === id)
+      if (!item) return
+      bridge.cancel(item.requestId)
+      // not started yet: nothing to wait for (a running one settles when the worker has stopped it)
+      if (item.status === 'queued') dispatch({ type: 'update', id, patch: { status: 'cancelled' } })
+    },
+    [bridge],
   )
 
   const clearDone = useCallback(() => dispatch({ type: 'clear-done' }), [])
 
-  return { state, addFiles, addDrawing, newKeys, retry: connect, clearDone }
+  return { state, select, addFiles, addPixels, cancel, newKeys, retry, clearDone }
 }

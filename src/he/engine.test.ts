@@ -3,7 +3,7 @@
  * bytes, against the plaintext reference on official MNIST test digits.
  */
 import SEAL from 'node-seal'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { loadMnist } from '../../scripts/mnist'
 import { loadModelDir, MODELS_DIR } from '../../server/model-files'
 import { argmax, forward, normalise } from '../model/forward'
@@ -11,7 +11,7 @@ import { publicModel, type ModelManifest, type Weights } from '../model/manifest
 import { randomModel } from '../model/random-model'
 import { createHeContext, type Seal } from './context'
 import { BlindfoldError } from './errors'
-import { ModelEvaluator, type LoadedKeys } from './evaluator'
+import { EvaluationJob, ModelEvaluator, type LoadedKeys } from './evaluator'
 import { KeyOwner } from './key-owner'
 import { DEFAULT_HE_PARAMS } from './plan'
 import { ContainerKind, pack, unpack } from './wire'
@@ -95,6 +95,50 @@ describe('encrypted inference on the shipped model', () => {
       const expected = s % period < 10 ? reference[s % period] : 0
       expect(Math.abs(slots[s] - expected)).toBeLessThan(LOGIT_TOLERANCE)
     }
+  })
+})
+
+describe('progress and cancellation', () => {
+  it('reports every stage in order, with the names of the plan', () => {
+    const x = image(5)
+    const seen: Array<[number, number, string]> = []
+    const logits = owner.decrypt(evaluator.classify(keys, owner.encrypt(x), { onStage: (done, total, name) => seen.push([done, total, name]) }))
+    expect(argmax(logits)).toBe(argmax(forward(manifest, weights, x)))
+    expect(evaluator.stageNames).toEqual(['conv1', 'square1', 'dense1'])
+    expect(seen).toEqual([
+      [1, 3, 'conv1'],
+      [2, 3, 'square1'],
+      [3, 3, 'dense1'],
+    ])
+  })
+
+  it('stops with cancelled at every check, freeing every ciphertext the job made, and evaluates on afterwards', () => {
+    const made: Array<{ isDeleted(): boolean }> = []
+    const track = EvaluationJob.prototype.track
+    const spy = vi.spyOn(EvaluationJob.prototype, 'track').mockImplementation(function (this: EvaluationJob, c) {
+      made.push(c as unknown as { isDeleted(): boolean })
+      return track.call(this, c)
+    })
+    try {
+      // how many checks one evaluation makes: cancel before the first, and after each of them
+      let checks = 0
+      evaluator.classify(keys, owner.encrypt(image(6)), { cancelled: () => (checks++, false) })
+      expect(checks).toBeGreaterThan(evaluator.plan.stages.length)
+      for (let stopAt = 0; stopAt < checks; stopAt++) {
+        made.length = 0
+        let calls = 0
+        const stages: number[] = []
+        const result = code(() => evaluator.classify(keys, owner.encrypt(image(6)), { cancelled: () => calls++ >= stopAt, onStage: (d) => stages.push(d) }))
+        expect(result, `stopped at check ${stopAt}`).toBe('cancelled')
+        expect(stages.length).toBeLessThan(evaluator.plan.stages.length)
+        expect(made.length).toBeGreaterThan(0)
+        expect(made.filter((c) => !c.isDeleted())).toHaveLength(0)
+      }
+    } finally {
+      spy.mockRestore()
+    }
+    const x = image(7)
+    expect(argmax(owner.decrypt(evaluator.classify(keys, owner.encrypt(x))))).toBe(argmax(forward(manifest, weights, x)))
   })
 })
 

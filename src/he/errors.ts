@@ -25,6 +25,8 @@ export type ErrorCode =
   | 'missing_relin_key'
   | 'model_mismatch'
   | 'internal'
+  /** the caller stopped the evaluation (EvaluationControl.cancelled): not a fault of anyone's bytes */
+  | 'cancelled'
 
 /** Codes that mean "our bug or our model", not "the client's bytes": the server answers 5xx for these, 4xx for the rest. */
 const SERVER_FAULTS: ReadonlySet<ErrorCode> = new Set(['internal', 'model_mismatch'])

@@ -16,7 +16,8 @@ import { derivePlan, galoisElement, offsetIndex, runOp, shapeLookup, type Evalua
 import { affineOp, compose, polyAffines, type LinearOp } from './linear-ops'
 import { uncompressedSealObject } from './seal-header'
 import { rotationPath, stageShare } from './stage-share'
-import { ContainerKind, pack, unpack } from './wire'
+import { stageNames } from './stage-names'
+import { containerBytes, ContainerKind, pack, unpack } from './wire'
 
 type Ciphertext = InstanceType<Seal['Ciphertext']>
 type Plaintext = InstanceType<Seal['Plaintext']>
@@ -44,6 +45,18 @@ interface LinearWeights {
 /** Partial results of one linear stage: output ciphertext index -> rescaled sum of its products */
 export type Share = Map<number, Ciphertext>
 
+/**
+ * What the caller of one evaluation may watch and stop (server: a pool job's progress
+ * messages and its shared cancel flag). Both are optional and must be cheap: `cancelled`
+ * is read between stages and between giant steps and output ciphertexts inside one.
+ */
+export interface EvaluationControl {
+  /** after each plan stage: `done` of `total` stages finished, `name` the one just finished (stageNames) */
+  onStage?(done: number, total: number, name: string): void
+  /** true stops the evaluation with BlindfoldError('cancelled'); every handle is still freed */
+  cancelled?(): boolean
+}
+
 /** One image in evaluation: the current stage's input and every handle made for it (freed by dispose). */
 export class EvaluationJob {
   /** next stage to run (a linear one, or past the end) */
@@ -53,6 +66,11 @@ export class EvaluationJob {
   /** time spent in computeShare since the last combine (per-stage timings) */
   shareMs = 0
   private readonly owned: Ciphertext[] = []
+  constructor(readonly control: EvaluationControl = {}) {}
+  /** Throws BlindfoldError('cancelled') once the caller has asked to stop. */
+  checkCancelled(): void {
+    if (this.control.cancelled?.()) throw new BlindfoldError('cancelled', 'the classification was cancelled')
+  }
   track(c: Ciphertext): Ciphertext {
     this.owned.push(c)
     return c
@@ -65,6 +83,8 @@ export class EvaluationJob {
 export class ModelEvaluator {
   readonly plan: EvaluationPlan
   readonly manifest: ModelManifest
+  /** name of each plan stage, for progress reports (stage-names.ts) */
+  readonly stageNames: readonly string[]
   private readonly he: HeContext
   private readonly evaluator: Evaluator
   private readonly encoder: InstanceType<Seal['CKKSEncoder']>
@@ -78,6 +98,7 @@ export class ModelEvaluator {
     this.he = he
     this.manifest = manifest
     this.plan = derivePlan(manifest)
+    this.stageNames = stageNames(manifest.layers, this.plan)
     const recorded = manifest.plan.rotationSteps.join(',')
     if (recorded !== this.plan.rotationSteps.join(',')) {
       throw new BlindfoldError('model_mismatch', `manifest rotation steps [${recorded}] differ from the derived plan [${this.plan.rotationSteps}]`)
@@ -103,6 +124,14 @@ export class ModelEvaluator {
       he.dispose()
       throw e
     }
+  }
+
+  /**
+   * Bytes of this model's evaluation-key container with seeded keys, uncompressed: what
+   * KeyOwner's zstd upload inflates to (an upload is at most this plus zstd framing).
+   */
+  get seededKeyBytes(): number {
+    return containerBytes([this.sizes.relin[0], this.sizes.galois[0]])
   }
 
   /** Loads and checks a session's evaluation keys (container of relin + Galois keys). */
@@ -150,10 +179,11 @@ export class ModelEvaluator {
    * `logitNoiseStd` > 0 adds fresh Gaussian noise to every logit under
    * encryption (the model owner's extraction mitigation; it costs accuracy).
    * The same steps as a split evaluation (`startJob`, `computeShare`,
-   * `combine`, `respond`), with one part.
+   * `combine`, `respond`), with one part. `onStage` hears of each finished
+   * stage; `cancelled` can stop it between stages (EvaluationControl).
    */
-  classify(keys: LoadedKeys, request: Uint8Array, options: { logitNoiseStd?: number; stageMs?: number[] } = {}): Uint8Array {
-    const job = this.startJob(request)
+  classify(keys: LoadedKeys, request: Uint8Array, options: { logitNoiseStd?: number; stageMs?: number[] } & EvaluationControl = {}): Uint8Array {
+    const job = this.startJob(request, options)
     try {
       while (!job.done) this.combine(job, keys, [this.computeShare(job, keys, 0, 1)], options.stageMs)
       return this.respond(job, options)
@@ -163,10 +193,11 @@ export class ModelEvaluator {
   }
 
   /** Loads and checks a request's ciphertexts: the input of the first stage. */
-  startJob(request: Uint8Array): EvaluationJob {
+  startJob(request: Uint8Array, control: EvaluationControl = {}): EvaluationJob {
     if (this.disposed) throw new BlindfoldError('internal', 'evaluator disposed')
     const sections = unpack(request, ContainerKind.request, this.plan.input.ciphertexts)
-    const job = new EvaluationJob()
+    // only the two callbacks: the job must not keep the caller's other options alive
+    const job = new EvaluationJob({ onStage: control.onStage, cancelled: control.cancelled })
     try {
       job.current = sections.map((s, i) => job.track(this.loadInput(s, i)))
       return job
@@ -185,6 +216,7 @@ export class ModelEvaluator {
     const index = job.stage
     const stage = this.plan.stages[index]
     if (stage?.kind !== 'linear') throw new BlindfoldError('internal', `stage ${index} is not linear`)
+    job.checkCancelled()
     const started = performance.now()
     const { seal } = this.he
     const ev = this.evaluator
@@ -215,6 +247,8 @@ export class ModelEvaluator {
       // Horner over this share's giant steps: acc = inner_from + rot(inner_from+1 + rot(...))
       let acc: Ciphertext | undefined
       for (let g = share.to - 1; g >= share.from; g--) {
+        // a CIFAR-10 stage takes seconds: a cancel is heard within one giant step (every handle is the job's)
+        job.checkCancelled()
         if (acc) ev.rotateVectorInplace(acc, giantStep, keys.galois)
         for (const p of w.products[b][g]) {
           const x = baby[p.input][nodeOf.get(p.baby)!]!
@@ -274,14 +308,22 @@ export class ModelEvaluator {
     job.shareMs = 0
     job.current = outputs
     job.stage++
+    this.finished(job, index)
     const next = this.plan.stages[job.stage]
     if (next?.kind === 'square') {
+      job.checkCancelled()
       const t = performance.now()
       job.current = outputs.map((c) => job.track(this.square(c, keys)))
       if (stageMs) stageMs[job.stage] = performance.now() - t
       job.stage++
+      this.finished(job, job.stage - 1)
     }
     job.done = job.stage >= this.plan.stages.length
+  }
+
+  /** Tells the job's caller that stage `index` is finished. */
+  private finished(job: EvaluationJob, index: number): void {
+    job.control.onStage?.(index + 1, this.plan.stages.length, this.stageNames[index])
   }
 
   /** The response container of a finished job (with the owner's logit noise, if any). */

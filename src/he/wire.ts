@@ -18,6 +18,11 @@ export const ContainerKind = {
 } as const
 export type ContainerKind = (typeof ContainerKind)[keyof typeof ContainerKind]
 
+/** Bytes of a container holding sections of these sizes. */
+export function containerBytes(sectionBytes: readonly number[]): number {
+  return HEADER + sectionBytes.reduce((n, b) => n + 4 + b, 0)
+}
+
 export function pack(kind: ContainerKind, sections: Uint8Array[]): Uint8Array {
   const total = HEADER + sections.reduce((n, s) => n + 4 + s.byteLength, 0)
   const out = new Uint8Array(total)

@@ -67,6 +67,23 @@ export type LayerGeometry =
 /** What the browser does to a picture before normalising it (see docs/model-format.md). */
 export type Preprocess = 'ink-on-background' | 'photo'
 
+export const PREPROCESS_KINDS: readonly Preprocess[] = ['ink-on-background', 'photo']
+
+/**
+ * How an `ink-on-background` model's data set framed its object (docs/model-format.md):
+ * MNIST fitted strokes into a 20 px box and centred their mass; Fashion-MNIST fitted the
+ * trimmed garment's longest edge to 28 px and centred its bounding box.
+ */
+export interface FrameSpec {
+  /** longest side of the object once fitted, in pixels */
+  fit: number
+  /** 'mass': centre of mass at the frame's centre; 'box': bounding box centred */
+  centre: 'mass' | 'box'
+}
+
+/** What an `ink-on-background` input without `frame` gets: MNIST's rule. */
+export const DEFAULT_FRAME: Readonly<FrameSpec> = { fit: 20, centre: 'mass' }
+
 export interface InputSpec {
   height: number
   width: number
@@ -75,6 +92,8 @@ export interface InputSpec {
   mean: number[]
   std: number[]
   preprocess: Preprocess
+  /** `ink-on-background` only; DEFAULT_FRAME when absent */
+  frame?: FrameSpec
 }
 
 export interface TensorEntry {
@@ -139,7 +158,7 @@ export function layerGeometry(l: Layer): LayerGeometry {
 
 export function publicModel(m: ModelManifest): PublicModel {
   const geometry = {
-    input: { ...m.input, mean: [...m.input.mean], std: [...m.input.std] },
+    input: { ...m.input, mean: [...m.input.mean], std: [...m.input.std], ...(m.input.frame ? { frame: { ...m.input.frame } } : {}) },
     layers: m.layers.map(layerGeometry),
     he: { ...m.he, coeffModulusBits: [...m.he.coeffModulusBits] },
   }
@@ -214,14 +233,18 @@ export async function contentHash(m: ModelManifest, weights: Uint8Array): Promis
 }
 
 /**
- * Reads a stored manifest of either format as v2. Hashes are checked on the
+ * Reads a stored manifest of either format as v2 (a v2 input is checked by
+ * `checkInputSpec`; a v1 input is built here). Hashes are checked on the
  * stored form (server/model-files.ts) before this runs; a v1 manifest keeps
  * its geometry and weights, its scalar normalisation becomes a list and its
  * preprocessing the digit rule it was trained with.
  */
 export function migrateManifest(raw: unknown): ModelManifest {
   const m = raw as Omit<ModelManifest, 'format' | 'input'> & { format: string; input: Record<string, unknown> }
-  if (m.format === MODEL_FORMAT) return m as unknown as ModelManifest
+  if (m.format === MODEL_FORMAT) {
+    checkInputSpec(m.input as unknown as InputSpec)
+    return m as unknown as ModelManifest
+  }
   if (m.format !== MODEL_FORMAT_V1) throw new Error(`unknown model format ${String(m.format)}`)
   const { mean, std } = m.input as { mean: number; std: number }
   return {
@@ -230,4 +253,22 @@ export function migrateManifest(raw: unknown): ModelManifest {
     dataset: 'mnist',
     input: { height: m.input.height as number, width: m.input.width as number, channels: 1, mean: [mean], std: [std], preprocess: 'ink-on-background' },
   }
+}
+
+/**
+ * The parts of `input` the browser's preprocessing relies on: a known
+ * `preprocess`, and a `frame` only where it means something, with a fit that
+ * lies inside the input. Throws with what is wrong.
+ */
+export function checkInputSpec(input: InputSpec): void {
+  if (!PREPROCESS_KINDS.includes(input.preprocess)) throw new Error(`input.preprocess must be one of ${PREPROCESS_KINDS.join(', ')}, not ${String(input.preprocess)}`)
+  const { frame } = input
+  if (frame === undefined) return
+  if (input.preprocess !== 'ink-on-background') throw new Error(`input.frame applies to ink-on-background models only, not ${input.preprocess}`)
+  if (typeof frame !== 'object' || frame === null) throw new Error('input.frame must be an object { fit, centre }')
+  const extra = Object.keys(frame).filter((k) => k !== 'fit' && k !== 'centre')
+  if (extra.length) throw new Error(`input.frame has unknown fields: ${extra.join(', ')}`)
+  const side = Math.min(input.height, input.width)
+  if (!Number.isInteger(frame.fit) || frame.fit < 1 || frame.fit > side) throw new Error(`input.frame.fit must be a whole number of pixels from 1 to ${side}, not ${String(frame.fit)}`)
+  if (frame.centre !== 'mass' && frame.centre !== 'box') throw new Error(`input.frame.centre must be mass or box, not ${String(frame.centre)}`)
 }

@@ -1,16 +1,23 @@
 /**
  * One image, end to end inside the worker: normalise, encrypt, send the
- * ciphertext, decrypt the answer. Only the class probabilities go back to
- * the page; the secret key never leaves this worker.
+ * ciphertext, follow the server's progress, decrypt the answer. Only the class
+ * probabilities go back to the page; the secret key never leaves this worker.
  */
-import type { ClassifyResult, ClassifyStage } from '../../src/api/he-worker-types'
-import { headers, paths } from '../../src/api/wire'
+import type { ClassifyResult, ClassifyStage, ServerProgress } from '../../src/api/he-worker-types'
+import { headers, paths, type JobProgress } from '../../src/api/wire'
 import { argmax, normalise } from '../../src/model/forward'
-import { errorOf, expectOk, type Exchange } from './http'
+import { CANCELLED, errorOf, expectOk, HttpError, json, type Exchange } from './http'
 import { loggedSend } from './request-log'
 import { current, reupload } from './session'
 
 export type OnStage = (stage: ClassifyStage) => void
+export type OnServerProgress = (p: ServerProgress) => void
+
+/** how often the card's progress is refreshed while the server computes */
+const POLL_MS = 400
+
+/** classifications in flight, by their request id, so the page can cancel one */
+const inFlight = new Map<string, AbortController>()
 
 export function softmax(logits: ArrayLike<number>): number[] {
   let max = -Infinity
@@ -20,58 +27,118 @@ export function softmax(logits: ArrayLike<number>): number[] {
   return exps.map((e) => e / sum)
 }
 
-function post(sessionId: string, body: Uint8Array, maxResponseBytes: number, onStage?: OnStage): Promise<Exchange> {
-  onStage?.('sending')
-  return loggedSend('ciphertext', {
-    method: 'POST',
-    url: paths.classify(sessionId),
-    body,
-    // error bodies are small JSON; an answer is at most what the plan's response can be
-    maxResponseBytes,
-    onUploaded: () => onStage?.('computing'),
-  })
+/**
+ * Stops a classification: before it is sent nothing leaves; once sent the
+ * request is aborted (the server stops when the connection closes) and the
+ * job is cancelled by id as well, in case a proxy keeps the connection open.
+ */
+export function cancelClassification(requestId: string): void {
+  inFlight.get(requestId)?.abort()
 }
 
-export async function classifyPixels(pixels: Uint8Array, onStage?: OnStage): Promise<ClassifyResult> {
-  const { owner, info } = current()
-  if (pixels.length !== owner.model.input.height * owner.model.input.width) {
-    throw new Error(`Expected ${owner.model.input.height * owner.model.input.width} pixels, got ${pixels.length}.`)
-  }
-  onStage?.('encrypting')
-  let t = performance.now()
-  const request = owner.encrypt(normalise(pixels, owner.model))
-  const encryptMs = performance.now() - t
+interface Job {
+  model: string
+  requestId: string
+  signal: AbortSignal
+  onStage?: OnStage
+  onProgress?: OnServerProgress
+}
 
-  let x = await post(info.sessionId, request, owner.maxResponseBytes, onStage)
-  if (x.status === 404 && errorOf(x).code === 'unknown_session') {
-    // the server lost our keys (restart or expiry): upload them again, retry once
-    const again = await reupload()
-    x = await post(again.sessionId, request, owner.maxResponseBytes, onStage)
+/** Polls the job's progress until `stop` resolves; a failed poll only skips one update. */
+function followProgress(job: Job, sessionId: string, stop: Promise<unknown>): void {
+  let stopped = false
+  void stop.finally(() => (stopped = true))
+  const poll = async () => {
+    while (!stopped) {
+      await new Promise((r) => setTimeout(r, POLL_MS))
+      if (stopped) return
+      const x = await loggedSend('progress poll (no body)', { method: 'GET', url: paths.job(sessionId, job.requestId), signal: job.signal }, job.model).catch(() => undefined)
+      if (stopped || !x || x.status !== 200) continue
+      const p = json<JobProgress>(x)
+      job.onProgress?.({ state: p.state, queuePosition: p.queuePosition, done: p.done, total: p.total, stage: p.stage })
+    }
   }
-  expectOk(x)
-  onStage?.('decrypting')
-  t = performance.now()
-  const logits = owner.decrypt(new Uint8Array(x.body))
-  const decryptMs = performance.now() - t
-  const probabilities = softmax(logits)
-  // the server's own compute time, else (no or bad header) the wait for the answer
-  const serverHeader = x.header(headers.serverMs)
-  const serverMs = serverHeader !== null && Number.isFinite(Number(serverHeader)) ? Number(serverHeader) : x.waitMs
-  // Chromium reports upload completion late (progress events are batched), so
-  // the upload is what remains of the time to the first response byte once
-  // the server's own compute time is taken out.
-  const uploadMs = Math.max(0, x.uploadMs + x.waitMs - serverMs)
-  return {
-    prediction: argmax(logits),
-    probabilities,
-    timings: {
-      encryptMs,
-      uploadMs,
-      serverMs,
-      downloadMs: x.downloadMs,
-      decryptMs,
+  void poll()
+}
+
+async function post(job: Job, sessionId: string, body: Uint8Array, maxResponseBytes: number): Promise<Exchange> {
+  job.onStage?.('sending')
+  const exchange = loggedSend(
+    'ciphertext',
+    {
+      method: 'POST',
+      url: paths.classify(sessionId),
+      body,
+      headers: { [headers.requestId]: job.requestId },
+      signal: job.signal,
+      // error bodies are small JSON; an answer is at most what the plan's response can be
+      maxResponseBytes,
+      onUploaded: () => job.onStage?.('computing'),
     },
-    bytesSent: request.byteLength,
-    bytesReceived: x.body.byteLength,
+    job.model,
+  )
+  followProgress(job, sessionId, exchange.catch(() => undefined))
+  try {
+    return await exchange
+  } catch (e) {
+    if (e instanceof HttpError && e.code === CANCELLED) {
+      // the closed connection already stops the server; the explicit cancel covers proxies that keep it open
+      void loggedSend('cancel (no body)', { method: 'DELETE', url: paths.job(sessionId, job.requestId) }, job.model).catch(() => undefined)
+    }
+    throw e
+  }
+}
+
+export async function classifyPixels(
+  modelName: string,
+  pixels: Uint8Array,
+  requestId: string,
+  onStage?: OnStage,
+  onProgress?: OnServerProgress,
+): Promise<ClassifyResult> {
+  const { owner, info } = current(modelName)
+  const { height, width, channels } = owner.model.input
+  if (pixels.length !== height * width * channels) {
+    throw new Error(`Expected ${height * width * channels} input values for ${modelName}, got ${pixels.length}.`)
+  }
+  const controller = new AbortController()
+  inFlight.set(requestId, controller)
+  const job: Job = { model: modelName, requestId, signal: controller.signal, onStage, onProgress }
+  try {
+    onStage?.('encrypting')
+    let t = performance.now()
+    const request = owner.encrypt(normalise(pixels, owner.model))
+    const encryptMs = performance.now() - t
+    if (controller.signal.aborted) throw new HttpError(0, CANCELLED, 'Cancelled.')
+
+    let x = await post(job, info.sessionId, request, owner.maxResponseBytes)
+    if (x.status === 404 && errorOf(x).code === 'unknown_session') {
+      // the server lost our keys (restart or expiry): upload them again, retry once
+      const again = await reupload(modelName)
+      x = await post(job, again.sessionId, request, owner.maxResponseBytes)
+    }
+    expectOk(x)
+    onStage?.('decrypting')
+    t = performance.now()
+    const logits = owner.decrypt(new Uint8Array(x.body))
+    const decryptMs = performance.now() - t
+    // the server's own compute time, else (no or bad header) the wait for the answer
+    const serverHeader = x.header(headers.serverMs)
+    const serverMs = serverHeader !== null && Number.isFinite(Number(serverHeader)) ? Number(serverHeader) : x.waitMs
+    const workersHeader = Number(x.header(headers.serverWorkers))
+    // Chromium reports upload completion late (progress events are batched), so
+    // the upload is what remains of the time to the first response byte once
+    // the server's own compute time is taken out.
+    const uploadMs = Math.max(0, x.uploadMs + x.waitMs - serverMs)
+    return {
+      prediction: argmax(logits),
+      probabilities: softmax(logits),
+      timings: { encryptMs, uploadMs, serverMs, downloadMs: x.downloadMs, decryptMs },
+      serverWorkers: Number.isInteger(workersHeader) && workersHeader > 0 ? workersHeader : 1,
+      bytesSent: request.byteLength,
+      bytesReceived: x.body.byteLength,
+    }
+  } finally {
+    inFlight.delete(requestId)
   }
 }

@@ -38,13 +38,34 @@ export interface SendOptions {
   onUploaded?: () => void
   /** stop reading a response larger than this (the server's bytes are untrusted too) */
   maxResponseBytes?: number
+  /** extra request headers (the classification's request id) */
+  headers?: Record<string, string>
+  /** aborting it aborts the request: the server sees the connection close and stops the work */
+  signal?: AbortSignal
 }
+
+/** The user cancelled the request (AbortSignal): not a failure to report as one. */
+export const CANCELLED = 'cancelled'
 
 export function send(o: SendOptions): Promise<Exchange> {
   return new Promise((resolve, reject) => {
+    if (o.signal?.aborted) return reject(new HttpError(0, CANCELLED, 'Cancelled.'))
     const xhr = new XMLHttpRequest()
     xhr.open(o.method, o.url)
     xhr.responseType = 'arraybuffer'
+    for (const [name, value] of Object.entries(o.headers ?? {})) xhr.setRequestHeader(name, value)
+    let settled = false
+    o.signal?.addEventListener(
+      'abort',
+      () => {
+        if (settled) return
+        settled = true
+        // settle first: abort() re-enters the event handlers synchronously
+        reject(new HttpError(0, CANCELLED, 'Cancelled.'))
+        xhr.abort()
+      },
+      { once: true },
+    )
     const t0 = performance.now()
     let uploaded = o.body ? 0 : t0
     let headersAt = 0
@@ -60,8 +81,9 @@ export function send(o: SendOptions): Promise<Exchange> {
     }
     let refused = false
     const refuse = (size: number) => {
-      if (refused) return
+      if (refused || settled) return
       refused = true
+      settled = true
       // settle first: abort() re-enters the event handlers synchronously
       reject(new HttpError(0, 'response_too_large', `The server's answer (${size} bytes) is larger than this model's answers can be (${o.maxResponseBytes} bytes); it was not read.`))
       xhr.abort()
@@ -77,10 +99,11 @@ export function send(o: SendOptions): Promise<Exchange> {
     xhr.onprogress = (e) => {
       if (o.maxResponseBytes !== undefined && e.loaded > o.maxResponseBytes) refuse(e.loaded)
     }
-    xhr.onerror = () => reject(new HttpError(0, 'network_error', 'Cannot reach the Blindfold server. Check your connection and try again.'))
-    xhr.ontimeout = () => reject(new HttpError(0, 'timeout', 'The server took too long to answer.'))
+    xhr.onerror = () => !settled && reject(new HttpError(0, 'network_error', 'Cannot reach the Blindfold server. Check your connection and try again.'))
+    xhr.ontimeout = () => !settled && reject(new HttpError(0, 'timeout', 'The server took too long to answer.'))
     xhr.onload = () => {
-      if (refused) return
+      if (refused || settled) return
+      settled = true
       const end = performance.now()
       resolve({
         status: xhr.status,

@@ -16,7 +16,7 @@ export function setListener(l: Listener | undefined): void {
 }
 
 /** send(), recorded: the body's digest is taken before it leaves. */
-export async function loggedSend(carries: RequestCarries, o: SendOptions): Promise<Exchange> {
+export async function loggedSend(carries: RequestCarries, o: SendOptions, model?: string): Promise<Exchange> {
   const digest = o.body ? await sha256Prefix(o.body) : null
   const record: RequestRecord = {
     id: nextId++,
@@ -24,6 +24,7 @@ export async function loggedSend(carries: RequestCarries, o: SendOptions): Promi
     method: o.method,
     path: new URL(o.url, self.location.href).pathname,
     carries,
+    model,
     bytesSent: o.body?.byteLength ?? 0,
     bytesReceived: 0,
     sha256Prefix: digest,

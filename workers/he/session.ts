@@ -1,13 +1,13 @@
 /**
- * The worker's long-lived state: one SEAL instance, one KeyOwner (the secret
- * key lives inside it, for the life of the tab) and the server session its
- * evaluation keys were uploaded to.
+ * The worker's long-lived state: one SEAL instance and, per model, one
+ * KeyOwner (its secret key lives inside it, for the life of the tab) and the
+ * server session its evaluation keys were uploaded to. A session is made the
+ * first time a model is used and kept when the page switches to another.
  */
-import type { SessionInfo, SessionProgress } from '../../src/api/he-worker-types'
+import type { ListedModel, SessionInfo, SessionProgress } from '../../src/api/he-worker-types'
 import { paths, type ModelsResponse, type SessionCreated } from '../../src/api/wire'
 import { loadSeal } from '../../src/he/context'
 import { KeyOwner } from '../../src/he/key-owner'
-import type { PublicModel } from '../../src/model/manifest'
 import { sha256Prefix } from './digest'
 import { expectOk, json } from './http'
 import { loggedSend } from './request-log'
@@ -19,17 +19,26 @@ interface State {
   info: SessionInfo
 }
 
-let state: State | undefined
-let models: PublicModel[] | undefined
+const sessions = new Map<string, State>()
+/** one key generation per model at a time: a second call for the same model waits for the first */
+const starting = new Map<string, Promise<SessionInfo>>()
+let models: Promise<ListedModel[]> | undefined
 
-async function fetchModels(): Promise<PublicModel[]> {
-  models ??= json<ModelsResponse>(expectOk(await loggedSend('model list (no body)', { method: 'GET', url: paths.models }))).models
+/** The server's models, fetched once per worker unless `refresh` (their costs change as the server measures); a failed fetch is retried on the next call. */
+export function listModels(refresh = false): Promise<ListedModel[]> {
+  if (refresh) models = undefined
+  models ??= loggedSend('model list (no body)', { method: 'GET', url: paths.models })
+    .then((x) => json<ModelsResponse>(expectOk(x)).models)
+    .catch((e: unknown) => {
+      models = undefined
+      throw e
+    })
   return models
 }
 
-function pickModel(all: PublicModel[], wanted?: string): PublicModel {
-  const m = wanted ? all.find((x) => x.name === wanted) : all[0]
-  if (!m) throw new Error(wanted ? `The server has no model named "${wanted}".` : 'The server offers no model yet.')
+async function findModel(name: string): Promise<ListedModel> {
+  const m = (await listModels()).find((x) => x.name === name)
+  if (!m) throw new Error(`The server has no model named "${name}".`)
   return m
 }
 
@@ -37,22 +46,44 @@ async function upload(owner: KeyOwner, onProgress?: OnSessionProgress): Promise<
   const keys = owner.evaluationKeys
   onProgress?.({ stage: 'uploading', loaded: 0, total: keys.byteLength })
   const x = expectOk(
-    await loggedSend('evaluation keys', {
-      method: 'POST',
-      url: `${paths.sessions}?model=${encodeURIComponent(owner.model.name)}`,
-      body: keys,
-      onUploadProgress: (loaded, total) => onProgress?.({ stage: 'uploading', loaded, total }),
-    }),
+    await loggedSend(
+      'evaluation keys',
+      {
+        method: 'POST',
+        url: `${paths.sessions}?model=${encodeURIComponent(owner.model.name)}`,
+        body: keys,
+        onUploadProgress: (loaded, total) => onProgress?.({ stage: 'uploading', loaded, total }),
+      },
+      owner.model.name,
+    ),
   )
   return { created: json<SessionCreated>(x), ms: x.totalMs }
 }
 
-/** Makes fresh keys (dropping any old ones) and uploads their evaluation part. */
-export async function startSession(modelName: string | undefined, onProgress?: OnSessionProgress): Promise<SessionInfo> {
+/** The model's session, made (keys generated and uploaded) if there is none yet. */
+export function ensureSession(modelName: string, onProgress?: OnSessionProgress): Promise<SessionInfo> {
+  const live = sessions.get(modelName)
+  if (live) return Promise.resolve(live.info)
+  return starting.get(modelName) ?? startSession(modelName, onProgress)
+}
+
+/** Makes fresh keys for one model (dropping its old ones) and uploads their evaluation part. */
+export function startSession(modelName: string, onProgress?: OnSessionProgress): Promise<SessionInfo> {
+  const run = (starting.get(modelName) ?? Promise.resolve())
+    .catch(() => undefined)
+    .then(() => makeSession(modelName, onProgress))
+    .finally(() => {
+      if (starting.get(modelName) === run) starting.delete(modelName)
+    })
+  starting.set(modelName, run)
+  return run
+}
+
+async function makeSession(modelName: string, onProgress?: OnSessionProgress): Promise<SessionInfo> {
   onProgress?.({ stage: 'loading' })
   const seal = await loadSeal()
-  const model = pickModel(await fetchModels(), modelName)
-  await endSession()
+  const model = await findModel(modelName)
+  await endSession(modelName)
   onProgress?.({ stage: 'keygen' })
   const owner = await KeyOwner.create(model, seal)
   try {
@@ -67,7 +98,7 @@ export async function startSession(modelName: string | undefined, onProgress?: O
       evaluationKeyBytes: owner.evaluationKeys.byteLength,
       keyFingerprint,
     }
-    state = { owner, info }
+    sessions.set(modelName, { owner, info })
     onProgress?.({ stage: 'ready' })
     return info
   } catch (e) {
@@ -77,23 +108,24 @@ export async function startSession(modelName: string | undefined, onProgress?: O
 }
 
 /** The server forgot the session (restart, expiry): same keys, new session. */
-export async function reupload(): Promise<SessionInfo> {
-  const s = current()
+export async function reupload(modelName: string): Promise<SessionInfo> {
+  const s = current(modelName)
   const { created, ms } = await upload(s.owner)
   s.info = { ...s.info, sessionId: created.sessionId, expiresAt: created.expiresAt, uploadMs: ms }
   return s.info
 }
 
-export function current(): State {
-  if (!state) throw new Error('No session yet: keys have not been generated.')
-  return state
+export function current(modelName: string): State {
+  const s = sessions.get(modelName)
+  if (!s) throw new Error(`No keys for ${modelName} yet: they have not been generated.`)
+  return s
 }
 
-async function endSession(): Promise<void> {
-  const old = state
-  state = undefined
+async function endSession(modelName: string): Promise<void> {
+  const old = sessions.get(modelName)
+  sessions.delete(modelName)
   if (!old) return
   old.owner.dispose()
   // best effort: the server also expires idle sessions on its own
-  await loggedSend('session delete (no body)', { method: 'DELETE', url: paths.session(old.info.sessionId) }).catch(() => undefined)
+  await loggedSend('session delete (no body)', { method: 'DELETE', url: paths.session(old.info.sessionId) }, modelName).catch(() => undefined)
 }

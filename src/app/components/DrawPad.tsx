@@ -43,14 +43,14 @@ export function DrawPad({ onClassify }: { onClassify(rgba: Rgba): void }) {
 
   return (
     <section className="panel" aria-labelledby="draw-title">
-      <h2 id="draw-title" className="panel-title">Draw a digit</h2>
+      <h2 id="draw-title" className="panel-title">Draw one</h2>
       <canvas
         ref={ref}
         className="drawpad"
         data-testid="drawpad"
         width={SIZE}
         height={SIZE}
-        aria-label="Drawing area: draw one digit with mouse, finger or pen"
+        aria-label="Drawing area: draw one digit or item with mouse, finger or pen"
         onPointerDown={(e) => {
           e.currentTarget.setPointerCapture(e.pointerId)
           last.current = null

@@ -1,11 +1,11 @@
-import { useEffect, useRef, useState, type DragEvent } from 'react'
+import { useEffect, useRef, useState, type DragEvent, type ReactNode } from 'react'
 import { ACCEPTED_TYPES } from '../decode-image'
 
 /**
  * Drop zone, keyboard-operable file picker and clipboard paste. Every file
  * is handed on as is; anything not an image is refused later with a message.
  */
-export function InputPanel({ onFiles }: { onFiles(files: File[]): void }) {
+export function InputPanel({ onFiles, hint, children }: { onFiles(files: File[]): void; hint: string; children?: ReactNode }) {
   const input = useRef<HTMLInputElement>(null)
   const [over, setOver] = useState(false)
 
@@ -40,7 +40,7 @@ export function InputPanel({ onFiles }: { onFiles(files: File[]): void }) {
         onDragLeave={() => setOver(false)}
         onDrop={onDrop}
       >
-        <p className="dropzone-text">Drop digit images here, paste one, or</p>
+        <p className="dropzone-text">Drop images here, paste one, or</p>
         <label className="button" htmlFor="file-input">
           Choose images…
         </label>
@@ -57,8 +57,9 @@ export function InputPanel({ onFiles }: { onFiles(files: File[]): void }) {
             e.currentTarget.value = ''
           }}
         />
-        <p className="hint">PNG, JPEG, WebP, GIF or BMP, up to 20 MB. One digit per image.</p>
+        <p className="hint">PNG, JPEG, WebP, GIF or BMP, up to 20 MB. {hint}</p>
       </div>
+      {children}
     </section>
   )
 }

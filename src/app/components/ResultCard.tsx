@@ -12,33 +12,66 @@ const STATUS_TEXT: Record<Item['status'], string> = {
   decrypting: 'Decrypting in this tab…',
   done: 'Done',
   error: 'Not classified',
+  cancelled: 'Cancelled',
 }
 
-export const ResultCard = memo(function ResultCard({ item, classes }: { item: Item; classes: string[] }) {
+function ordinal(n: number): string {
+  if (n % 100 >= 11 && n % 100 <= 13) return `${n}th`
+  return `${n}${['th', 'st', 'nd', 'rd'][n % 10] ?? 'th'}`
+}
+
+/** What the card says while it waits: its place in this tab's queue, or the server's own progress. */
+function progressText(item: Item, place: number): string {
+  if (item.status === 'queued') return place > 0 ? `Queued: ${ordinal(place)} in line in this tab` : 'Queued'
+  const p = item.server
+  if (item.status !== 'computing' || !p) return STATUS_TEXT[item.status]
+  if (p.state === 'queued') return `Waiting on the server: ${p.queuePosition ?? 0} ahead`
+  if (p.state === 'running') return `Server computing on ciphertext: step ${Math.min(p.done + 1, p.total)} of ${p.total}${p.stage ? ` (${p.stage})` : ''}`
+  return STATUS_TEXT.computing
+}
+
+export const ResultCard = memo(function ResultCard({ item, classes, place, onCancel }: { item: Item; classes: string[]; place: number; onCancel(id: number): void }) {
   const r = item.result
+  const settled = isSettled(item.status)
+  const server = item.status === 'computing' ? item.server : undefined
+  const inputLabel = item.frame ? `${item.frame.width} by ${item.frame.height} input for ${item.name}` : ''
   return (
     <li
       className={`card status-${item.status}`}
       data-testid="result"
       data-status={item.status}
+      data-model={item.model}
       data-prediction={item.status === 'done' && r ? String(r.prediction) : undefined}
       // exact decrypted values, for tests that check they never left the tab
       data-probabilities={r ? JSON.stringify(r.probabilities) : undefined}
       data-timings={r ? JSON.stringify({ ...r.timings, bytesSent: r.bytesSent, bytesReceived: r.bytesReceived }) : undefined}
-      aria-busy={!isSettled(item.status)}
+      data-server-done={server ? String(server.done) : undefined}
+      data-server-total={server ? String(server.total) : undefined}
+      aria-busy={!settled}
     >
       <div className="card-head">
-        {item.frame ? <FramePreview frame={item.frame} label={`28 by 28 input for ${item.name}`} /> : <div className="frame frame-empty" aria-hidden="true" />}
+        {item.frame ? <FramePreview frame={item.frame} label={inputLabel} /> : <div className="frame frame-empty" aria-hidden="true" />}
         <div className="card-title">
           <p className="file-name" title={item.name}>{item.name}</p>
-          <p className="card-status">{STATUS_TEXT[item.status]}</p>
+          <p className="card-status" data-testid="card-status">{progressText(item, place)}</p>
           {r && (
             <p className="prediction">
               <span className="prediction-label">Prediction</span> <strong>{classes[r.prediction] ?? r.prediction}</strong>
             </p>
           )}
+          <p className="card-model">{item.model}</p>
         </div>
       </div>
+      {server && server.total > 0 && (
+        <progress className="server-progress" max={server.total} value={server.state === 'running' || server.state === 'done' ? server.done : 0} aria-label={`Server progress for ${item.name}`} />
+      )}
+      {!settled && (
+        <div className="actions">
+          <button type="button" className="secondary small" onClick={() => onCancel(item.id)} aria-label={`Cancel ${item.name}`}>
+            Cancel
+          </button>
+        </div>
+      )}
       {item.status === 'error' && (
         <p className="error" role="alert" data-testid="error">
           {item.error}
@@ -50,7 +83,7 @@ export const ResultCard = memo(function ResultCard({ item, classes }: { item: It
           <dl className="timings">
             <div><dt>Encrypt</dt><dd>{ms(r.timings.encryptMs)}</dd></div>
             <div><dt>Upload</dt><dd>{ms(r.timings.uploadMs)}</dd></div>
-            <div><dt>Server compute</dt><dd>{ms(r.timings.serverMs)}</dd></div>
+            <div><dt>Server compute</dt><dd>{ms(r.timings.serverMs)}{r.serverWorkers > 1 ? ` (${r.serverWorkers} cores)` : ''}</dd></div>
             <div><dt>Download</dt><dd>{ms(r.timings.downloadMs)}</dd></div>
             <div><dt>Decrypt</dt><dd>{ms(r.timings.decryptMs)}</dd></div>
             <div><dt>Sent</dt><dd>{bytes(r.bytesSent)}</dd></div>

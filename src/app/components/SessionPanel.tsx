@@ -1,7 +1,7 @@
 import { bytes, ms } from '../format'
-import type { State } from '../state'
+import type { Session } from '../state'
 
-const LABEL: Record<State['session']['status'], string> = {
+const LABEL: Record<Session['status'], string> = {
   idle: 'Starting…',
   loading: 'Loading encryption library…',
   keygen: 'Generating your keys in this tab…',
@@ -10,19 +10,21 @@ const LABEL: Record<State['session']['status'], string> = {
   error: 'Not connected',
 }
 
-export function SessionPanel({ session, onNewKeys, onRetry }: { session: State['session']; onNewKeys(): void; onRetry(): void }) {
+/** The selected model's key session: its progress while made, its facts once ready. */
+export function SessionPanel({ model, session, onNewKeys, onRetry }: { model?: string; session: Session; onNewKeys(): void; onRetry(): void }) {
   const p = session.progress
   const uploading = session.status === 'uploading' && p?.total
   return (
-    <section className="session panel" aria-labelledby="session-title" data-testid="session" data-status={session.status}>
+    <section className="session panel" aria-labelledby="session-title" data-testid="session" data-status={session.status} data-model={model}>
       <div className="session-row">
-        <h2 id="session-title" className="panel-title">Your keys</h2>
+        <h2 id="session-title" className="panel-title">Your keys{model ? ` for ${model}` : ''}</h2>
         <span className={`pill pill-${session.status}`} role="status" aria-live="polite">
           {LABEL[session.status]}
           {uploading ? ` ${Math.round(((p.loaded ?? 0) / p.total!) * 100)}%` : ''}
         </span>
       </div>
       {uploading ? <progress className="upload" max={p.total} value={p.loaded ?? 0} aria-label="Evaluation keys uploaded" /> : null}
+      {session.status === 'keygen' && <progress className="upload" aria-label="Generating keys" />}
       {session.info && (
         <p className="session-facts">
           Secret key: stays in this tab. Evaluation keys: {bytes(session.info.evaluationKeyBytes)}, made in {ms(session.info.keygenMs)}, uploaded in{' '}

@@ -3,7 +3,7 @@ import { FramePreview } from './FramePreview'
 
 const STAGES = [
   { key: 'image', title: 'Your image', body: 'Read and shrunk in this tab' },
-  { key: 'frame', title: '28×28', body: 'What the model sees' },
+  { key: 'frame', title: 'Model input', body: 'What the model sees' },
   { key: 'encrypted', title: 'Encrypted', body: 'CKKS ciphertext, made here' },
   { key: 'computed', title: 'Computed on ciphertext', body: 'The server runs the CNN blind' },
   { key: 'decrypted', title: 'Decrypted here', body: 'Only this tab holds the key' },
@@ -19,7 +19,7 @@ export function StageStrip({ latest }: { latest?: Item }) {
           <span className="strip-visual" aria-hidden="true">
             {s.key === 'frame' && latest?.frame ? <FramePreview frame={latest.frame} label="" /> : <span className={`glyph glyph-${s.key}`} />}
           </span>
-          <span className="strip-title">{s.title}</span>
+          <span className="strip-title">{s.key === 'frame' && latest?.frame ? `${latest.frame.width}×${latest.frame.height}` : s.title}</span>
           <span className="strip-body">{s.body}</span>
         </li>
       ))}
@@ -41,6 +41,7 @@ function reachedIndex(item: Item): number {
     case 'done':
       return 4
     case 'error':
+    case 'cancelled':
       return item.frame ? 1 : 0
   }
 }

@@ -1,7 +1,8 @@
 /**
- * Ink -> the 28x28 frame MNIST digits live in: crop to the ink's bounding
- * box, scale the longest side to 20 px keeping the aspect ratio, and place
- * the result in 28x28 so that its centre of mass sits at the centre.
+ * Ink -> the frame MNIST digits live in: crop to the ink's bounding box,
+ * scale the longest side to `fit` px (MNIST: 20) keeping the aspect ratio,
+ * and place the result in the frame (MNIST: 28x28) so that its centre of
+ * mass sits at the centre.
  */
 import type { Gray } from './ink'
 import { resize } from './resize'
@@ -56,27 +57,34 @@ export function centreOfMass(img: Gray): { x: number; y: number } {
   return sum === 0 ? { x: (img.width - 1) / 2, y: (img.height - 1) / 2 } : { x: sx / sum, y: sy / sum }
 }
 
-/** Returns null when there is no ink at all. */
-export function toMnistFrame(ink: Gray): Uint8Array | null {
-  const bounds = inkBounds(ink)
-  if (!bounds) return null
-  const cropped = crop(ink, bounds)
-  const scale = BOX / Math.max(cropped.width, cropped.height)
-  const w = Math.max(1, Math.round(cropped.width * scale))
-  const h = Math.max(1, Math.round(cropped.height * scale))
-  const digit = resize(cropped, w, h)
-  const com = centreOfMass(digit)
-  const offX = Math.round((FRAME - 1) / 2 - com.x)
-  const offY = Math.round((FRAME - 1) / 2 - com.y)
-  const out = new Uint8Array(FRAME * FRAME)
-  for (let y = 0; y < h; y++) {
+/** Scales `img` so that its longest side is `fit` px, keeping the aspect ratio. */
+export function fitLongestSide(img: Gray, fit: number): Gray {
+  const scale = fit / Math.max(img.width, img.height)
+  const w = Math.max(1, Math.round(img.width * scale))
+  const h = Math.max(1, Math.round(img.height * scale))
+  return resize(img, w, h)
+}
+
+/** Copies `img` into a zeroed width x height frame at (offX, offY), clipping what falls outside. */
+export function place(img: Gray, width: number, height: number, offX: number, offY: number): Uint8Array {
+  const out = new Uint8Array(width * height)
+  for (let y = 0; y < img.height; y++) {
     const ty = y + offY
-    if (ty < 0 || ty >= FRAME) continue
-    for (let x = 0; x < w; x++) {
+    if (ty < 0 || ty >= height) continue
+    for (let x = 0; x < img.width; x++) {
       const tx = x + offX
-      if (tx < 0 || tx >= FRAME) continue
-      out[ty * FRAME + tx] = digit.data[y * w + x]
+      if (tx < 0 || tx >= width) continue
+      out[ty * width + tx] = img.data[y * img.width + x]
     }
   }
   return out
+}
+
+/** Returns null when there is no ink at all. */
+export function toMnistFrame(ink: Gray, fit = BOX, width = FRAME, height = FRAME): Uint8Array | null {
+  const bounds = inkBounds(ink)
+  if (!bounds) return null
+  const digit = fitLongestSide(crop(ink, bounds), fit)
+  const com = centreOfMass(digit)
+  return place(digit, width, height, Math.round((width - 1) / 2 - com.x), Math.round((height - 1) / 2 - com.y))
 }

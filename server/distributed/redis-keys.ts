@@ -1,0 +1,56 @@
+/**
+ * Names in Redis shared by the API replicas and the evaluators, the queue's name, and how a
+ * Redis failure reaches a client. One Redis (not Cluster): the session scripts touch keys
+ * they compute themselves.
+ */
+import { Redis, type RedisOptions } from 'ioredis'
+import { HttpError } from '../http-error'
+
+export const QUEUE_NAME = 'blindfold-eval'
+const P = 'bf:'
+
+export const redisKeys = {
+  /** a session's evaluation-key container, binary, PEXPIRE = the session's TTL */
+  keys: (session: string) => `${P}keys:${session}`,
+  /** keys uploaded but not yet validated by an evaluator (short TTL) */
+  pending: (session: string) => `${P}pending:${session}`,
+  /**
+   * a classification's response container, binary, for a minute: the job's return value carries
+   * only timings, so BullMQ's event stream (which keeps each return value) stays small
+   */
+  result: (jobId: string) => `${P}result:${jobId}`,
+  /** a classification the API asked to stop; the evaluator running it polls this */
+  cancel: (jobId: string) => `${P}cancel:${jobId}`,
+  /** bytes of a seeded key container for a model, as an evaluator measured it at load (GET /models cost) */
+  seeded: (model: string) => `${P}seeded:${model}`,
+}
+/** the prefix the session scripts (redis-sessions.ts) build their own names from */
+export const SESSION_PREFIX = P
+
+/** Redis unreachable (down, restarting): the client may retry shortly, nothing was lost on its side. */
+export function storeUnavailable(): HttpError {
+  return new HttpError(503, 'store_unavailable', 'the session store is unreachable: retry shortly', { 'retry-after': '2' })
+}
+
+/** Rethrows HttpErrors; anything else from a Redis call becomes 503 store_unavailable. */
+export function mapRedisError(e: unknown): never {
+  if (e instanceof HttpError) throw e
+  throw storeUnavailable()
+}
+
+/**
+ * ioredis options for request-path connections: no offline queue and one retry, so that while
+ * Redis is down a request fails at once (503 + Retry-After) instead of hanging; the client
+ * itself reconnects in the background.
+ */
+export const failFast = { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000 } as const
+
+/**
+ * A connection whose errors are reported per command (or, for BullMQ's blocking connections,
+ * retried for ever): its 'error' events while Redis is down are expected, not crashes.
+ */
+export function connection(url: string, options: RedisOptions, onError?: (e: Error) => void): Redis {
+  const redis = new Redis(url, options)
+  redis.on('error', (e: Error) => onError?.(e))
+  return redis
+}

@@ -1,0 +1,48 @@
+/**
+ * What the routes need from the evaluation back end and from the session store, whichever mode
+ * the server runs in (server/app.ts picks one):
+ * - embedded (no REDIS_URL): the in-process WorkerPool and the in-memory SessionStore;
+ * - distributed (REDIS_URL): the BullMQ queue facade and the Redis session store
+ *   (server/distributed/), the work done by `npm run evaluator` processes.
+ * Session methods may answer a value or a promise: the routes await them either way.
+ */
+import type { ClassifyOptions, PoolJobState } from './pool/pool'
+import type { Session } from './session-store'
+
+export interface Evaluation {
+  /** settles once the back end can take work (workers loaded / Redis reached) */
+  readonly ready: Promise<void>
+  isReady(): boolean
+  /** why the back end cannot start, if it cannot */
+  readonly failure: string | undefined
+  /** jobs this process is waiting on that no worker has started yet */
+  readonly queued: number
+  seededKeyBytes(model: string): number | undefined
+  progress(requestId: string): PoolJobState | undefined
+  cancel(requestId: string): boolean
+  validateKeys(session: string, model: string, keys: Uint8Array, requestId?: string): Promise<void>
+  classify(
+    session: string,
+    model: string,
+    keys: Uint8Array,
+    request: Uint8Array,
+    requestId?: string,
+    options?: ClassifyOptions,
+  ): Promise<{ response: Uint8Array; ms: number; parts: number }>
+  dropSession(session: string): void
+  close(): Promise<void>
+}
+
+type MaybePromise<T> = T | Promise<T>
+
+export interface Sessions {
+  /** sessions held (distributed: as last counted in Redis) */
+  readonly size: number
+  readonly totalBytes: number
+  admit(owner: string, bytes: number): MaybePromise<void>
+  add(id: string, model: string, keys: Uint8Array, owner: string): MaybePromise<Session>
+  peek(id: string): MaybePromise<Session | undefined>
+  touch(id: string): MaybePromise<Session | undefined>
+  delete(id: string): MaybePromise<boolean>
+  close(): MaybePromise<void>
+}
