@@ -4,12 +4,12 @@
  * state of its own, so a session made through one replica classifies through any other.
  */
 import type { Evaluation, Sessions } from '../evaluation'
-import type { Blindfold } from '../app'
+import type { ServerConfig } from '../config'
 import { QueueEvaluation } from './queue-evaluation'
 import { RedisSessionStore } from './redis-sessions'
 
 export function distributedBackend(
-  config: Blindfold['config'] & { redisUrl: string },
+  config: Omit<ServerConfig, 'port' | 'host'> & { redisUrl: string },
   models: string[],
   log?: { warn(o: object, m: string): void },
 ): { evaluation: Evaluation; sessions: Sessions } {

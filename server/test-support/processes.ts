@@ -30,13 +30,21 @@ export interface ServiceProcess {
   stop(): Promise<void>
 }
 
-/** Spawns `node --import tsx server/distributed/evaluator.ts` and waits for "evaluator ready". */
-export async function startEvaluator(env: Record<string, string>, readyWithinMs = 120_000): Promise<ServiceProcess> {
-  // killed with this process however it ends (reaper.ts): never an orphan evaluator
+/**
+ * Spawns `node --import tsx SCRIPT` from the repository root, killed with this process however it
+ * ends (reaper.ts: never an orphan), and waits until `ready(output)` holds.
+ */
+async function startNodeService(
+  what: string,
+  script: string,
+  env: Record<string, string>,
+  ready: (output: string) => boolean | Promise<boolean>,
+  readyWithinMs: number,
+): Promise<ServiceProcess> {
   const child = reap(
-    spawn(process.execPath, ['--import', DIE_WITH_PARENT, '--import', 'tsx', 'server/distributed/evaluator.ts'], {
+    spawn(process.execPath, ['--import', DIE_WITH_PARENT, '--import', 'tsx', script], {
       cwd: ROOT,
-      env: { ...process.env, POOL_SIZE: '1', ...env },
+      env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: false,
     }),
@@ -46,11 +54,11 @@ export async function startEvaluator(env: Record<string, string>, readyWithinMs 
   child.stderr!.on('data', (d) => (out += d.toString()))
   const exited = new Promise<string>((r) => child.once('exit', (code, signal) => r(signal ?? String(code))))
   const end = Date.now() + readyWithinMs
-  while (!out.includes('"evaluator ready"')) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`evaluator exited before ready: ${out.slice(-2000)}`)
+  while (!(await ready(out))) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${what} exited before ready: ${out.slice(-2000)}`)
     if (Date.now() > end) {
       child.kill('SIGKILL')
-      throw new Error(`evaluator not ready within ${readyWithinMs} ms: ${out.slice(-2000)}`)
+      throw new Error(`${what} not ready within ${readyWithinMs} ms: ${out.slice(-2000)}`)
     }
     await new Promise((r) => setTimeout(r, 50))
   }
@@ -67,40 +75,14 @@ export async function startEvaluator(env: Record<string, string>, readyWithinMs 
   }
 }
 
+/** An evaluator process (server/distributed/evaluator.ts), ready once it logs "evaluator ready". */
+export function startEvaluator(env: Record<string, string>, readyWithinMs = 120_000): Promise<ServiceProcess> {
+  return startNodeService('evaluator', 'server/distributed/evaluator.ts', { POOL_SIZE: '1', ...env }, (out) => out.includes('"evaluator ready"'), readyWithinMs)
+}
+
 /** An API replica as its own process (server/main.ts), listening on loopback `port`; ready once GET /readyz answers 200. */
-export async function startApiReplica(port: number, env: Record<string, string>, readyWithinMs = 60_000): Promise<ServiceProcess> {
-  const child = reap(
-    spawn(process.execPath, ['--import', DIE_WITH_PARENT, '--import', 'tsx', 'server/main.ts'], {
-      cwd: ROOT,
-      env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', RATE_LIMIT_MAX: '0', STATIC_DIR: join(tmpdir(), 'blindfold-no-spa'), LOG_LEVEL: 'warn', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: false,
-    }),
-  )
-  let out = ''
-  child.stdout!.on('data', (d) => (out += d.toString()))
-  child.stderr!.on('data', (d) => (out += d.toString()))
-  const exited = new Promise<string>((r) => child.once('exit', (code, signal) => r(signal ?? String(code))))
-  const end = Date.now() + readyWithinMs
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`API replica exited before ready: ${out.slice(-2000)}`)
-    const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false)
-    if (ok) break
-    if (Date.now() > end) {
-      child.kill('SIGKILL')
-      throw new Error(`API replica not ready within ${readyWithinMs} ms: ${out.slice(-2000)}`)
-    }
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  return {
-    child,
-    output: () => out,
-    exited,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
-      await exited
-      clearTimeout(timer)
-    },
-  }
+export function startApiReplica(port: number, env: Record<string, string>, readyWithinMs = 60_000): Promise<ServiceProcess> {
+  const replicaEnv = { PORT: String(port), HOST: '127.0.0.1', RATE_LIMIT_MAX: '0', STATIC_DIR: join(tmpdir(), 'blindfold-no-spa'), LOG_LEVEL: 'warn', ...env }
+  const ready = () => fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false)
+  return startNodeService('API replica', 'server/main.ts', replicaEnv, ready, readyWithinMs)
 }
