@@ -1,19 +1,33 @@
 /**
- * Load benchmark of the inference server on loopback:
- *   npm run bench:load -- [--sessions 8] [--images 4] [--pools 1,2] [--out bench-load.json]
- * For each pool size it starts the app (POOL_SIZE workers) on 127.0.0.1, opens
- * N sessions (one KeyOwner each), and lets every session send its images one
- * after another, all sessions at once. Requests are encrypted before the clock
- * starts and decrypted after it stops, so the client's SEAL work is not timed.
- * Reports throughput, latency percentiles and the process's peak RSS (worker
- * threads share the process, so RSS covers main thread + workers; the client
- * keys held by this process are included too).
+ * Load benchmark of the inference server on loopback, in either mode:
+ *   npm run bench:load -- [--mode embedded|distributed] [--pools 1,2] [--evaluators 1,2]
+ *                         [--sessions 8,64] [--images 4] [--serial 20] [--out FILE]
+ *
+ * - embedded: the app in this process with POOL_SIZE = each of --pools.
+ * - distributed: a real redis-server (Debian's, free loopback port, no persistence), K evaluator
+ *   processes (`npm run evaluator`, POOL_SIZE=1 each, so K evaluators use K cores, as the
+ *   embedded pool of K workers) for each K of --evaluators, and the API (an app with REDIS_URL)
+ *   in this process.
+ *
+ * For each back end and each session count S: S sessions upload their keys, then every session
+ * sends --images images one after another, all sessions at once (throughput, latency
+ * percentiles, lost/wrong answers, key-cache hits and misses of that phase read from the
+ * Prometheus metrics: the app's in embedded mode, every evaluator's in distributed mode). Then a
+ * serial phase: one session, --serial images one at a time (the median is the per-image latency
+ * without queueing; distributed minus embedded at equal cores = what the queue costs).
+ * Requests are encrypted before the clock starts and decrypted after it stops, so the client's
+ * SEAL work is not timed. The model is mnist-cnn (MODELS_DIR's first if it has no mnist-cnn).
  */
 import { writeFileSync } from 'node:fs'
+import { cpus } from 'node:os'
 import { parseArgs } from 'node:util'
+import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../server/app'
-import { loadModels } from '../server/model-files'
+import { loadModels, MODELS_DIR } from '../server/model-files'
 import { testModels } from '../server/test-support/models'
+import { modelsDirWith, startEvaluator, type ServiceProcess } from '../server/test-support/processes'
+import { parse, sample, type Sample } from '../server/test-support/prometheus'
+import { startRedis } from '../server/test-support/redis'
 import { BINARY, paths, type SessionCreated } from '../src/api/wire'
 import { KeyOwner } from '../src/he/key-owner'
 import { argmax, forward, normalise } from '../src/model/forward'
@@ -22,106 +36,220 @@ import { loadMnist } from './mnist'
 
 const { values } = parseArgs({
   options: {
+    mode: { type: 'string', default: 'embedded' },
+    pools: { type: 'string', default: '1,2' },
+    evaluators: { type: 'string', default: '1,2' },
     sessions: { type: 'string', default: '8' },
     images: { type: 'string', default: '4' },
-    pools: { type: 'string', default: '1,2' },
+    serial: { type: 'string', default: '20' },
     out: { type: 'string' },
   },
 })
-const SESSIONS = Math.min(Math.max(Number(values.sessions), 1), 32)
+if (values.mode !== 'embedded' && values.mode !== 'distributed') throw new Error('--mode: embedded or distributed')
+const MODE = values.mode
+const counts = (raw: string, max: number) => raw.split(',').map(Number).filter((n) => Number.isInteger(n) && n >= 1 && n <= max)
+const SESSIONS = counts(values.sessions!, 128)
 const IMAGES = Math.min(Math.max(Number(values.images), 1), 20)
-const POOLS = values.pools!.split(',').map(Number).filter((n) => n >= 1 && n <= 8)
+const SERIAL = Math.min(Math.max(Number(values.serial), 0), 200)
+const CORES = counts(MODE === 'embedded' ? values.pools! : values.evaluators!, 8)
 
 const models = process.env.MODELS_DIR ? await loadModels(process.env.MODELS_DIR) : await testModels()
-const model = [...models.values()][0]
+const model = models.get('mnist-cnn') ?? [...models.values()][0]
+const name = model.manifest.name
 const mnist = loadMnist('test')
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d
+const median = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 50)
 
-console.log(`model ${model.manifest.name}; ${SESSIONS} sessions x ${IMAGES} images; pools ${POOLS.join(', ')}`)
-const owners = await Promise.all(Array.from({ length: SESSIONS }, () => KeyOwner.create(publicModel(model.manifest))))
+/** The server the clients talk to, and where its key-cache counters are read. */
+interface Backend {
+  base: string
+  keyCache(): Promise<{ hits: number; misses: number }>
+  stop(): Promise<void>
+}
+
+const maxSessions = Math.max(...SESSIONS) + 1
+const appLimits = {
+  rateLimitMax: 0,
+  queueMax: maxSessions * 2,
+  sessionMax: maxSessions * 2,
+  sessionsPerClient: maxSessions * 2,
+  sessionBytesPerClient: 4 * 1024 ** 3,
+  sessionMaxBytes: 4 * 1024 ** 3,
+  // 64 sessions' images arrive at once, minutes of work for 1-2 cores: nothing may time out
+  requestTimeoutMs: 600_000,
+}
+
+function keyCacheOf(samples: Sample[]): { hits: number; misses: number } {
+  return { hits: sample(samples, 'blindfold_key_cache_total', { result: 'hit' }) ?? 0, misses: sample(samples, 'blindfold_key_cache_total', { result: 'miss' }) ?? 0 }
+}
+
+async function listen(app: FastifyInstance): Promise<string> {
+  return app.listen({ port: 0, host: '127.0.0.1' })
+}
+
+async function embedded(poolSize: number): Promise<Backend> {
+  const app = await buildApp({ models, poolSize, ...appLimits })
+  await app.blindfold.evaluation.ready
+  const base = await listen(app)
+  return {
+    base,
+    keyCache: async () => keyCacheOf(parse((await app.inject({ method: 'GET', url: '/metrics', remoteAddress: '127.0.0.1' })).body)),
+    stop: () => app.close(),
+  }
+}
+
+async function distributed(evaluatorCount: number): Promise<Backend> {
+  const redis = await startRedis()
+  const dir = process.env.MODELS_DIR ? { dir: process.env.MODELS_DIR, remove() {} } : modelsDirWith([name])
+  const evaluators: ServiceProcess[] = []
+  try {
+    // one worker each: K evaluators = K cores, as K pool workers in embedded mode
+    for (let i = 0; i < evaluatorCount; i++) {
+      evaluators.push(await startEvaluator({ REDIS_URL: redis.url, MODELS_DIR: dir.dir, POOL_SIZE: '1', REQUEST_TIMEOUT_MS: '600000', METRICS_PORT: '0', LOG_LEVEL: 'warn' }))
+    }
+    const app = await buildApp({ models, redisUrl: redis.url, ...appLimits })
+    await app.blindfold.evaluation.ready
+    while (!app.blindfold.evaluation.isReady()) await new Promise((r) => setTimeout(r, 100))
+    const base = await listen(app)
+    const ports = evaluators.map((e) => /"metricsPort":(\d+)/.exec(e.output())![1])
+    return {
+      base,
+      async keyCache() {
+        const all = await Promise.all(ports.map(async (p) => keyCacheOf(parse(await (await fetch(`http://127.0.0.1:${p}/metrics`)).text()))))
+        return all.reduce((a, b) => ({ hits: a.hits + b.hits, misses: a.misses + b.misses }))
+      },
+      async stop() {
+        await app.close()
+        await Promise.all(evaluators.map((e) => e.stop()))
+        await redis.stop()
+        dir.remove()
+      },
+    }
+  } catch (e) {
+    await Promise.all(evaluators.map((x) => x.stop()))
+    await redis.stop()
+    dir.remove()
+    throw e
+  }
+}
+
+console.log(`model ${name}; mode ${MODE}; ${MODE === 'embedded' ? 'pool sizes' : 'evaluators'} ${CORES.join(', ')}; sessions ${SESSIONS.join(', ')} x ${IMAGES} images; serial ${SERIAL}`)
+const owners = await Promise.all(Array.from({ length: Math.max(...SESSIONS) }, () => KeyOwner.create(publicModel(model.manifest))))
+/** per session, its images: the plaintext model's answer and the encrypted request */
 const work = owners.map((owner, s) =>
-  Array.from({ length: IMAGES }, (_, k) => {
-    const i = (s * IMAGES + k) % mnist.count
+  Array.from({ length: Math.max(IMAGES, s === 0 ? SERIAL : 0) }, (_, k) => {
+    const i = (s * 50 + k) % mnist.count
     const x = normalise(mnist.pixels.subarray(i * 784, (i + 1) * 784), model.manifest)
     return { expected: argmax(forward(model.manifest, model.weights, x)), body: owner.encrypt(x) }
   }),
 )
 
-const results = []
-for (const poolSize of POOLS) {
-  const app = await buildApp({ models, poolSize, rateLimitMax: 0, queueMax: SESSIONS * 2, sessionMax: SESSIONS * 2, sessionsPerClient: SESSIONS })
-  await app.blindfold.pool.ready
-  const base = await app.listen({ port: 0, host: '127.0.0.1' })
-  let peakRss = process.memoryUsage().rss
-  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50)
+async function openSession(base: string, owner: KeyOwner): Promise<string> {
+  const r = await fetch(`${base}${paths.sessions}?model=${name}`, { method: 'POST', headers: { 'content-type': BINARY }, body: owner.evaluationKeys })
+  if (r.status !== 201) throw new Error(`session: ${r.status} ${await r.text()}`)
+  return ((await r.json()) as SessionCreated).sessionId
+}
+
+async function classify(base: string, id: string, body: Uint8Array) {
+  const t = performance.now()
+  const r = await fetch(`${base}${paths.classify(id)}`, { method: 'POST', headers: { 'content-type': BINARY }, body })
+  const bytes = new Uint8Array(await r.arrayBuffer())
+  return { status: r.status, bytes, ms: performance.now() - t }
+}
+
+const runs = []
+for (const cores of CORES) {
+  const backend = MODE === 'embedded' ? await embedded(cores) : await distributed(cores)
   try {
-    const sessions = await Promise.all(
-      owners.map(async (owner) => {
-        const r = await fetch(`${base}${paths.sessions}?model=${model.manifest.name}`, { method: 'POST', headers: { 'content-type': BINARY }, body: owner.evaluationKeys })
-        if (r.status !== 201) throw new Error(`session: ${r.status} ${await r.text()}`)
-        return ((await r.json()) as SessionCreated).sessionId
-      }),
-    )
-    const latencies: number[] = []
-    const answers: Array<{ owner: KeyOwner; expected: number; bytes: Uint8Array }> = []
-    let failed = 0
-    const started = performance.now()
-    const cpuBefore = process.cpuUsage()
-    await Promise.all(
-      sessions.map(async (id, s) => {
-        for (const job of work[s]) {
-          const t = performance.now()
-          const r = await fetch(`${base}${paths.classify(id)}`, { method: 'POST', headers: { 'content-type': BINARY }, body: job.body })
-          const bytes = new Uint8Array(await r.arrayBuffer())
-          latencies.push(performance.now() - t)
-          if (r.status === 200) answers.push({ owner: owners[s], expected: job.expected, bytes })
-          else failed++
-        }
-      }),
-    )
-    const wallMs = performance.now() - started
-    const cpu = process.cpuUsage(cpuBefore)
-    const wrong = answers.filter((a) => argmax(a.owner.decrypt(a.bytes)) !== a.expected).length
-    latencies.sort((a, b) => a - b)
-    results.push({
-      poolSize,
-      sessions: SESSIONS,
-      images: SESSIONS * IMAGES,
-      failed,
-      wrong,
-      wallMs: round(wallMs),
-      imagesPerSecond: round((SESSIONS * IMAGES * 1000) / wallMs, 2),
-      latencyMs: { p50: round(percentile(latencies, 50)), p95: round(percentile(latencies, 95)), p99: round(percentile(latencies, 99)) },
-      peakRssMB: round(peakRss / 2 ** 20),
-      /** CPU time of the whole process (all threads) over wall time: cores actually obtained */
-      cpuCoresUsed: round((cpu.user + cpu.system) / 1000 / wallMs, 2),
-      /** evaluation keys sent to a worker (session creation included) */
-      keyTransfers: app.blindfold.pool.stats.keyTransfers,
-    })
+    for (const sessionCount of SESSIONS) {
+      // keys are uploaded four at a time (not timed): 64 uploads at once would queue 64 key validations
+      // behind one core, and the last would wait past fetch's 300 s header timeout
+      const ids: string[] = []
+      for (let at = 0; at < sessionCount; at += 4) ids.push(...(await Promise.all(owners.slice(at, Math.min(at + 4, sessionCount)).map((o) => openSession(backend.base, o)))))
+      const cacheBefore = await backend.keyCache()
+      let peakRss = process.memoryUsage().rss
+      const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50)
+      const latencies: number[] = []
+      const answers: Array<{ owner: KeyOwner; expected: number; bytes: Uint8Array }> = []
+      let failed = 0
+      const started = performance.now()
+      await Promise.all(
+        ids.map(async (id, s) => {
+          for (const job of work[s].slice(0, IMAGES)) {
+            const r = await classify(backend.base, id, job.body)
+            latencies.push(r.ms)
+            if (r.status === 200) answers.push({ owner: owners[s], expected: job.expected, bytes: r.bytes })
+            else failed++
+          }
+        }),
+      )
+      const wallMs = performance.now() - started
+      clearInterval(sampler)
+      const cacheAfter = await backend.keyCache()
+      const wrong = answers.filter((a) => argmax(a.owner.decrypt(a.bytes)) !== a.expected).length
+      latencies.sort((a, b) => a - b)
+      const hits = cacheAfter.hits - cacheBefore.hits
+      const misses = cacheAfter.misses - cacheBefore.misses
+      const images = sessionCount * IMAGES
+      runs.push({
+        mode: MODE,
+        /** pool workers (embedded) or evaluator processes of one worker each (distributed) */
+        cores,
+        sessions: sessionCount,
+        images,
+        failed,
+        wrong,
+        wallMs: round(wallMs),
+        imagesPerSecond: round((images * 1000) / wallMs, 2),
+        latencyMs: { p50: round(percentile(latencies, 50)), p95: round(percentile(latencies, 95)), p99: round(percentile(latencies, 99)) },
+        /** classifications whose worker held the session's loaded keys (hit) or had to load them (miss) */
+        keyCache: { hits, misses, hitRate: round(hits / Math.max(1, hits + misses), 3) },
+        /** this process: the clients, the API and, in embedded mode, the pool's threads */
+        peakRssMB: round(peakRss / 2 ** 20),
+      })
+      await Promise.all(ids.map((id) => fetch(`${backend.base}${paths.sessions}/${id}`, { method: 'DELETE' })))
+    }
+    if (SERIAL > 0) {
+      const id = await openSession(backend.base, owners[0])
+      // one warm-up image (the worker loads the keys), then one at a time
+      await classify(backend.base, id, work[0][0].body)
+      const serialMs: number[] = []
+      let serialWrong = 0
+      for (const job of work[0].slice(0, SERIAL)) {
+        const r = await classify(backend.base, id, job.body)
+        serialMs.push(r.ms)
+        if (r.status !== 200 || argmax(owners[0].decrypt(r.bytes)) !== job.expected) serialWrong++
+      }
+      runs.push({ mode: MODE, cores, serial: SERIAL, wrong: serialWrong, medianMs: round(median(serialMs)), minMs: round(Math.min(...serialMs)) })
+      await fetch(`${backend.base}${paths.sessions}/${id}`, { method: 'DELETE' })
+    }
   } finally {
-    clearInterval(sampler)
-    await app.close()
+    await backend.stop()
   }
 }
 for (const o of owners) o.dispose()
 
-const report = { model: model.manifest.name, node: process.version, date: new Date().toISOString(), results }
+const report = { model: name, node: process.version, cpu: cpus()[0]?.model, cores: cpus().length, date: new Date().toISOString(), modelsDir: process.env.MODELS_DIR ?? MODELS_DIR, runs }
 console.table(
-  results.map((r) => ({
-    workers: r.poolSize,
-    images: r.images,
-    'img/s': r.imagesPerSecond,
-    'p50 ms': r.latencyMs.p50,
-    'p95 ms': r.latencyMs.p95,
-    'p99 ms': r.latencyMs.p99,
-    'peak RSS MB': r.peakRssMB,
-    'key loads': r.keyTransfers,
-    'cores used': r.cpuCoresUsed,
-    failed: r.failed,
-    wrong: r.wrong,
-  })),
+  runs.map((r) =>
+    'serial' in r
+      ? { mode: r.mode, cores: r.cores, phase: `serial ${r.serial}`, 'p50 ms': r.medianMs, wrong: r.wrong }
+      : {
+          mode: r.mode,
+          cores: r.cores,
+          phase: `${r.sessions} sessions`,
+          images: r.images,
+          'img/s': r.imagesPerSecond,
+          'p50 ms': r.latencyMs.p50,
+          'p95 ms': r.latencyMs.p95,
+          'p99 ms': r.latencyMs.p99,
+          'key hit rate': r.keyCache.hitRate,
+          failed: r.failed,
+          wrong: r.wrong,
+        },
+  ),
 )
 console.log(JSON.stringify(report, null, 2))
 if (values.out) writeFileSync(values.out, JSON.stringify(report, null, 2) + '\n')

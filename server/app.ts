@@ -108,13 +108,17 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // BullMQ queue to `npm run evaluator` processes and sessions in Redis (server/distributed/)
   const splitModels = new Set(config.splitImages === 'auto' ? [...models].filter(([, m]) => m.manifest.he.polyModulusDegree >= 16384).map(([name]) => name) : [])
   const { evaluation, sessions, pool } = config.redisUrl
-    ? { ...distributedBackend({ ...config, redisUrl: config.redisUrl }, [...models.keys()], app.log), pool: undefined }
+    ? { ...distributedBackend({ ...config, redisUrl: config.redisUrl }, [...models.keys()], app.log, metrics), pool: undefined }
     : embeddedBackend(config, files, splitModels, app.log, metrics, clock)
   const jobs = new JobRegistry({ keepMs: JOB_KEEP_MS, maxFinished: JOB_KEEP_MAX, now: clock })
   const costs = new ModelCosts(
     new Map([...models].map(([name, m]) => [name, plannedBytes(m.manifest.he, m.plan, () => evaluation.seededKeyBytes(name))])),
   )
-  metrics.watch({ queued: () => evaluation.queued, sessions: () => sessions.size, sessionKeyBytes: () => sessions.totalBytes })
+  metrics.watch({
+    queued: () => (evaluation.queueDepth ? evaluation.queueDepth() : evaluation.queued),
+    sessions: () => sessions.size,
+    sessionKeyBytes: () => sessions.totalBytes,
+  })
   const blindfold = { config, models, evaluation, sessions, jobs, costs, now: clock, metrics } as Omit<Blindfold, 'pool'> as Blindfold
   Object.defineProperty(blindfold, 'pool', {
     get: () => {

@@ -15,10 +15,15 @@ export interface Evaluation {
   isReady(): boolean
   /** why the back end cannot start, if it cannot */
   readonly failure: string | undefined
+  /** why isReady() is false now, when the back end can say more than "loading" (GET /readyz) */
+  notReadyReason?(): string
   /** jobs this process is waiting on that no worker has started yet */
   readonly queued: number
+  /** jobs waiting for a worker in the whole queue (distributed: every replica's, in Redis); default `queued` */
+  queueDepth?(): Promise<number>
   seededKeyBytes(model: string): number | undefined
-  progress(requestId: string): PoolJobState | undefined
+  /** distributed mode asks Redis where a waiting job stands: a promise then */
+  progress(requestId: string): PoolJobState | undefined | Promise<PoolJobState | undefined>
   cancel(requestId: string): boolean
   validateKeys(session: string, model: string, keys: Uint8Array, requestId?: string): Promise<void>
   classify(

@@ -8,7 +8,7 @@
  * a session id or an address.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
-import type { PoolObserver, RestartReason } from './pool/pool'
+import type { JobOp, PoolObserver, RestartReason } from './pool/pool'
 
 /** Every code the API answers with (server/README.md, "Error codes"); the label of rejected requests. */
 export const API_ERROR_CODES: ReadonlySet<string> = new Set([
@@ -67,11 +67,12 @@ export function codeLabel(code: unknown): string {
   return typeof code === 'string' && API_ERROR_CODES.has(code) ? code : 'other'
 }
 
-/** What the gauges read at scrape time. */
+/** What the gauges read at scrape time (distributed mode asks Redis: a promise). */
 export interface MetricsSources {
-  queued(): number
-  sessions(): number
-  sessionKeyBytes(): number
+  queued(): number | Promise<number>
+  /** absent in an evaluator process, which holds no sessions: no session gauges then */
+  sessions?(): number | Promise<number>
+  sessionKeyBytes?(): number | Promise<number>
 }
 
 // queue waits: from an idle pool (~0) to a full queue of classifications (~tens of seconds)
@@ -88,15 +89,19 @@ export class Metrics {
   private readonly rejectedRequests: Counter<'code'>
   private readonly workerRestarts: Counter<'reason'>
 
-  constructor(options: { defaultMetrics?: boolean } = {}) {
+  /**
+   * sessionGauges: false in an evaluator process (server/distributed/evaluator.ts), which holds
+   * no sessions; its registry has the queue, evaluation, key-cache and restart series only.
+   */
+  constructor(options: { defaultMetrics?: boolean; sessionGauges?: boolean } = {}) {
     const registers = [this.registry]
     const metrics = this
     new Gauge({
       name: 'blindfold_queue_depth',
-      help: 'Jobs waiting for a worker (beyond those running)',
+      help: 'Jobs waiting for a worker (beyond those running); distributed mode: waiting in the shared queue',
       registers,
-      collect() {
-        this.set(metrics.sources?.queued() ?? 0)
+      async collect() {
+        this.set((await metrics.sources?.queued()) ?? 0)
       },
     })
     this.queueWait = new Histogram({
@@ -119,22 +124,24 @@ export class Metrics {
       labelNames: ['result'],
       registers,
     })
-    new Gauge({
-      name: 'blindfold_sessions',
-      help: 'Sessions held (expired ones until the next sweep, at most 30 s)',
-      registers,
-      collect() {
-        this.set(metrics.sources?.sessions() ?? 0)
-      },
-    })
-    new Gauge({
-      name: 'blindfold_session_key_bytes',
-      help: 'Evaluation-key bytes held by all sessions',
-      registers,
-      collect() {
-        this.set(metrics.sources?.sessionKeyBytes() ?? 0)
-      },
-    })
+    if (options.sessionGauges !== false) {
+      new Gauge({
+        name: 'blindfold_sessions',
+        help: 'Sessions held (expired ones until the next sweep, at most 30 s)',
+        registers,
+        async collect() {
+          this.set((await metrics.sources?.sessions?.()) ?? 0)
+        },
+      })
+      new Gauge({
+        name: 'blindfold_session_key_bytes',
+        help: 'Evaluation-key bytes held by all sessions',
+        registers,
+        async collect() {
+          this.set((await metrics.sources?.sessionKeyBytes?.()) ?? 0)
+        },
+      })
+    }
     this.rejectedRequests = new Counter({
       name: 'blindfold_rejected_requests_total',
       help: 'Requests answered with a 4xx or 5xx, by API error code ("other" for a code outside the documented set)',
@@ -161,12 +168,22 @@ export class Metrics {
   /** The pool's hooks (PoolOptions.observer). */
   readonly poolObserver: PoolObserver = {
     dispatched: ({ op, queueWaitMs, keysSent }) => {
-      this.queueWait.observe({ op }, queueWaitMs / 1000)
+      this.queueWaited(op, queueWaitMs)
       this.keyCache.inc({ result: keysSent ? 'miss' : 'hit' })
     },
     keysMissing: () => this.keyCache.inc({ result: 'miss' }),
-    evaluated: ({ op, model, workerMs }) => this.evaluation.observe({ model, op }, workerMs / 1000),
+    evaluated: ({ op, model, workerMs }) => this.evaluated(op, model, workerMs),
     workerReplaced: (reason) => this.workerRestarts.inc({ reason }),
+  }
+
+  /** A job left the queue for a worker after `ms` (distributed mode: seen by the API replica that enqueued it). */
+  queueWaited(op: JobOp, ms: number): void {
+    this.queueWait.observe({ op }, ms / 1000)
+  }
+
+  /** A job was answered successfully after `workerMs` of a worker's own time. */
+  evaluated(op: JobOp, model: string, workerMs: number): void {
+    this.evaluation.observe({ model, op }, workerMs / 1000)
   }
 
   /** One request answered with an error status, by its API error code. */

@@ -5,6 +5,7 @@
  */
 import type { Evaluation, Sessions } from '../evaluation'
 import type { ServerConfig } from '../config'
+import type { Metrics } from '../metrics'
 import { QueueEvaluation } from './queue-evaluation'
 import { RedisSessionStore } from './redis-sessions'
 
@@ -12,6 +13,7 @@ export function distributedBackend(
   config: Omit<ServerConfig, 'port' | 'host'> & { redisUrl: string },
   models: string[],
   log?: { warn(o: object, m: string): void },
+  metrics?: Metrics,
 ): { evaluation: Evaluation; sessions: Sessions } {
   const sessions = new RedisSessionStore({
     redisUrl: config.redisUrl,
@@ -22,6 +24,13 @@ export function distributedBackend(
     perClientBytes: config.sessionBytesPerClient,
   })
   // ready (GET /readyz) once both the queue and the session store reach Redis
-  const evaluation = new QueueEvaluation({ redisUrl: config.redisUrl, models, timeoutMs: config.requestTimeoutMs, log, alsoReady: sessions.ready })
+  const evaluation = new QueueEvaluation({
+    redisUrl: config.redisUrl,
+    models,
+    timeoutMs: config.requestTimeoutMs,
+    log,
+    alsoReady: sessions.ready,
+    metrics,
+  })
   return { evaluation, sessions }
 }

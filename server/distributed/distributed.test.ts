@@ -17,6 +17,7 @@ import { classifyDigit, digits, errorCode, newSession, postClassify, publicModel
 import { freePort, startRedis, type TestRedis } from '../test-support/redis'
 import { modelsDirWith, startApiReplica, startEvaluator, type ServiceProcess } from '../test-support/processes'
 import { redisKeys } from './redis-keys'
+import { parse, sample } from '../test-support/prometheus'
 
 const MODEL = 'mnist-cnn'
 /** short lock: a killed evaluator's job is taken over within ~2 lock periods */
@@ -50,10 +51,20 @@ async function replica(options: { sessionTtlSeconds?: number } = {}): Promise<Fa
   return app
 }
 
-async function evaluator(): Promise<ServiceProcess> {
-  const e = await startEvaluator({ REDIS_URL: redis.url, MODELS_DIR: models.dir, EVALUATOR_LOCK_MS: String(LOCK_MS) })
+async function evaluator(redisUrl = redis.url): Promise<ServiceProcess> {
+  // METRICS_PORT=0: its own GET /metrics on a free loopback port, which it logs when ready
+  const e = await startEvaluator({ REDIS_URL: redisUrl, MODELS_DIR: models.dir, EVALUATOR_LOCK_MS: String(LOCK_MS), METRICS_PORT: '0' })
   evaluators.push(e)
   return e
+}
+
+/** The samples of an evaluator process's own GET /metrics. */
+async function evaluatorMetrics(e: ServiceProcess) {
+  const port = /"metricsPort":(\d+)/.exec(e.output())?.[1]
+  if (!port) throw new Error('the evaluator logged no metrics port')
+  const r = await fetch(`http://127.0.0.1:${port}/metrics`)
+  expect(r.status).toBe(200)
+  return parse(await r.text())
 }
 
 function postNamed(app: FastifyInstance, session: string, requestId: string, x: Float64Array) {
@@ -66,6 +77,30 @@ function postNamed(app: FastifyInstance, session: string, requestId: string, x: 
 }
 
 /** Polls the job until it is in `state` (404 until the POST's headers have reached the replica). */
+/** POST /sessions to a replica process over HTTP: its session id. */
+async function openSessionAt(port: number): Promise<string> {
+  const made = await fetch(`http://127.0.0.1:${port}${paths.sessions}?model=${MODEL}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/octet-stream' },
+    body: Buffer.from(owner.evaluationKeys),
+    signal: AbortSignal.timeout(RECOVER_MS),
+  })
+  expect(made.status).toBe(201)
+  return ((await made.json()) as { sessionId: string }).sessionId
+}
+
+/** One digit classified through a replica process over HTTP, checked against the plaintext model. */
+async function classifyAt(port: number, sessionId: string, d: { x: Float64Array; expected: number }): Promise<void> {
+  const r = await fetch(`http://127.0.0.1:${port}${paths.classify(sessionId)}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/octet-stream' },
+    body: Buffer.from(owner.encrypt(d.x)),
+    signal: AbortSignal.timeout(RECOVER_MS),
+  })
+  expect(r.status).toBe(200)
+  expect(argmax(owner.decrypt(new Uint8Array(await r.arrayBuffer())))).toBe(d.expected)
+}
+
 async function untilState(app: FastifyInstance, session: string, requestId: string, state: JobProgress['state']): Promise<void> {
   const end = Date.now() + RECOVER_MS
   for (;;) {
@@ -180,22 +215,96 @@ describe('distributed mode (REDIS_URL, BullMQ, evaluator processes)', () => {
     expect(await classifyDigit(a, owner, session, d2.x)).toMatchObject({ status: 200, predicted: d2.expected })
   }, PROCESS_TEST_MS)
 
-  it('removes a waiting job from the queue when cancelled', async () => {
-    const [a] = apps
+  it('tells waiting jobs their place in the shared queue, and removes a waiting job when cancelled', async () => {
+    const [a, b] = apps
     const session = await newSession(a, owner)
-    const [d1, d2] = digits(model, 6, 2)
-    // POOL_SIZE=1: the second waits while the first runs
+    const [d1, d2, d3] = digits(model, 6, 3)
+    // POOL_SIZE=1: the second and third wait while the first runs
     const running = postNamed(a, session, 'cancel-first-00001', d1.x)
     await untilState(a, session, 'cancel-first-00001', 'running')
     const waiting = postNamed(a, session, 'cancel-waiting-001', d2.x)
     await untilState(a, session, 'cancel-waiting-001', 'queued')
+    // the third through the other replica: the queue (and the place in it) is shared
+    const third = postNamed(b, session, 'queued-third-00001', d3.x)
+    await untilState(b, session, 'queued-third-00001', 'queued')
+    const place = async (app: FastifyInstance, id: string) => ((await app.inject({ method: 'GET', url: paths.job(session, id) })).json() as JobProgress).queuePosition
+    expect(await place(a, 'cancel-waiting-001')).toBe(0)
+    expect(await place(b, 'queued-third-00001')).toBe(1)
     expect((await a.inject({ method: 'DELETE', url: paths.job(session, 'cancel-waiting-001') })).statusCode).toBe(204)
     const w = await waiting
     expect(w.statusCode).toBe(409)
     expect(errorCode(w)).toBe('cancelled')
+    // the cancelled job left the queue: the third moved up (unless it already runs)
+    const after = (await b.inject({ method: 'GET', url: paths.job(session, 'queued-third-00001') })).json() as JobProgress
+    if (after.state === 'queued') expect(after.queuePosition).toBe(0)
     const r = await running
     expect(r.statusCode).toBe(200)
     expect(argmax(owner.decrypt(new Uint8Array(r.rawPayload)))).toBe(d1.expected)
+    const t = await third
+    expect(t.statusCode).toBe(200)
+    expect(argmax(owner.decrypt(new Uint8Array(t.rawPayload)))).toBe(d3.expected)
+  }, PROCESS_TEST_MS)
+
+  it('exports metrics: the replica sees queue waits and evaluation times, the evaluator its key-cache hits', async () => {
+    const [a] = apps
+    const before = await evaluatorMetrics(evaluators[0])
+    const hitsBefore = sample(before, 'blindfold_key_cache_total', { result: 'hit' }) ?? 0
+    const session = await newSession(a, owner)
+    for (const d of digits(model, 20, 3)) expect(await classifyDigit(a, owner, session, d.x)).toMatchObject({ status: 200, predicted: d.expected })
+    // one evaluator with one worker: the keys were loaded once (at validation), then hit three times
+    const after = await evaluatorMetrics(evaluators[0])
+    expect((sample(after, 'blindfold_key_cache_total', { result: 'hit' }) ?? 0) - hitsBefore).toBeGreaterThanOrEqual(3)
+    expect(sample(after, 'blindfold_evaluation_seconds_count', { model: MODEL, op: 'classify' })).toBeGreaterThanOrEqual(3)
+    expect(sample(after, 'blindfold_worker_restarts_total', { reason: 'crash' })).toBe(0)
+    // an evaluator holds no sessions: no session gauges there
+    expect(sample(after, 'blindfold_sessions')).toBeUndefined()
+    const r = await a.inject({ method: 'GET', url: '/metrics', remoteAddress: '127.0.0.1' })
+    expect(r.statusCode).toBe(200)
+    const api = parse(r.body)
+    expect(sample(api, 'blindfold_queue_wait_seconds_count', { op: 'classify' })).toBeGreaterThanOrEqual(3)
+    expect(sample(api, 'blindfold_queue_wait_seconds_count', { op: 'validate' })).toBeGreaterThanOrEqual(1)
+    expect(sample(api, 'blindfold_evaluation_seconds_count', { model: MODEL, op: 'classify' })).toBeGreaterThanOrEqual(3)
+    // nothing waits now: the shared queue (read from Redis) is empty
+    expect(sample(api, 'blindfold_queue_depth')).toBe(0)
+    expect(sample(api, 'blindfold_sessions')).toBeGreaterThanOrEqual(1)
+  }, PROCESS_TEST_MS)
+
+  it('is not ready without an evaluator, and a request id follows the job into the evaluator log', async () => {
+    // a second, empty Redis: no evaluator is connected to its queue yet
+    const other = await startRedis()
+    const port = await freePort()
+    let api: ServiceProcess | undefined
+    let e: ServiceProcess | undefined
+    try {
+      const lonely = await buildApp({ models: new Map([[MODEL, model]]), redisUrl: other.url, rateLimitMax: 0 })
+      try {
+        await lonely.blindfold.evaluation.ready
+        const r = await lonely.inject({ method: 'GET', url: paths.ready })
+        expect(r.statusCode).toBe(503)
+        expect(r.json()).toMatchObject({ ready: false, error: { code: 'not_ready', message: 'no evaluator is connected to the queue' } })
+      } finally {
+        await lonely.close()
+      }
+      e = await evaluator(other.url)
+      // an API replica process at log level info; startApiReplica waits for /readyz 200, which now needs the evaluator
+      api = await startApiReplica(port, { REDIS_URL: other.url, MODELS_DIR: models.dir, LOG_LEVEL: 'info' })
+      const sessionId = await openSessionAt(port)
+      await classifyAt(port, sessionId, digits(model, 30, 1)[0])
+      // the replica's access log names the classify request's id; the evaluator's job lines carry the same reqId
+      const lines = api
+        .output()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { reqId?: string; req?: { route?: string } })
+      const classifyIds = lines.filter((l) => l.req?.route === `${paths.sessions}/:id/classify`).map((l) => l.reqId)
+      expect(classifyIds.length).toBe(1)
+      expect(e.output()).toContain(`"reqId":"${classifyIds[0]}","op":"classify"`)
+      expect(e.output()).not.toContain(sessionId)
+    } finally {
+      await api?.stop()
+      await e?.stop()
+      await other.stop()
+    }
   }, PROCESS_TEST_MS)
 
   it('finds the session through another replica process when the one that made it is SIGKILLed', async () => {
@@ -203,26 +312,16 @@ describe('distributed mode (REDIS_URL, BullMQ, evaluator processes)', () => {
     const [portA, portB] = [await freePort(), await freePort()]
     const [a, b] = await Promise.all([startApiReplica(portA, env), startApiReplica(portB, env)])
     try {
-      const made = await fetch(`http://127.0.0.1:${portA}${paths.sessions}?model=${MODEL}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/octet-stream' },
-        body: Buffer.from(owner.evaluationKeys),
-      })
-      expect(made.status).toBe(201)
-      const { sessionId } = (await made.json()) as { sessionId: string }
+      const sessionId = await openSessionAt(portA)
       a.child.kill('SIGKILL')
       expect(await a.exited).toBe('SIGKILL')
       // the client's retry goes to the other replica
-      const d = digits(model, 11, 1)[0]
-      const r = await fetch(`http://127.0.0.1:${portB}${paths.classify(sessionId)}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/octet-stream' },
-        body: Buffer.from(owner.encrypt(d.x)),
-      })
-      expect(r.status).toBe(200)
-      expect(argmax(owner.decrypt(new Uint8Array(await r.arrayBuffer())))).toBe(d.expected)
+      await classifyAt(portB, sessionId, digits(model, 11, 1)[0])
       // neither process logged key material (the session id is a bearer token: not logged either)
       for (const p of [a, b]) expect(p.output()).not.toContain(sessionId)
+    } catch (e) {
+      // what each process said, for the failure message
+      throw new Error(`${(e as Error).message}\nA: ${a.output().slice(-1500)}\nB: ${b.output().slice(-1500)}\nevaluator: ${evaluators[0].output().slice(-1500)}`)
     } finally {
       await Promise.all([a.stop(), b.stop()])
     }

@@ -5,8 +5,13 @@
  * any number, on any machine that reaches REDIS_URL; they share the queue.
  *
  * Environment: REDIS_URL (required), MODELS_DIR, POOL_SIZE (= jobs run at once), the pool's
- * knobs of server/config.ts, and EVALUATOR_LOCK_MS (BullMQ lock: a job whose evaluator died
- * is run again by another after about this long; default 30 s).
+ * knobs of server/config.ts, EVALUATOR_LOCK_MS (BullMQ lock: a job whose evaluator died
+ * is run again by another after about this long; default 30 s), and METRICS_PORT /
+ * METRICS_HOST (its own GET /metrics: key-cache hits, evaluation times, worker restarts;
+ * metrics-server.ts; unset port: none).
+ *
+ * Logs are JSON lines; a job's lines carry `reqId`, the id of the API request that enqueued it
+ * (the job id is the API's Fastify request id), so one grep follows a request across processes.
  *
  * Keys come from Redis by session id and are kept in a bounded LRU of raw containers
  * (WORKER_KEY_CACHE entries), so a session's next image costs no key transfer; a session id
@@ -17,9 +22,11 @@ import { Worker, type Job } from 'bullmq'
 import { BoundedLru } from '../bounded-lru'
 import { configFromEnv } from '../config'
 import { HttpError } from '../http-error'
+import { Metrics } from '../metrics'
 import { loadModels } from '../model-files'
 import { cancelledError, WorkerPool } from '../pool/pool'
 import { jobError, type EvalJobData, type EvalJobName, type EvalJobResult } from './job-wire'
+import { serveMetrics } from './metrics-server'
 import { connection, QUEUE_NAME, redisKeys } from './redis-keys'
 
 /** how often a running job checks its cancel flag in Redis */
@@ -30,11 +37,13 @@ const RESULT_TTL_MS = 60_000
 const config = configFromEnv()
 if (!config.redisUrl) throw new Error('the evaluator needs REDIS_URL')
 const lockMs = Number(process.env.EVALUATOR_LOCK_MS || 30_000)
+const line = (level: string, o: object, m: string) => JSON.stringify({ level, time: Date.now(), pid: process.pid, msg: m, ...o })
 const log = {
-  info: (o: object, m: string) => console.log(JSON.stringify({ level: 'info', msg: m, ...o })),
-  warn: (o: object, m: string) => console.warn(JSON.stringify({ level: 'warn', msg: m, ...o })),
-  error: (o: object, m: string) => console.error(JSON.stringify({ level: 'error', msg: m, ...o })),
+  info: (o: object, m: string) => console.log(line('info', o, m)),
+  warn: (o: object, m: string) => console.warn(line('warn', o, m)),
+  error: (o: object, m: string) => console.error(line('error', o, m)),
 }
+const metrics = new Metrics({ sessionGauges: false })
 
 const models = await loadModels(process.env.MODELS_DIR || undefined)
 if (models.size === 0) throw new Error('no models under server/models (set MODELS_DIR)')
@@ -50,8 +59,12 @@ const pool = new WorkerPool({
   // as in embedded mode (app.ts): an N = 16384 image is shared by the idle workers
   splitModels: new Set(config.splitImages === 'auto' ? [...models].filter(([, m]) => m.manifest.he.polyModulusDegree >= 16384).map(([name]) => name) : []),
   log,
+  observer: metrics.poolObserver,
 })
+metrics.watch({ queued: () => pool.queued })
 await pool.ready
+const metricsPort = process.env.METRICS_PORT ? Number(process.env.METRICS_PORT) : undefined
+const metricsServer = metricsPort === undefined ? undefined : await serveMetrics(metrics, metricsPort, process.env.METRICS_HOST || '127.0.0.1')
 
 // retries for ever: while Redis is down jobs wait, nothing is answered wrongly
 const redis = connection(config.redisUrl, { maxRetriesPerRequest: null }, (e) => log.warn({ err: e.message }, 'redis'))
@@ -114,7 +127,7 @@ const worker = new Worker<EvalJobData, EvalJobResult, EvalJobName>(
   QUEUE_NAME,
   async (job) => {
     // ids of the job only: never the session id (a bearer token) nor any key byte
-    const ids = { job: job.id, op: job.name, model: job.data.model, started: job.attemptsStarted, stalled: job.stalledCounter }
+    const ids = { reqId: job.id, op: job.name, model: job.data.model, started: job.attemptsStarted, stalled: job.stalledCounter }
     try {
       const r = await run(job)
       log.info({ ...ids, ms: r.ms }, 'job answered')
@@ -136,7 +149,7 @@ const worker = new Worker<EvalJobData, EvalJobResult, EvalJobName>(
 )
 worker.on('error', (e) => log.warn({ err: e.message }, 'queue worker'))
 await worker.waitUntilReady()
-log.info({ workers: config.poolSize, models: [...models.keys()] }, 'evaluator ready')
+log.info({ workers: config.poolSize, models: [...models.keys()], metricsPort: metricsServer?.port }, 'evaluator ready')
 
 let stopping = false
 async function shutdown(signal: string): Promise<void> {
@@ -146,6 +159,7 @@ async function shutdown(signal: string): Promise<void> {
   setTimeout(() => process.exit(1), config.requestTimeoutMs + 5000).unref()
   await worker.close() // waits for the running jobs
   await pool.close()
+  metricsServer?.server.close()
   await redis.quit().catch(() => {})
   process.exit(0)
 }

@@ -8,8 +8,14 @@
  *   the response container itself waits in Redis under redisKeys.result, read and deleted here
  *   (job-wire.ts). Every wait is bounded by the request timeout (504).
  * - Progress: the evaluator's job.updateProgress reaches this replica as a QueueEvents
- *   'progress' event; progress() answers synchronously from what was heard last. Jobs are
+ *   'progress' event; progress() answers from what was heard last, and for a waiting job asks
+ *   Redis how many jobs are ahead of it in BullMQ's wait list (queuePosition). Jobs are
  *   followed by the replica whose POST is open (the job registry is per replica).
+ * - Readiness: besides Redis, at least one evaluator must be connected to the queue (BullMQ's
+ *   getWorkersCount, read every few seconds): without one every request would wait for its
+ *   timeout, so GET /readyz answers 503 and a load balancer sends no traffic here.
+ * - Metrics (server/metrics.ts): the queue wait as this replica saw it (enqueue to the job's
+ *   'active' event) and the evaluator's own time per model and op, from each job's result.
  * - Cancel: a waiting job is removed from the queue (its POST answers 409 at once); a running
  *   one gets a Redis flag (redis-keys.ts cancel) that its evaluator polls and turns into the
  *   pool's own cancel, so the POST answers 409 when the worker stops.
@@ -22,6 +28,7 @@ import { randomUUID } from 'node:crypto'
 import type { Evaluation } from '../evaluation'
 import { HttpError } from '../http-error'
 import { cancelledError, type ClassifyOptions, type PoolJobState } from '../pool/pool'
+import type { Metrics } from '../metrics'
 import { errorOfReason, type EvalJobData, type EvalJobName, type EvalJobResult, type EvalProgress } from './job-wire'
 import { connection, failFast, QUEUE_NAME, redisKeys, storeUnavailable } from './redis-keys'
 
@@ -35,6 +42,8 @@ export interface QueueEvaluationOptions {
   log?: { warn(o: object, m: string): void }
   /** readiness also waits for this (the session store's connection) */
   alsoReady?: Promise<void>
+  /** where queue waits and evaluation times are recorded */
+  metrics?: Pick<Metrics, 'queueWaited' | 'evaluated'>
 }
 
 /** How long a cancel flag and validated-but-unstored keys stay in Redis. */
@@ -43,8 +52,14 @@ const FLAG_TTL_MS = 10 * 60_000
 const STATE_POLL_MS = 1000
 /** How long close() waits for BullMQ's own close before cutting the connections (Redis down). */
 const CLOSE_MS = 3000
+/** How often the count of evaluators connected to the queue is read (readiness). */
+const EVALUATOR_COUNT_MS = 2000
 
 interface Live {
+  op: EvalJobName
+  model: string
+  /** performance.now() at enqueue; cleared once the wait was recorded */
+  addedAt?: number
   state: 'queued' | 'running'
   done: number
   stage?: string
@@ -65,6 +80,10 @@ export class QueueEvaluation implements Evaluation {
   private readonly live = new Map<string, Live>()
   private readonly keyBytes = new Map<string, number>()
   private seededReadAt = 0
+  /** evaluators connected to the queue as last read; undefined: not read yet, or Redis cannot tell (no CLIENT LIST) */
+  private evaluators: number | undefined = 0
+  private evaluatorsKnown = false
+  private readonly countTimer: ReturnType<typeof setInterval>
 
   constructor(private readonly options: QueueEvaluationOptions) {
     this.redis = connection(options.redisUrl, failFast)
@@ -76,13 +95,13 @@ export class QueueEvaluation implements Evaluation {
     this.events.on('error', () => {})
     this.events.on('active', ({ jobId }) => {
       const job = this.live.get(jobId)
-      if (job) job.state = 'running'
+      if (job) this.started(job)
     })
     this.events.on('progress', ({ jobId, data }) => {
       const job = this.live.get(jobId)
       const p = data as EvalProgress
       if (!job || typeof p !== 'object' || p === null || typeof p.done !== 'number') return
-      job.state = 'running'
+      this.started(job)
       job.done = p.done
       job.stage = p.stage
       job.onProgress?.(p)
@@ -93,23 +112,35 @@ export class QueueEvaluation implements Evaluation {
       new Promise<void>((r) => (this.redis.status === 'ready' ? r() : this.redis.once('ready', () => r()))),
       options.alsoReady,
     ]).then(async () => {
-      await this.readSeededBytes()
+      await Promise.all([this.readSeededBytes(), this.countEvaluators()])
       this.isUp = true
     })
     this.ready.catch(() => {})
+    this.countTimer = setInterval(() => void this.countEvaluators(), EVALUATOR_COUNT_MS)
+    this.countTimer.unref()
   }
 
-  /** false while Redis is unreachable (GET /readyz answers 503 then) */
+  /** false while Redis is unreachable or no evaluator is connected to the queue (GET /readyz answers 503 then) */
   isReady(): boolean {
-    return this.isUp && this.redis.status === 'ready'
+    return this.isUp && this.redis.status === 'ready' && (this.evaluators === undefined || this.evaluators > 0)
   }
   get failure(): string | undefined {
     return undefined
+  }
+  /** why isReady() is false, for GET /readyz */
+  notReadyReason(): string {
+    if (this.isUp && this.redis.status === 'ready' && this.evaluators === 0) return 'no evaluator is connected to the queue'
+    return 'the session store (Redis) is unreachable'
   }
   get queued(): number {
     let n = 0
     for (const j of this.live.values()) if (j.state === 'queued') n++
     return n
+  }
+
+  /** Jobs waiting in the shared queue, every replica's (this replica's own count while Redis is down). */
+  async queueDepth(): Promise<number> {
+    return this.queue.getWaitingCount().catch(() => this.queued)
   }
 
   /** As the evaluators measured it at load (they publish it in Redis); undefined before any has. */
@@ -119,12 +150,28 @@ export class QueueEvaluation implements Evaluation {
     return this.keyBytes.get(model)
   }
 
-  progress(requestId: string): PoolJobState | undefined {
+  async progress(requestId: string): Promise<PoolJobState | undefined> {
     const job = this.live.get(requestId)
     if (!job) return undefined
-    // the position in a queue shared by every replica is not followed: 0 while waiting
-    if (job.state === 'queued') return { state: 'queued', queuePosition: 0 }
+    if (job.state === 'queued') return { state: 'queued', queuePosition: await this.jobsAhead(requestId) }
     return { state: 'running', done: job.done, stage: job.stage }
+  }
+
+  /**
+   * Jobs ahead of this one in BullMQ's wait list, every replica's: BullMQ pushes new jobs on the
+   * left and its workers take from the right, so the jobs ahead are those to the right. 0 when
+   * the job is not (or no longer) waiting there, or Redis does not answer.
+   */
+  private async jobsAhead(jobId: string): Promise<number> {
+    try {
+      const [[, length], [, at]] = (await this.redis.multi().llen(this.queue.keys.wait).lpos(this.queue.keys.wait, jobId).exec()) as [
+        [Error | null, number],
+        [Error | null, number | null],
+      ]
+      return typeof at === 'number' ? Math.max(0, length - 1 - at) : 0
+    } catch {
+      return 0
+    }
   }
 
   cancel(requestId: string): boolean {
@@ -173,6 +220,7 @@ export class QueueEvaluation implements Evaluation {
   dropSession(): void {}
 
   async close(): Promise<void> {
+    clearInterval(this.countTimer)
     for (const [, job] of this.live) job.abort(new HttpError(503, 'overloaded', 'server is shutting down'))
     // BullMQ's close waits on Redis (QueueEvents' blocking read, retried for ever): bounded, then cut
     const graceful = Promise.allSettled([this.events.close(), this.queue.close()])
@@ -212,7 +260,17 @@ export class QueueEvaluation implements Evaluation {
           settle(() => reject(storeUnavailable()))
           return undefined
         })
-      const live: Live = { state: 'queued', done: 0, added, cancelled: false, abort: (e) => settle(() => reject(e)), onProgress }
+      const live: Live = {
+        op: name,
+        model: data.model,
+        addedAt: performance.now(),
+        state: 'queued',
+        done: 0,
+        added,
+        cancelled: false,
+        abort: (e) => settle(() => reject(e)),
+        onProgress,
+      }
       this.live.set(jobId, live)
       void added.then((job) => {
         if (!job) return
@@ -252,7 +310,13 @@ export class QueueEvaluation implements Evaluation {
       events.off(failedEvent, onFailed)
       settle(f)
     }
-    const ok = (result: EvalJobResult) => end(() => (live.cancelled ? reject(cancelledError()) : resolve(result)))
+    const ok = (result: EvalJobResult, measured = true) =>
+      end(() => {
+        if (live.cancelled) return reject(cancelledError())
+        this.started(live)
+        if (measured) this.options.metrics?.evaluated(live.op, live.model, result.ms)
+        resolve(result)
+      })
     const failed = (reason: string | undefined) => end(() => reject(live.cancelled ? cancelledError() : errorOfReason(reason)))
     const onCompleted = (args: { returnvalue: unknown }) => ok(args.returnvalue as EvalJobResult)
     const onFailed = (args: { failedReason: string }) => failed(args.failedReason)
@@ -271,7 +335,7 @@ export class QueueEvaluation implements Evaluation {
           if (!stillLive()) return
           if (!j) {
             // removed on completion (removeOnComplete) before this poll: a classification's response still waits
-            if (job.name === 'classify' && (await this.redis.exists(redisKeys.result(jobId))) === 1) return ok({ ms: 0, parts: 1 })
+            if (job.name === 'classify' && (await this.redis.exists(redisKeys.result(jobId))) === 1) return ok({ ms: 0, parts: 1 }, false)
             if (!stillLive()) return
             return end(() => reject(live.cancelled ? cancelledError() : storeUnavailable()))
           }
@@ -297,6 +361,31 @@ export class QueueEvaluation implements Evaluation {
       // running: its evaluator polls the flag
     }
     await this.redis.set(redisKeys.cancel(jobId), '1', 'PX', FLAG_TTL_MS).catch((e: Error) => this.options.log?.warn({ err: e.message }, 'cancel flag not set'))
+  }
+
+  /** The job left the queue (its 'active' event, or the first sign of it): records its wait once. */
+  private started(job: Live): void {
+    job.state = 'running'
+    if (job.addedAt === undefined) return
+    this.options.metrics?.queueWaited(job.op, performance.now() - job.addedAt)
+    job.addedAt = undefined
+  }
+
+  /**
+   * Reads how many evaluators are connected (BullMQ lists its workers' named connections with
+   * CLIENT LIST). A Redis that refuses CLIENT LIST (some managed services) leaves the count
+   * unknown, and readiness then rests on Redis alone; while Redis is down the last count stays.
+   */
+  private async countEvaluators(): Promise<void> {
+    if (this.redis.status !== 'ready') return
+    try {
+      this.evaluators = await this.queue.getWorkersCount()
+      this.evaluatorsKnown = true
+    } catch (e) {
+      if (this.redis.status !== 'ready' || this.evaluatorsKnown || this.evaluators === undefined) return
+      this.evaluators = undefined
+      this.options.log?.warn({ err: (e as Error).message }, 'evaluators cannot be counted: readiness rests on Redis alone')
+    }
   }
 
   private async readSeededBytes(): Promise<void> {

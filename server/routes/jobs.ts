@@ -74,11 +74,11 @@ export function trackClassification(app: FastifyInstance) {
 }
 
 /** The client's view of a tracked job now. */
-function progressOf(job: TrackedJob, app: FastifyInstance): JobProgress {
+async function progressOf(job: TrackedJob, app: FastifyInstance): Promise<JobProgress> {
   const base = { requestId: job.requestId, total: job.stages.length }
   if (job.final) return { ...base, state: job.final.state, done: job.done }
   if (job.cancelRequested) return { ...base, state: 'cancelled', done: job.done }
-  const now = app.blindfold.evaluation.progress(job.poolKey)
+  const now = await app.blindfold.evaluation.progress(job.poolKey)
   // not in the pool yet: its body is still arriving
   if (!now) return { ...base, state: 'queued', done: 0 }
   if (now.state === 'queued') return { ...base, state: 'queued', queuePosition: now.queuePosition, done: 0 }

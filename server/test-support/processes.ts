@@ -83,6 +83,6 @@ export function startEvaluator(env: Record<string, string>, readyWithinMs = 120_
 /** An API replica as its own process (server/main.ts), listening on loopback `port`; ready once GET /readyz answers 200. */
 export function startApiReplica(port: number, env: Record<string, string>, readyWithinMs = 60_000): Promise<ServiceProcess> {
   const replicaEnv = { PORT: String(port), HOST: '127.0.0.1', RATE_LIMIT_MAX: '0', STATIC_DIR: join(tmpdir(), 'blindfold-no-spa'), LOG_LEVEL: 'warn', ...env }
-  const ready = () => fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false)
+  const ready = () => fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(5000) }).then((r) => r.ok, () => false)
   return startNodeService('API replica', 'server/main.ts', replicaEnv, ready, readyWithinMs)
 }
