@@ -253,3 +253,5 @@ console.table(
 )
 console.log(JSON.stringify(report, null, 2))
 if (values.out) writeFileSync(values.out, JSON.stringify(report, null, 2) + '\n')
+// every backend is stopped above; exit without waiting on keep-alive sockets and client handles left in this process
+process.exit(0)
