@@ -14,7 +14,8 @@
  * percentiles, lost/wrong answers, key-cache hits and misses of that phase read from the
  * Prometheus metrics: the app's in embedded mode, every evaluator's in distributed mode). Then a
  * serial phase: one session, --serial images one at a time (the median is the per-image latency
- * without queueing; distributed minus embedded at equal cores = what the queue costs).
+ * without queueing; distributed minus embedded of the time outside the evaluation, at equal
+ * cores, is what the queue costs).
  * Requests are encrypted before the clock starts and decrypted after it stops, so the client's
  * SEAL work is not timed. The model is mnist-cnn (MODELS_DIR's first if it has no mnist-cnn).
  */
@@ -28,7 +29,7 @@ import { testModels } from '../server/test-support/models'
 import { modelsDirWith, startEvaluator, type ServiceProcess } from '../server/test-support/processes'
 import { parse, sample, type Sample } from '../server/test-support/prometheus'
 import { startRedis } from '../server/test-support/redis'
-import { BINARY, paths, type SessionCreated } from '../src/api/wire'
+import { BINARY, headers, paths, type SessionCreated } from '../src/api/wire'
 import { KeyOwner } from '../src/he/key-owner'
 import { argmax, forward, normalise } from '../src/model/forward'
 import { publicModel } from '../src/model/manifest'
@@ -67,6 +68,8 @@ interface Backend {
   base: string
   keyCache(): Promise<{ hits: number; misses: number }>
   stop(): Promise<void>
+  /** what the back end's other processes printed last (shown when a run fails) */
+  logs?(): string
 }
 
 const maxSessions = Math.max(...SESSIONS) + 1
@@ -120,6 +123,7 @@ async function distributed(evaluatorCount: number): Promise<Backend> {
         const all = await Promise.all(ports.map(async (p) => keyCacheOf(parse(await (await fetch(`http://127.0.0.1:${p}/metrics`)).text()))))
         return all.reduce((a, b) => ({ hits: a.hits + b.hits, misses: a.misses + b.misses }))
       },
+      logs: () => evaluators.map((e, i) => `evaluator ${i}:\n${e.output().slice(-4000)}`).join('\n'),
       async stop() {
         await app.close()
         await Promise.all(evaluators.map((e) => e.stop()))
@@ -156,7 +160,8 @@ async function classify(base: string, id: string, body: Uint8Array) {
   const t = performance.now()
   const r = await fetch(`${base}${paths.classify(id)}`, { method: 'POST', headers: { 'content-type': BINARY }, body })
   const bytes = new Uint8Array(await r.arrayBuffer())
-  return { status: r.status, bytes, ms: performance.now() - t }
+  // the worker's own evaluation time (same meaning in both modes): what is left of the round trip is HTTP + queue
+  return { status: r.status, bytes, ms: performance.now() - t, serverMs: Number(r.headers.get(headers.serverMs)) }
 }
 
 const runs = []
@@ -216,15 +221,37 @@ for (const cores of CORES) {
       // one warm-up image (the worker loads the keys), then one at a time
       await classify(backend.base, id, work[0][0].body)
       const serialMs: number[] = []
+      const evaluationMs: number[] = []
+      const outsideMs: number[] = []
       let serialWrong = 0
       for (const job of work[0].slice(0, SERIAL)) {
         const r = await classify(backend.base, id, job.body)
         serialMs.push(r.ms)
+        evaluationMs.push(r.serverMs)
+        outsideMs.push(r.ms - r.serverMs)
         if (r.status !== 200 || argmax(owners[0].decrypt(r.bytes)) !== job.expected) serialWrong++
       }
-      runs.push({ mode: MODE, cores, serial: SERIAL, wrong: serialWrong, medianMs: round(median(serialMs)), minMs: round(Math.min(...serialMs)) })
+      runs.push({
+        mode: MODE,
+        cores,
+        serial: SERIAL,
+        wrong: serialWrong,
+        medianMs: round(median(serialMs)),
+        minMs: round(Math.min(...serialMs)),
+        /** the worker's evaluation time (x-blindfold-server-ms), median */
+        evaluationMedianMs: round(median(evaluationMs)),
+        /**
+         * round trip minus evaluation, per image, median: HTTP, body checks, and in distributed mode
+         * Redis and the queue. Distributed minus embedded = the queue's cost, without the evaluation's
+         * own variance (hundreds of ms between runs on this shared machine) in the difference.
+         */
+        outsideEvaluationMedianMs: round(median(outsideMs)),
+      })
       await fetch(`${backend.base}${paths.sessions}/${id}`, { method: 'DELETE' })
     }
+  } catch (e) {
+    if (backend.logs) console.error(backend.logs())
+    throw e
   } finally {
     await backend.stop()
   }
@@ -235,7 +262,7 @@ const report = { model: name, node: process.version, cpu: cpus()[0]?.model, core
 console.table(
   runs.map((r) =>
     'serial' in r
-      ? { mode: r.mode, cores: r.cores, phase: `serial ${r.serial}`, 'p50 ms': r.medianMs, wrong: r.wrong }
+      ? { mode: r.mode, cores: r.cores, phase: `serial ${r.serial}`, 'p50 ms': r.medianMs, 'evaluation p50 ms': r.evaluationMedianMs, 'outside evaluation p50 ms': r.outsideEvaluationMedianMs, wrong: r.wrong }
       : {
           mode: r.mode,
           cores: r.cores,

@@ -25,6 +25,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { Worker } from 'node:worker_threads'
+import { takeFor } from '../server/pool/dispatch-rule'
 
 const THREADS = 2
 const CACHE = 2 // sessions whose keys one worker keeps (the pool's default WORKER_KEY_CACHE is larger; small here so the trace needs choices)
@@ -106,7 +107,7 @@ async function piscinaRun(Piscina: PiscinaCtor, file: string, affinity: boolean)
   return { keyLoads: results.filter((r) => r.loaded).length, wallMs }
 }
 
-/** The dispatch rule of WorkerPool.dispatch(): each idle worker takes the oldest job whose keys it holds, else the head job unless another idle worker holds its keys. */
+/** The dispatch rule of WorkerPool.dispatch() (server/pool/dispatch-rule.ts): key affinity, bounded. */
 async function poolRuleRun(file: string): Promise<Outcome> {
   const workers = await Promise.all(
     Array.from({ length: THREADS }, async () => {
@@ -115,7 +116,7 @@ async function poolRuleRun(file: string): Promise<Outcome> {
       return { worker, busy: false, cached: new Set<string>() }
     }),
   )
-  const queue = trace.map((session, i) => ({ session, i }))
+  const queue = trace.map((session, i) => ({ session, i, passedOver: 0 }))
   let keyLoads = 0
   const t0 = performance.now()
   await new Promise<void>((done) => {
@@ -123,11 +124,12 @@ async function poolRuleRun(file: string): Promise<Outcome> {
     const dispatch = () => {
       for (const w of workers) {
         if (w.busy || queue.length === 0) continue
-        let at = queue.findIndex((j) => w.cached.has(j.session))
-        if (at < 0) {
-          if (workers.some((o) => o !== w && !o.busy && o.cached.has(queue[0].session))) continue
-          at = 0
-        }
+        const at = takeFor(
+          queue,
+          (session) => w.cached.has(session),
+          (session) => workers.some((o) => o !== w && !o.busy && o.cached.has(session)),
+        )
+        if (at < 0) continue
         const [job] = queue.splice(at, 1)
         w.busy = true
         w.worker.once('message', (r: Result) => {

@@ -1,12 +1,14 @@
 /**
  * Pool faults: a worker dying mid-request fails only that request (5xx
  * worker_crashed) and is replaced; a full queue answers 503 overloaded; a job
- * past its deadline answers 504 and its worker is replaced.
+ * past its deadline answers 504 and its worker is replaced. Dispatch: key
+ * affinity lets later jobs go first, a bounded number of them.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
 import { KeyOwner } from '../src/he/key-owner'
 import type { ModelFiles } from './model-files'
+import { MAX_PASSED_OVER } from './pool/dispatch-rule'
 import { classifyDigit, digits, errorCode, newSession, postClassify, publicModelOf, startApp, until } from './test-support/harness'
 
 
@@ -95,4 +97,52 @@ describe('overload and timeout', () => {
       await app.close()
     }
   })
+})
+
+describe('dispatch', () => {
+  it('lets no job be overtaken by more than MAX_PASSED_OVER later jobs whose keys the worker holds', async () => {
+    // one worker holding two sessions' keys (A's and D's, the last validated): B's and C's jobs
+    // must load keys, and after B's the worker still holds A's (so A's jobs could overtake C's again)
+    const { app, model } = await startApp({ poolSize: 1, workerKeyCache: 2, queueMax: 64 })
+    const pm = await publicModelOf(app)
+    const [a, b, c, d4] = await Promise.all([KeyOwner.create(pm), KeyOwner.create(pm), KeyOwner.create(pm), KeyOwner.create(pm)])
+    try {
+      const pool = app.blindfold.pool
+      const [sb, sc] = [await newSession(app, b), await newSession(app, c)]
+      await newSession(app, d4)
+      const sa = await newSession(app, a)
+      const d = digits(model, 30, 1)[0]
+      const [bodyA, bodyB, bodyC] = [a.encrypt(d.x), b.encrypt(d.x), c.encrypt(d.x)]
+      const answered: string[] = []
+      const post = (session: string, body: Uint8Array, label: string) =>
+        postClassify(app, session, body).then((r) => {
+          expect(r.statusCode).toBe(200)
+          answered.push(label)
+        })
+      // A's first job runs (the worker now holds A's keys, not B's) ...
+      const all = [post(sa, bodyA, 'a0')]
+      await until(() => pool.busyWorkers().length === 1, 'a busy worker')
+      // ... then B's and C's jobs are the oldest in the queue, and many of A's queue behind them, in this order
+      const laterA = 2 * MAX_PASSED_OVER + 4
+      all.push(post(sb, bodyB, 'b'))
+      await until(() => pool.queued === 1, "B's job queued")
+      all.push(post(sc, bodyC, 'c'))
+      await until(() => pool.queued === 2, "C's job queued")
+      for (let k = 1; k <= laterA; k++) {
+        all.push(post(sa, bodyA, `a${k}`))
+        await until(() => pool.queued === k + 2 || answered.length > 0, `A's job ${k} queued`)
+      }
+      await Promise.all(all)
+      expect(answered).toHaveLength(laterA + 3)
+      // affinity let A's later jobs go first, but no more than the bound for either job (unbounded,
+      // B and C would be last; bounding the oldest job only, C would wait for up to twice the bound)
+      const overtakers = (label: string) => answered.slice(0, answered.indexOf(label)).filter((x) => x.startsWith('a') && x !== 'a0').length
+      expect(overtakers('b')).toBeGreaterThan(0)
+      expect(overtakers('b')).toBeLessThanOrEqual(MAX_PASSED_OVER)
+      expect(overtakers('c')).toBeLessThanOrEqual(MAX_PASSED_OVER)
+    } finally {
+      for (const o of [a, b, c, d4]) o.dispose()
+      await app.close()
+    }
+  }, 120_000)
 })

@@ -16,7 +16,7 @@ import { join } from 'node:path'
 import { classifyDigit, digits, errorCode, newSession, postClassify, publicModelOf } from '../test-support/harness'
 import { freePort, startRedis, type TestRedis } from '../test-support/redis'
 import { modelsDirWith, startApiReplica, startEvaluator, type ServiceProcess } from '../test-support/processes'
-import { redisKeys } from './redis-keys'
+import { QUEUE_NAME, redisKeys } from './redis-keys'
 import { parse, sample } from '../test-support/prometheus'
 
 const MODEL = 'mnist-cnn'
@@ -111,6 +111,15 @@ async function untilState(app: FastifyInstance, session: string, requestId: stri
   }
 }
 
+/** until BullMQ's wait list holds `count` jobs ('queued' is reported from the POST on, before the enqueue is done) */
+async function untilWaiting(count: number): Promise<void> {
+  const end = Date.now() + RECOVER_MS
+  while ((await client.llen(`bull:${QUEUE_NAME}:wait`)) < count) {
+    if (Date.now() > end) throw new Error(`the queue never held ${count} waiting jobs`)
+    await new Promise((r) => setTimeout(r, 2))
+  }
+}
+
 beforeAll(async () => {
   redis = await startRedis()
   models = modelsDirWith([MODEL])
@@ -152,6 +161,12 @@ describe('distributed mode (REDIS_URL, BullMQ, evaluator processes)', () => {
       expect(r.status).toBe(200)
       expect(r.predicted).toBe(d.expected)
     }
+    // request containers live beside their jobs only while the POST is open; the finished jobs
+    // BullMQ keeps for a minute hold names, not ciphertexts
+    expect(await client.keys(redisKeys.request('*'))).toEqual([])
+    const finished = await client.zrange(`bull:${QUEUE_NAME}:completed`, '0', '-1')
+    expect(finished.length).toBeGreaterThanOrEqual(3)
+    for (const id of finished) expect(Object.keys(JSON.parse((await client.hget(`bull:${QUEUE_NAME}:${id}`, 'data'))!)).sort()).toEqual(['model', 'session'])
     // deleted through A, gone for B and from Redis
     expect((await a.inject({ method: 'DELETE', url: `${paths.sessions}/${session}` })).statusCode).toBe(204)
     const gone = await postClassify(b, session, owner.encrypt(digits(model, 0, 1)[0].x))
@@ -224,9 +239,11 @@ describe('distributed mode (REDIS_URL, BullMQ, evaluator processes)', () => {
     await untilState(a, session, 'cancel-first-00001', 'running')
     const waiting = postNamed(a, session, 'cancel-waiting-001', d2.x)
     await untilState(a, session, 'cancel-waiting-001', 'queued')
+    await untilWaiting(1)
     // the third through the other replica: the queue (and the place in it) is shared
     const third = postNamed(b, session, 'queued-third-00001', d3.x)
     await untilState(b, session, 'queued-third-00001', 'queued')
+    await untilWaiting(2)
     const place = async (app: FastifyInstance, id: string) => ((await app.inject({ method: 'GET', url: paths.job(session, id) })).json() as JobProgress).queuePosition
     expect(await place(a, 'cancel-waiting-001')).toBe(0)
     expect(await place(b, 'queued-third-00001')).toBe(1)

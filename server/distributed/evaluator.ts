@@ -101,7 +101,10 @@ async function run(job: Job<EvalJobData, EvalJobResult, EvalJobName>): Promise<E
     return { ms: 0, parts: 1 }
   }
   const keys = await keysOf(session, false)
-  const request = new Uint8Array(Buffer.from(job.data.request ?? '', 'base64'))
+  const body = await redis.getBuffer(redisKeys.request(id))
+  // the API deletes it when the POST ends: nobody waits for this answer any more
+  if (!body) throw cancelledError()
+  const request = new Uint8Array(body.buffer, body.byteOffset, body.byteLength)
   let polling = false
   const poll = setInterval(() => {
     if (polling) return

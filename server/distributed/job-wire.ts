@@ -1,9 +1,9 @@
 /**
  * What travels through the BullMQ queue between an API replica and an evaluator. Job data and
- * results are JSON in Redis, so binary goes base64: a request container (~100-400 KB for the
- * N = 8192 models) in; the response container is left in Redis under redisKeys.result, binary.
- * Evaluation keys never ride in a job: the evaluator reads them from Redis by session id.
- * Finished jobs (and their request data) are removed after a minute.
+ * results are JSON in Redis, so they hold only names and timings; the binary containers stay
+ * binary beside the job, under redisKeys.request (in) and redisKeys.result (out). Evaluation
+ * keys never ride in a job: the evaluator reads them from Redis by session id. Finished jobs
+ * are removed after a minute.
  */
 import { UnrecoverableError } from 'bullmq'
 import { HttpError, toApiError } from '../http-error'
@@ -13,8 +13,6 @@ export type EvalJobName = 'validate' | 'classify'
 export interface EvalJobData {
   session: string
   model: string
-  /** classify: the request container, base64 */
-  request?: string
 }
 
 export interface EvalJobResult {

@@ -65,6 +65,8 @@ interface Live {
   stage?: string
   /** settles once the job is in the queue (cancel waits for it) */
   added: Promise<Job<EvalJobData, EvalJobResult, EvalJobName> | undefined>
+  /** the job is in BullMQ's queue (its request container written first) */
+  enqueued: boolean
   cancelled: boolean
   /** ends the waiting POST at once (a job removed before it ran) */
   abort(e: Error): void
@@ -153,21 +155,23 @@ export class QueueEvaluation implements Evaluation {
   async progress(requestId: string): Promise<PoolJobState | undefined> {
     const job = this.live.get(requestId)
     if (!job) return undefined
-    if (job.state === 'queued') return { state: 'queued', queuePosition: await this.jobsAhead(requestId) }
+    if (job.state === 'queued') return { state: 'queued', queuePosition: await this.jobsAhead(requestId, job.enqueued) }
     return { state: 'running', done: job.done, stage: job.stage }
   }
 
   /**
    * Jobs ahead of this one in BullMQ's wait list, every replica's: BullMQ pushes new jobs on the
    * left and its workers take from the right, so the jobs ahead are those to the right. 0 when
-   * the job is not (or no longer) waiting there, or Redis does not answer.
+   * the job is no longer waiting there, or Redis does not answer. A job still on its way in
+   * will have every waiting job ahead of it.
    */
-  private async jobsAhead(jobId: string): Promise<number> {
+  private async jobsAhead(jobId: string, enqueued: boolean): Promise<number> {
     try {
       const [[, length], [, at]] = (await this.redis.multi().llen(this.queue.keys.wait).lpos(this.queue.keys.wait, jobId).exec()) as [
         [Error | null, number],
         [Error | null, number | null],
       ]
+      if (!enqueued) return length
       return typeof at === 'number' ? Math.max(0, length - 1 - at) : 0
     } catch {
       return 0
@@ -204,9 +208,18 @@ export class QueueEvaluation implements Evaluation {
     requestId?: string,
     options: ClassifyOptions = {},
   ): Promise<{ response: Uint8Array; ms: number; parts: number }> {
-    const data = { session, model, request: Buffer.from(request.buffer, request.byteOffset, request.byteLength).toString('base64') }
     const jobId = requestId ?? randomUUID()
-    const r = await this.run('classify', data, jobId, options.onProgress)
+    const requestKey = redisKeys.request(jobId)
+    const bytes = Buffer.from(request.buffer, request.byteOffset, request.byteLength)
+    let r: EvalJobResult
+    try {
+      r = await this.run('classify', { session, model }, jobId, options.onProgress, async () => {
+        await this.redis.set(requestKey, bytes, 'PX', this.options.timeoutMs + FLAG_TTL_MS)
+      })
+    } finally {
+      // a retry of the job (its evaluator died) still needs it until the POST ends
+      void this.redis.del(requestKey).catch(() => {})
+    }
     const key = redisKeys.result(jobId)
     const response = await this.redis.getBuffer(key).catch(() => {
       throw storeUnavailable()
@@ -232,8 +245,17 @@ export class QueueEvaluation implements Evaluation {
     else this.redis.disconnect()
   }
 
-  /** Enqueues a job under `jobId` and waits for its answer, mapped to the pool's errors. */
-  private run(name: EvalJobName, data: EvalJobData, jobId: string, onProgress?: ClassifyOptions['onProgress']): Promise<EvalJobResult> {
+  /**
+   * Enqueues a job under `jobId` (after `before`, which writes what the job reads) and waits for
+   * its answer, mapped to the pool's errors. The job is followed (progress, cancel) from the call on.
+   */
+  private run(
+    name: EvalJobName,
+    data: EvalJobData,
+    jobId: string,
+    onProgress?: ClassifyOptions['onProgress'],
+    before: () => Promise<void> = async () => {},
+  ): Promise<EvalJobResult> {
     return new Promise<EvalJobResult>((resolve, reject) => {
       let settled = false
       const settle = (f: () => void) => {
@@ -249,12 +271,18 @@ export class QueueEvaluation implements Evaluation {
         if (job) void this.stop(jobId, job)
         settle(() => reject(new HttpError(504, 'timeout', 'the evaluation took too long')))
       }, this.options.timeoutMs)
-      const added = this.queue
-        .add(name, data, {
-          jobId,
-          attempts: this.options.attempts ?? 2,
-          removeOnComplete: { age: 60, count: 1000 },
-          removeOnFail: { age: 60, count: 1000 },
+      const added = before()
+        .then(() =>
+          this.queue.add(name, data, {
+            jobId,
+            attempts: this.options.attempts ?? 2,
+            removeOnComplete: { age: 60, count: 1000 },
+            removeOnFail: { age: 60, count: 1000 },
+          }),
+        )
+        .then((job) => {
+          live.enqueued = true
+          return job
         })
         .catch(() => {
           settle(() => reject(storeUnavailable()))
@@ -267,6 +295,7 @@ export class QueueEvaluation implements Evaluation {
         state: 'queued',
         done: 0,
         added,
+        enqueued: false,
         cancelled: false,
         abort: (e) => settle(() => reject(e)),
         onProgress,

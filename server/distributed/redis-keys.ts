@@ -15,6 +15,14 @@ export const redisKeys = {
   /** keys uploaded but not yet validated by an evaluator (short TTL) */
   pending: (session: string) => `${P}pending:${session}`,
   /**
+   * a classification's request container, binary: written by the API before the job is queued,
+   * deleted by it when the POST ends (answered, failed, cancelled, timed out), PEXPIRE past the
+   * request timeout for a replica that died meanwhile. Not in the job's data: BullMQ keeps a
+   * finished job's data for a minute (removeOnComplete), which for CIFAR-10's 2.5 MB requests
+   * would hold gigabytes of base64 in Redis under load.
+   */
+  request: (jobId: string) => `${P}request:${jobId}`,
+  /**
    * a classification's response container, binary, for a minute: the job's return value carries
    * only timings, so BullMQ's event stream (which keeps each return value) stays small
    */

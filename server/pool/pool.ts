@@ -17,9 +17,9 @@
  * Hand-written, not piscina (issue 10 asks for a library pool unless a measurement shows what it
  * cannot do): scripts/measure-piscina.ts, piscina 5.3.2, 2026-12-03, 2 threads, 6 sessions x 6
  * simulated images: piscina's balancer is asked about the head task only and its queue is not
- * told which worker asks, so an idle worker cannot take a later job whose keys it holds: 33 key
- * loads (29 with the best affinity balancer it allows) against 6 with this pool's rule, 2.8 s
- * (2.6 s) against 1.2 s. And a running piscina task is cancelled only by terminating its thread
+ * told which worker asks, so an idle worker cannot take a later job whose keys it holds: 28-33 key
+ * loads (29-34 with the best affinity balancer it allows, two runs) against 8 with this pool's
+ * rule (6 before its fairness bound, dispatch-rule.ts), 2.4-2.8 s against 1.3 s. And a running piscina task is cancelled only by terminating its thread
  * (SEAL instance and cached keys lost); here a cancel flag stops the job and keeps the worker.
  * A port of this pool onto piscina (2026-12-02, not kept) measured the same on real SEAL jobs:
  * 24 key loads where this pool made 4, in 705 lines against these 564.
@@ -30,6 +30,7 @@ import type { ModelFiles } from '../model-files'
 import { HttpError } from '../http-error'
 import { BlindfoldError, type ErrorCode } from '../../src/he/errors'
 import { newCancelFlag, raise, type CancelFlag } from './cancel-flag'
+import { takeFor } from './dispatch-rule'
 import type { FromWorker, Retirement, ToWorker, WorkerInit } from './messages'
 
 export interface PoolOptions {
@@ -91,6 +92,8 @@ interface Job {
   requestId?: string
   /** performance.now() when the job entered the queue */
   enqueuedAt: number
+  /** later jobs a worker took ahead of this one (affinity), see dispatch-rule.ts */
+  passedOver: number
   keys: Uint8Array
   request?: Uint8Array
   resolve(r: { response?: Uint8Array; ms: number; parts: number }): void
@@ -297,6 +300,7 @@ export class WorkerPool {
         request,
         requestId,
         enqueuedAt: performance.now(),
+        passedOver: 0,
         resolve: (r) => {
           forget()
           resolve(r)
@@ -315,23 +319,17 @@ export class WorkerPool {
     })
   }
 
-  /**
-   * Gives each idle worker the oldest job whose keys it already holds, else the
-   * oldest job: loading a session's keys costs most of a classification, so
-   * affinity beats strict FIFO, while the head job still goes to any free worker.
-   */
+  /** Gives each idle worker a queued job, by the rule of dispatch-rule.ts (key affinity, bounded). */
   private dispatch(): void {
     for (const slot of this.slots) {
       if (this.queue.length === 0) return
       if (!slot.ready || slot.job) continue
-      let at = this.queue.findIndex((j) => slot.cached.has(j.session))
-      if (at < 0) {
-        // the head job: unless another idle worker holds its keys
-        const head = this.queue[0]
-        const better = [...this.slots].some((o) => o !== slot && o.ready && !o.job && o.cached.has(head.session))
-        if (better) continue
-        at = 0
-      }
+      const at = takeFor(
+        this.queue,
+        (session) => slot.cached.has(session),
+        (session) => [...this.slots].some((o) => o !== slot && o.ready && !o.job && o.cached.has(session)),
+      )
+      if (at < 0) continue
       const [job] = this.queue.splice(at, 1)
       if (job.op === 'classify') job.progress = { done: 0 }
       const keysSent = !slot.cached.has(job.session)
