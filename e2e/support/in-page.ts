@@ -51,6 +51,28 @@ export const ANSWER_TIMING_HOOKS = `
   }).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-status'] });
 `
 export const RESET_DONE = 'window.__doneAt = undefined'
+
+/**
+ * For the benchmark: when a model was picked and when the page first showed that model's keys
+ * ready. Read in the page because Playwright's own view lags: it receives every request body
+ * through the DevTools protocol, and digesting a 38 MB key upload there held its waitFor back
+ * by 3-5 s after the page had turned ready.
+ */
+export const SWITCH_TIMING_HOOKS = `
+  document.addEventListener('change', (e) => {
+    if (e.target.closest && e.target.closest('[data-testid="model-picker"]')) window.__switch = { model: e.target.value, pickedAt: performance.now() };
+  }, true);
+  new MutationObserver(() => {
+    const el = document.querySelector('[data-testid="session"]');
+    if (el && el.getAttribute('data-status') === 'ready') window.__firstReadyAt ??= performance.now();
+    const s = window.__switch;
+    if (!s || s.readyAt !== undefined) return;
+    if (el && el.getAttribute('data-model') === s.model && el.getAttribute('data-status') === 'ready') s.readyAt = performance.now();
+  }).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-status', 'data-model'] });
+`
+export const READ_SWITCH_TIMES = 'window.__switch'
+/** performance.now() (from navigation start) when the page first showed a model's keys ready */
+export const READ_FIRST_READY = 'window.__firstReadyAt'
 export const READ_ANSWER_TIMES = '[window.__changeAt, window.__doneAt]'
 
 /** Re-encodes a base64 PNG as WebP with the page's own encoder (Node has none here); resolves to base64. */

@@ -29,8 +29,20 @@ export interface SessionInfo {
   /** the model these keys were made for (one session per model, kept for the tab's life) */
   model: PublicModel
   expiresAt: string
+  /** SEAL loaded, the model list read, the model's old session ended */
+  prepareMs: number
+  /** SEAL's context for the model's parameters, built before the keys */
+  contextMs: number
+  /** the plan derived from the public geometry, before the keys */
+  planMs: number
   keygenMs: number
+  /** the fingerprint below, hashed over every key byte */
+  fingerprintMs: number
+  /** the whole modulus chain for decryption, built while the keys upload (overlaps uploadMs) */
+  decryptionMs: number
   uploadMs: number
+  /** from the session's start to ready: loading, context, keys, fingerprint, upload and the server's check */
+  totalMs: number
   evaluationKeyBytes: number
   /** sha256 prefix of the evaluation keys: a fingerprint of the public key material */
   keyFingerprint: string

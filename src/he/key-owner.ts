@@ -17,7 +17,21 @@ import { uncompressedSealObject } from './seal-header'
 import { ContainerKind, pack, unpack } from './wire'
 
 export interface KeyTimings {
+  /** SEAL's context for keys and encryption (the top two levels: context.ts says why not the whole chain) */
+  contextMs: number
+  /** deriving the plan from the public geometry (its rotation steps are checked against the published ones) */
+  planMs: number
+  /** the keys and their serialisation */
   keygenMs: number
+}
+
+/** What decrypting a response needs: the whole chain, and a decryptor and a decoder on it. */
+interface Decryption {
+  he: HeContext
+  decryptor: InstanceType<Seal['Decryptor']>
+  decoder: InstanceType<Seal['CKKSEncoder']>
+  /** what building it took */
+  ms: number
 }
 
 export class KeyOwner {
@@ -26,18 +40,21 @@ export class KeyOwner {
   /** relinearisation + Galois keys, seeded and zstd-compressed, in a wire container */
   readonly evaluationKeys: Uint8Array
   readonly timings: KeyTimings
+  /** key level and first data level only: keys, encoding, encryption */
   private readonly he: HeContext
+  /** the whole modulus chain, which a response at the plan's last level needs; made by prepareDecryption */
+  private decryption?: Decryption
   private readonly secretKey: InstanceType<Seal['SecretKey']>
   private readonly encryptor: InstanceType<Seal['Encryptor']>
-  private readonly decryptor: InstanceType<Seal['Decryptor']>
   private readonly encoder: InstanceType<Seal['CKKSEncoder']>
   private disposed = false
 
-  private constructor(he: HeContext, model: PublicModel) {
+  private constructor(he: HeContext, model: PublicModel, contextMs: number) {
     const started = performance.now()
     this.he = he
     this.model = model
     this.plan = derivePlan(model)
+    const planMs = performance.now() - started
     if (this.plan.rotationSteps.join(',') !== model.plan.rotationSteps.join(',')) {
       throw new BlindfoldError('model_mismatch', 'the model\'s published rotation steps differ from the plan derived from its geometry')
     }
@@ -48,7 +65,6 @@ export class KeyOwner {
     try {
       this.secretKey = keygen.secretKey()
       this.encryptor = new seal.Encryptor(context, publicKey, this.secretKey)
-      this.decryptor = new seal.Decryptor(context, this.secretKey)
       this.encoder = new seal.CKKSEncoder(context)
       const relin = keygen.createRelinKeysSerializable()
       const galois = keygen.createGaloisKeysSerializableWithSteps(Int32Array.from(this.plan.rotationSteps))
@@ -65,13 +81,15 @@ export class KeyOwner {
       publicKey.delete()
       keygen.delete()
     }
-    this.timings = { keygenMs: performance.now() - started }
+    this.timings = { contextMs, planMs, keygenMs: performance.now() - started - planMs }
   }
 
   static async create(model: PublicModel, seal?: Seal): Promise<KeyOwner> {
-    const he = createHeContext(seal ?? (await loadSeal()), model.he)
+    const loaded = seal ?? (await loadSeal())
+    const started = performance.now()
+    const he = createHeContext(loaded, model.he, { chain: false })
     try {
-      return new KeyOwner(he, model)
+      return new KeyOwner(he, model, performance.now() - started)
     } catch (e) {
       he.dispose()
       throw e
@@ -143,34 +161,64 @@ export class KeyOwner {
    */
   decryptSlots(response: Uint8Array): Float64Array {
     this.assertLive()
-    const { seal, context } = this.he
+    const { seal } = this.he
     if (response.byteLength > this.maxResponseBytes) {
       throw new BlindfoldError('wrong_object_size', `response of ${response.byteLength} bytes exceeds the ${this.maxResponseBytes} the model allows`)
     }
     const [bytes] = unpack(response, ContainerKind.response, this.plan.outputCiphertexts)
     const uncompressed = uncompressedSealObject(bytes, [this.responseSize()], 'response ciphertext')
+    const { he, decryptor, decoder } = this.prepareDecryption()
     const ct = new seal.Ciphertext()
     const plain = new seal.Plaintext()
     try {
-      guard('seal_rejected', 'response ciphertext rejected', () => ct.loadFromArray(context, uncompressed))
+      guard('seal_rejected', 'response ciphertext rejected', () => ct.loadFromArray(he.context, uncompressed))
       this.checkResponse(ct)
-      this.decryptor.decrypt(ct, plain)
-      return Float64Array.from(this.encoder.decodeFloat64(plain) as ArrayLike<number>)
+      decryptor.decrypt(ct, plain)
+      return Float64Array.from(decoder.decodeFloat64(plain) as ArrayLike<number>)
     } finally {
       plain.delete()
       ct.delete()
     }
   }
 
+  /**
+   * Builds the whole modulus chain and the decryptor on it, once; the first decrypt
+   * calls it if nobody did before. The worker calls it while the evaluation keys
+   * upload and the server checks them, so that its cost (most of a context's, see
+   * context.ts) is not added to the session's. `ms`: what it took.
+   */
+  prepareDecryption(): Decryption {
+    this.assertLive()
+    if (this.decryption) return this.decryption
+    const started = performance.now()
+    const he = createHeContext(this.he.seal, this.model.he)
+    let decryptor: Decryption['decryptor'] | undefined
+    try {
+      // the secret key lives at the key level, whose parms id both contexts share
+      decryptor = new he.seal.Decryptor(he.context, this.secretKey)
+      // an encoder decodes only at levels its own context has
+      const decoder = new he.seal.CKKSEncoder(he.context)
+      this.decryption = { he, decryptor, decoder, ms: performance.now() - started }
+      return this.decryption
+    } catch (e) {
+      decryptor?.delete()
+      he.dispose()
+      throw e
+    }
+  }
+
   /** The chain level the plan's last stage leaves its output at. */
   private outputLevel(): Level {
-    const level = this.he.levels[this.plan.stages.length]
+    const level = this.prepareDecryption().he.levels[this.plan.stages.length]
     if (!level) throw new BlindfoldError('model_mismatch', 'the model is deeper than its modulus chain')
     return level
   }
 
+  /** Counted, not read off the chain: the bound is needed before a response arrives, the chain only to decrypt it. */
   private responseSize(): number {
-    return ciphertextSizes(this.model.he.polyModulusDegree, this.outputLevel().primes).full
+    const primes = this.model.he.coeffModulusBits.length - 1 - this.plan.stages.length
+    if (primes < 1) throw new BlindfoldError('model_mismatch', 'the model is deeper than its modulus chain')
+    return ciphertextSizes(this.model.he.polyModulusDegree, primes).full
   }
 
   private checkResponse(ct: InstanceType<Seal['Ciphertext']>): void {
@@ -191,7 +239,11 @@ export class KeyOwner {
     if (this.disposed) return
     this.disposed = true
     this.encoder.delete()
-    this.decryptor.delete()
+    if (this.decryption) {
+      this.decryption.decoder.delete()
+      this.decryption.decryptor.delete()
+      this.decryption.he.dispose()
+    }
     this.encryptor.delete()
     this.secretKey.delete()
     this.he.dispose()

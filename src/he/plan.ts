@@ -367,19 +367,46 @@ function blockLayout(elements: number, blocks: number, copies: number, size: num
  */
 function gridStage(run: LinearRun, op: LinearOp, input: Layout, out: Grid, slots: number, keyCost: number): LinearStagePlan {
   const logical = gridLayout(out, slots)
-  const triples = new Set<number>()
   const cts = input.ciphertexts
   const outCts = logical.ciphertexts
+  // (input ct, output ct, offset) of every weight, deduplicated: millions of them for a CIFAR-10
+  // conv, where a Set cost ~0.2 s of the browser's key generation and a bitmap a few ms
+  const seen = new DistinctBelow(cts * outCts * slots)
   for (let o = 0; o < op.outputs; o++) {
     const b = logical.ct[o]
     const sOut = logical.slot[o]
-    op.row(o, (i) => {
-      triples.add(((input.ct[i] * outCts + b) * slots + mod(input.slot[i] - sOut, slots)))
-    })
+    op.row(o, (i) => seen.add((input.ct[i] * outCts + b) * slots + mod(input.slot[i] - sOut, slots)))
   }
+  const triples = seen.values()
   const { unit, origin, cyclic, span, n1, giant, babies, terms } = chooseOffsets(triples, slots, cts, outCts, keyCost)
   const output = layoutOf(outCts, logical.ct, Array.from(logical.slot, (s) => mod(s + origin * unit, slots)))
   return { kind: 'linear', layers: run.layers, unit, origin, cyclic, span, n1, giant, babies, input, output, shape: run.output, terms }
+}
+
+/** Distinct integers in [0, size), in first-seen order: a bitmap up to 2^28 of them, a Set beyond. */
+class DistinctBelow {
+  private readonly bits?: Uint8Array
+  private readonly set?: Set<number>
+  private readonly list: number[] = []
+  constructor(size: number) {
+    if (size <= 2 ** 28) this.bits = new Uint8Array(Math.ceil(size / 8))
+    else this.set = new Set()
+  }
+  add(x: number): void {
+    if (this.bits) {
+      const byte = x >>> 3
+      const bit = 1 << (x & 7)
+      if (this.bits[byte] & bit) return
+      this.bits[byte] |= bit
+    } else {
+      if (this.set!.has(x)) return
+      this.set!.add(x)
+    }
+    this.list.push(x)
+  }
+  values(): number[] {
+    return this.list
+  }
 }
 
 /**
@@ -400,8 +427,8 @@ export function offsetIndex(stage: Pick<LinearStagePlan, 'unit' | 'origin' | 'cy
  * (-slots/2, slots/2], unit their gcd, origin the smallest: patches whose
  * block size does not divide the slot count).
  */
-function chooseOffsets(triples: Set<number>, slots: number, inputs: number, outputs: number, keyCost: number) {
-  const rs = [...new Set([...triples].map((t) => t % slots))]
+function chooseOffsets(triples: number[], slots: number, inputs: number, outputs: number, keyCost: number) {
+  const rs = [...new Set(triples.map((t) => t % slots))]
   const options: Array<{ unit: number; origin: number; cyclic: boolean }> = []
   {
     let unit = slots
@@ -571,14 +598,22 @@ export function bsgs(ks: number[], inputs: number, outputs: number, keyCost = KE
   const n1s = new Set<number>()
   for (let n1 = 1; n1 <= Math.min(max + 1, 256); n1++) n1s.add(n1)
   for (const k of distinct) if (k + 1 > 256) n1s.add(k + 1)
+  // seen[r] === n1: residue r already met for this n1 (a stamp per n1: nothing to clear, no Set per n1)
+  const seen = new Int32Array(max + 2)
   for (const n1 of [...n1s].sort((a, b) => a - b)) {
     const giant = Math.floor(max / n1) + 1
-    const residues = new Set(distinct.map((k) => k % n1))
+    const residues: number[] = []
+    for (const k of distinct) {
+      const r = k % n1
+      if (seen[r] === n1) continue
+      seen[r] = n1
+      residues.push(r)
+    }
     // a chain has a node per nonzero residue and at least one key: skip n1 that cannot win
-    const nonzero = residues.size - (residues.has(0) ? 1 : 0)
+    const nonzero = residues.length - (seen[0] === n1 ? 1 : 0)
     const bound = outputs * (giant - 1) + inputs * nonzero + keyCost * ((nonzero > 0 ? 1 : 0) + (giant > 1 ? 1 : 0))
     if (best && bound >= best.cost) continue
-    const babies = babyChain([...residues])
+    const babies = babyChain(residues)
     const cost = bsgsCost({ giant, babies }, inputs, outputs, keyCost)
     if (!best || cost < best.cost) best = { n1, giant, babies, cost }
   }

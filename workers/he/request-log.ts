@@ -16,8 +16,9 @@ export function setListener(l: Listener | undefined): void {
 }
 
 /** send(), recorded: the body's digest is taken before it leaves. */
-export async function loggedSend(carries: RequestCarries, o: SendOptions, model?: string): Promise<Exchange> {
-  const digest = o.body ? await sha256Prefix(o.body) : null
+/** `digest`: the body's sha256Prefix when the caller already has it (38 MB of keys are not hashed twice). */
+export async function loggedSend(carries: RequestCarries, o: SendOptions, model?: string, digest?: string): Promise<Exchange> {
+  digest ??= o.body ? await sha256Prefix(o.body) : undefined
   const record: RequestRecord = {
     id: nextId++,
     at: Date.now(),
@@ -27,7 +28,7 @@ export async function loggedSend(carries: RequestCarries, o: SendOptions, model?
     model,
     bytesSent: o.body?.byteLength ?? 0,
     bytesReceived: 0,
-    sha256Prefix: digest,
+    sha256Prefix: digest ?? null,
     status: 'network error',
     ms: 0,
   }

@@ -42,7 +42,7 @@ async function findModel(name: string): Promise<ListedModel> {
   return m
 }
 
-async function upload(owner: KeyOwner, onProgress?: OnSessionProgress): Promise<{ created: SessionCreated; ms: number }> {
+async function upload(owner: KeyOwner, fingerprint: string, onProgress?: OnSessionProgress): Promise<{ created: SessionCreated; ms: number }> {
   const keys = owner.evaluationKeys
   onProgress?.({ stage: 'uploading', loaded: 0, total: keys.byteLength })
   const x = expectOk(
@@ -55,6 +55,7 @@ async function upload(owner: KeyOwner, onProgress?: OnSessionProgress): Promise<
         onUploadProgress: (loaded, total) => onProgress?.({ stage: 'uploading', loaded, total }),
       },
       owner.model.name,
+      fingerprint,
     ),
   )
   return { created: json<SessionCreated>(x), ms: x.totalMs }
@@ -80,21 +81,44 @@ export function startSession(modelName: string, onProgress?: OnSessionProgress):
 }
 
 async function makeSession(modelName: string, onProgress?: OnSessionProgress): Promise<SessionInfo> {
+  const started = performance.now()
   onProgress?.({ stage: 'loading' })
   const seal = await loadSeal()
   const model = await findModel(modelName)
   await endSession(modelName)
+  const prepareMs = performance.now() - started
   onProgress?.({ stage: 'keygen' })
   const owner = await KeyOwner.create(model, seal)
   try {
+    const hashing = performance.now()
     const keyFingerprint = await sha256Prefix(owner.evaluationKeys)
-    const { created, ms } = await upload(owner, onProgress)
+    const fingerprintMs = performance.now() - hashing
+    const uploading = upload(owner, keyFingerprint, onProgress)
+    // The keys are on their way (a Blob body uploads without this thread) and the server checks
+    // them for about a second: build what decryption needs meanwhile, not on the first image.
+    const decryption = new Promise<number>((resolve) =>
+      setTimeout(() => {
+        try {
+          resolve(owner.prepareDecryption().ms)
+        } catch {
+          resolve(0) // disposed (the upload failed first), or SEAL refused: the first decrypt tries again and reports it
+        }
+      }, 0),
+    )
+    const { created, ms } = await uploading
+    const decryptionMs = await decryption
     const info: SessionInfo = {
       sessionId: created.sessionId,
       model,
       expiresAt: created.expiresAt,
+      prepareMs,
+      contextMs: owner.timings.contextMs,
+      planMs: owner.timings.planMs,
       keygenMs: owner.timings.keygenMs,
+      fingerprintMs,
+      decryptionMs,
       uploadMs: ms,
+      totalMs: performance.now() - started,
       evaluationKeyBytes: owner.evaluationKeys.byteLength,
       keyFingerprint,
     }
@@ -110,7 +134,7 @@ async function makeSession(modelName: string, onProgress?: OnSessionProgress): P
 /** The server forgot the session (restart, expiry): same keys, new session. */
 export async function reupload(modelName: string): Promise<SessionInfo> {
   const s = current(modelName)
-  const { created, ms } = await upload(s.owner)
+  const { created, ms } = await upload(s.owner, s.info.keyFingerprint)
   s.info = { ...s.info, sessionId: created.sessionId, expiresAt: created.expiresAt, uploadMs: ms }
   return s.info
 }

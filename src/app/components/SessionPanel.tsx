@@ -10,12 +10,19 @@ const LABEL: Record<Session['status'], string> = {
   error: 'Not connected',
 }
 
+/** Where the session's time went, for benchmarks (bench-e2e reads it). */
+function timingsOf(session: Session): string | undefined {
+  const i = session.info
+  if (!i) return undefined
+  return JSON.stringify({ prepareMs: i.prepareMs, contextMs: i.contextMs, planMs: i.planMs, keygenMs: i.keygenMs, fingerprintMs: i.fingerprintMs, decryptionMs: i.decryptionMs, uploadMs: i.uploadMs, totalMs: i.totalMs })
+}
+
 /** The selected model's key session: its progress while made, its facts once ready. */
 export function SessionPanel({ model, session, onNewKeys, onRetry }: { model?: string; session: Session; onNewKeys(): void; onRetry(): void }) {
   const p = session.progress
   const uploading = session.status === 'uploading' && p?.total
   return (
-    <section className="session panel" aria-labelledby="session-title" data-testid="session" data-status={session.status} data-model={model}>
+    <section className="session panel" aria-labelledby="session-title" data-testid="session" data-status={session.status} data-model={model} data-timings={timingsOf(session)}>
       <div className="session-row">
         <h2 id="session-title" className="panel-title">Your keys{model ? ` for ${model}` : ''}</h2>
         <span className={`pill pill-${session.status}`} role="status" aria-live="polite">
@@ -27,7 +34,7 @@ export function SessionPanel({ model, session, onNewKeys, onRetry }: { model?: s
       {session.status === 'keygen' && <progress className="upload" aria-label="Generating keys" />}
       {session.info && (
         <p className="session-facts">
-          Secret key: stays in this tab. Evaluation keys: {bytes(session.info.evaluationKeyBytes)}, made in {ms(session.info.keygenMs)}, uploaded in{' '}
+          Secret key: stays in this tab. Evaluation keys: {bytes(session.info.evaluationKeyBytes)}, made in {ms(session.info.contextMs + session.info.planMs + session.info.keygenMs)}, uploaded in{' '}
           {ms(session.info.uploadMs)}. Fingerprint <code>{session.info.keyFingerprint}</code>.
         </p>
       )}
