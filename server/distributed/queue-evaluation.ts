@@ -167,11 +167,11 @@ export class QueueEvaluation implements Evaluation {
    */
   private async jobsAhead(jobId: string, enqueued: boolean): Promise<number> {
     try {
+      if (!enqueued) return await this.redis.llen(this.queue.keys.wait)
       const [[, length], [, at]] = (await this.redis.multi().llen(this.queue.keys.wait).lpos(this.queue.keys.wait, jobId).exec()) as [
         [Error | null, number],
         [Error | null, number | null],
       ]
-      if (!enqueued) return length
       return typeof at === 'number' ? Math.max(0, length - 1 - at) : 0
     } catch {
       return 0
@@ -190,11 +190,11 @@ export class QueueEvaluation implements Evaluation {
   async validateKeys(session: string, model: string, keys: Uint8Array, requestId?: string): Promise<void> {
     // the evaluator reads the keys from here; the session store writes them again once valid
     const pending = redisKeys.pending(session)
-    await this.redis.set(pending, Buffer.from(keys.buffer, keys.byteOffset, keys.byteLength), 'PX', FLAG_TTL_MS).catch(() => {
-      throw storeUnavailable()
-    })
+    const bytes = Buffer.from(keys.buffer, keys.byteOffset, keys.byteLength)
     try {
-      await this.run('validate', { session, model }, requestId ?? randomUUID())
+      await this.run('validate', { session, model }, requestId ?? randomUUID(), undefined, async () => {
+        await this.redis.set(pending, bytes, 'PX', FLAG_TTL_MS)
+      })
     } finally {
       await this.redis.del(pending).catch(() => {})
     }

@@ -60,12 +60,16 @@ export class KeyOwner {
     }
     const { seal, context } = he
     const keygen = new seal.KeyGenerator(context)
-    const publicKey = keygen.createPublicKey()
     const zstd = seal.ComprModeType.zstd
+    let publicKey: InstanceType<Seal['PublicKey']> | undefined
+    let secretKey: KeyOwner['secretKey'] | undefined
+    let encryptor: KeyOwner['encryptor'] | undefined
+    let encoder: KeyOwner['encoder'] | undefined
     try {
-      this.secretKey = keygen.secretKey()
-      this.encryptor = new seal.Encryptor(context, publicKey, this.secretKey)
-      this.encoder = new seal.CKKSEncoder(context)
+      publicKey = keygen.createPublicKey()
+      secretKey = keygen.secretKey()
+      encryptor = new seal.Encryptor(context, publicKey, secretKey)
+      encoder = new seal.CKKSEncoder(context)
       const relin = keygen.createRelinKeysSerializable()
       const galois = keygen.createGaloisKeysSerializableWithSteps(Int32Array.from(this.plan.rotationSteps))
       try {
@@ -77,10 +81,19 @@ export class KeyOwner {
         relin.delete()
         galois.delete()
       }
+    } catch (e) {
+      // a SEAL failure part way: what was made so far is freed too, not only the generator
+      encoder?.delete()
+      encryptor?.delete()
+      secretKey?.delete()
+      throw e
     } finally {
-      publicKey.delete()
+      publicKey?.delete()
       keygen.delete()
     }
+    this.secretKey = secretKey
+    this.encryptor = encryptor
+    this.encoder = encoder
     this.timings = { contextMs, planMs, keygenMs: performance.now() - started - planMs }
   }
 
