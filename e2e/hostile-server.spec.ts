@@ -18,7 +18,7 @@ test('a server answering with oversized or malformed bytes gets an error card, a
   await openReady(page)
   const { files } = writeDigits(3)
 
-  // 8 MB of noise where an encrypted answer of ~120 KB belongs
+  // 8 MB of noise where an encrypted answer of 90 KB belongs
   const oversized = async (route: Route) => route.fulfill({ status: 200, contentType: 'application/octet-stream', body: Buffer.alloc(8 * 2 ** 20, 7) })
   await context.route('**/classify', oversized)
   let r = await classifyOne(page, files[0].path, 1)

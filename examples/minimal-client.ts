@@ -46,7 +46,7 @@ export interface PublicDescription {
     }
     keys: { containerKind: number; sections: Array<{ section: number; sealObject: string; rotationSteps?: number[] }> }
     request: { containerKind: number; sections: number }
-    response: { containerKind: number; sections: number; uncompressedBytes: number; logits: { ciphertext: number[]; slot: number[] } }
+    response: { containerKind: number; sections: number; packed: { headerBytes: number; maxBytes: number }; logits: { ciphertext: number[]; slot: number[] } }
   }
 }
 
@@ -82,17 +82,58 @@ export function unpackContainer(bytes: Uint8Array, version: number, kind: number
     if (at + 4 > bytes.byteLength) throw new Error('container truncated')
     const length = view.getUint32(at, true)
     if (at + 4 + length > bytes.byteLength) throw new Error('container truncated')
-    const section = bytes.subarray(at + 4, at + 4 + length)
-    // SEAL header: magic 0xA15E, header size 16, major version 4, total size u64 LE = the section's length
-    const h = new DataView(section.buffer, section.byteOffset, Math.min(16, section.byteLength))
-    if (length < 16 || h.getUint16(0, true) !== 0xa15e || h.getUint8(3) !== 4 || h.getBigUint64(8, true) !== BigInt(length)) {
-      throw new Error(`section ${i} is not one whole SEAL object`)
-    }
-    sections.push(section)
+    // a response's sections are packed ciphertexts (sealCiphertext reads them), not SEAL objects
+    sections.push(bytes.subarray(at + 4, at + 4 + length))
     at += 4 + length
   }
   if (at !== bytes.byteLength) throw new Error('trailing bytes after the last section')
   return sections
+}
+
+// ---- a response section: packed coefficients (client.response.packed.layout) to SEAL's Ciphertext bytes ----
+
+/**
+ * Reads k, b and the scale from the 12-byte header, takes the 2N b-bit values from the
+ * little-endian bit stream, and writes SEAL's uncompressed Ciphertext object in
+ * coefficient form (client.response.packed.decrypt): coefficient = (value * 2^k) mod q0.
+ */
+export function sealCiphertext(section: Uint8Array, N: number, q0: bigint, parmsId: BigUint64Array): Uint8Array {
+  if (section.byteLength < 12) throw new Error('response section shorter than its header')
+  const head = new DataView(section.buffer, section.byteOffset, 12)
+  const [polys, k, b, reserved] = [0, 1, 2, 3].map((i) => head.getUint8(i))
+  const scale = head.getFloat64(4, true)
+  // b must be the bit length of (q0 - 1 + 2^(k-1)) >> k for this client's q0
+  const widest = k < 64 ? (q0 - 1n + (k > 0 ? 1n << BigInt(k - 1) : 0n)) >> BigInt(k) : 0n
+  if (polys !== 2 || reserved !== 0 || k >= 64 || b !== widest.toString(2).length) {
+    throw new Error(`response section: ${polys} polynomials, ${k} dropped bits, ${b} bits each do not fit this model's q0`)
+  }
+  if (section.byteLength !== 12 + Math.ceil((2 * N * b) / 8)) throw new Error('response section has the wrong length')
+  const out = new Uint8Array(113 + 16 * N)
+  const v = new DataView(out.buffer)
+  const sealHeader = (at: number, size: number) => {
+    v.setUint16(at, 0xa15e, true)
+    v.setUint8(at + 2, 16)
+    v.setUint8(at + 3, 4)
+    v.setUint8(at + 4, 1)
+    v.setBigUint64(at + 8, BigInt(size), true)
+  }
+  sealHeader(0, out.byteLength)
+  parmsId.forEach((word, i) => v.setBigUint64(16 + 8 * i, word, true))
+  // byte 48, the NTT flag, stays 0: coefficient form
+  v.setBigUint64(49, 2n, true)
+  v.setBigUint64(57, BigInt(N), true)
+  v.setBigUint64(65, 1n, true)
+  v.setFloat64(73, scale, true)
+  v.setBigUint64(81, 1n, true)
+  sealHeader(89, out.byteLength - 89)
+  v.setBigUint64(105, BigInt(2 * N), true)
+  let bit = 12 * 8
+  for (let i = 0; i < 2 * N; i++) {
+    let value = 0n
+    for (let j = 0; j < b; j++, bit++) if ((section[bit >> 3] >> (bit & 7)) & 1) value |= 1n << BigInt(j)
+    v.setBigUint64(113 + 8 * i, (value << BigInt(k)) % q0, true)
+  }
+  return out
 }
 
 // ---- the input rule of the published description ----
@@ -154,7 +195,7 @@ export async function createClient(baseUrl: string, modelName: string): Promise<
   const model = models.find((m) => m.name === modelName)
   if (!model) throw new Error(`no model ${modelName} (have ${models.map((m) => m.name).join(', ')})`)
   const { client, he } = model
-  if (client.format !== 'blindfold-client/2') throw new Error(`unknown client description ${client.format}`)
+  if (client.format !== 'blindfold-client/3') throw new Error(`unknown client description ${client.format}`)
   const version = client.container.version
 
   const seal = await loadSeal()
@@ -170,7 +211,13 @@ export async function createClient(baseUrl: string, modelName: string): Promise<
   const encryptor = new seal.Encryptor(context, publicKey, secretKey)
   const decryptor = new seal.Decryptor(context, secretKey)
   const encoder = new seal.CKKSEncoder(context)
+  const evaluator = new seal.Evaluator(context)
   const zstd = seal.ComprModeType.zstd
+  // the response's one modulus q0 and the parms id of the last level, where the response ciphertext lives
+  const moduli = parms.coeffModulus()
+  const q0 = (seal.jsArrayFromVecModulus(moduli) as bigint[])[0]
+  moduli.delete()
+  const lastParmsId = context.lastParmsId()
 
   // key sections in the published order: RelinKeys, then GaloisKeys for exactly the published steps (seeded)
   const keySections = client.keys.sections.map((s) => {
@@ -199,7 +246,7 @@ export async function createClient(baseUrl: string, modelName: string): Promise<
   const { sessionId } = (await created.json()) as { sessionId: string }
 
   const free = () => {
-    for (const o of [encoder, decryptor, encryptor, publicKey, secretKey, keygen, context, parms]) o.delete()
+    for (const o of [lastParmsId, evaluator, encoder, decryptor, encryptor, publicKey, secretKey, keygen, context, parms]) o.delete()
   }
 
   return {
@@ -229,13 +276,14 @@ export async function createClient(baseUrl: string, modelName: string): Promise<
         'classify',
       )
       const body = new Uint8Array(await r.arrayBuffer())
-      // never more than the published uncompressed size (plus zstd's few bytes per block) per ciphertext
-      if (body.byteLength > 8 + client.response.sections * (4 + client.response.uncompressedBytes + 1024)) throw new Error('response too large')
-      const decoded = unpackContainer(body, version, client.response.containerKind, client.response.sections).map((bytes) => {
+      // never more than the published largest packed section per ciphertext
+      if (body.byteLength > 8 + client.response.sections * (4 + client.response.packed.maxBytes)) throw new Error('response too large')
+      const decoded = unpackContainer(body, version, client.response.containerKind, client.response.sections).map((section) => {
         const ct = new seal.Ciphertext()
         const plain = new seal.Plaintext()
         try {
-          ct.loadFromArray(context, bytes)
+          ct.loadFromArray(context, sealCiphertext(section, he.polyModulusDegree, q0, lastParmsId.values() as BigUint64Array))
+          evaluator.cipherTransformToNttInplace(ct)
           decryptor.decrypt(ct, plain)
           return Float64Array.from(encoder.decodeFloat64(plain) as ArrayLike<number>)
         } finally {

@@ -93,7 +93,7 @@ describe('model costs in GET /models', () => {
       // nothing uploaded yet: the exact uncompressed sizes, which real (zstd) uploads stay below
       expect(m.cost.evaluationKeyBytes).toBe(pool().seededKeyBytes(m.name))
       expect(m.cost.requestBytes).toBe(8 + m.client.request.sections * (4 + m.client.request.uncompressedBytes.seeded))
-      expect(m.cost.responseBytes).toBe(8 + m.client.response.sections * (4 + m.client.response.uncompressedBytes))
+      expect(m.cost.responseBytes).toBe(8 + m.client.response.sections * (4 + m.client.response.packed.bytes))
     }
     const mine = before.find((m) => m.name === model.manifest.name)!
     expect(owner.evaluationKeys.byteLength).toBeLessThan(mine.cost.evaluationKeyBytes!)
@@ -110,6 +110,8 @@ describe('model costs in GET /models', () => {
     expect(cost.evaluationKeyBytes).toBe(owner.evaluationKeys.byteLength)
     expect(cost.requestBytes).toBe(request.byteLength)
     expect(cost.responseBytes).toBe(response.byteLength)
+    // the published size of a packed response is what the server writes
+    expect(response.byteLength).toBe(8 + mine.client.response.sections * (4 + mine.client.response.packed.bytes))
     expect(cost.serverMs?.samples).toBe(1)
     expect(cost.measured).toEqual({ evaluationKeys: true, request: true, response: true })
     // the header has one decimal too (toFixed); the two roundings may differ in the last digit

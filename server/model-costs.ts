@@ -12,6 +12,7 @@ import type { ModelCost } from '../src/api/wire'
 import { ciphertextSizes } from '../src/he/object-sizes'
 import type { EvaluationPlan } from '../src/he/plan'
 import { containerBytes } from '../src/he/wire'
+import { plannedPackedBytes } from '../src/he/packed-ciphertext'
 
 /** how many recent samples each median is taken over */
 export const COST_WINDOW = 50
@@ -47,16 +48,16 @@ export interface PlannedBytes {
   response: number
 }
 
-/** A model's request (seeded ciphertexts, as KeyOwner makes them) and response containers, uncompressed. */
+/** A model's request (seeded ciphertexts, as KeyOwner makes them, uncompressed) and response (packed) containers. */
 export function plannedBytes(
-  he: { polyModulusDegree: number; coeffModulusBits: number[] },
-  plan: Pick<EvaluationPlan, 'input' | 'outputCiphertexts' | 'depth'>,
+  he: { polyModulusDegree: number; coeffModulusBits: number[]; scaleBits: number },
+  plan: Pick<EvaluationPlan, 'input' | 'outputCiphertexts'>,
   evaluationKeys: () => number | undefined,
 ): PlannedBytes {
   const N = he.polyModulusDegree
   const dataPrimes = he.coeffModulusBits.length - 1
   const request = ciphertextSizes(N, dataPrimes).seeded
-  const response = ciphertextSizes(N, dataPrimes - plan.depth).full
+  const response = plannedPackedBytes(N, he.coeffModulusBits[0], he.scaleBits)
   return {
     evaluationKeys,
     request: containerBytes(Array.from({ length: plan.input.ciphertexts }, () => request)),

@@ -1,6 +1,7 @@
 // A hand-written OpenAPI 3.1 description of the API, served as JSON.
 import type { FastifyInstance } from 'fastify'
 import { API_PREFIX, BINARY, headers, REQUEST_ID_PATTERN } from '../../src/api/wire'
+import { PACKED_DECRYPT, PACKED_LAYOUT } from '../../src/he/client-spec'
 
 const error = { $ref: '#/components/schemas/ApiError' }
 const retryAfter = { 'Retry-After': { description: 'seconds to wait before trying again', schema: { type: 'string' } } }
@@ -27,8 +28,8 @@ const errors = (...codes: number[]) =>
 
 /** The container every binary body is (server/README.md, "Wire format", says the same in more words). */
 const CONTAINER =
-  "Bytes: 'BLFD' (42 4C 46 44) | format version u8 (1) | kind u8 (1 keys, 2 request, 3 response) | section count u16 LE, " +
-  'then per section a length u32 LE and that many bytes, nothing after the last. Each section is one SEAL 4.x object as save() writes it: ' +
+  "Bytes: 'BLFD' (42 4C 46 44) | format version u8 (2) | kind u8 (1 keys, 2 request, 3 response) | section count u16 LE, " +
+  'then per section a length u32 LE and that many bytes, nothing after the last. In keys and requests each section is one SEAL 4.x object as save() writes it: ' +
   'a 16-byte header (magic u16 LE 0xA15E | header size u8 16 | major u8 4 | minor u8 | compr_mode u8: 0 none or 2 zstd | reserved u16 0 | ' +
   'total size u64 LE = the section length) and its body; a zstd body is exactly one frame that declares its content size (node-seal saveToArray(zstd) does), ' +
   'which the server inflates itself to exactly the size the model expects. '
@@ -273,7 +274,7 @@ export const openapi = {
       },
       ClientDescription: obj(
         {
-          format: { const: 'blindfold-client/2' },
+          format: { const: 'blindfold-client/3' },
           container: obj({ magic: { const: 'BLFD' }, version: int, header: str, section: str }, 'the binary container; see EvaluationKeysContainer'),
           sealObject: obj(
             {
@@ -364,10 +365,22 @@ export const openapi = {
             {
               containerKind: { const: 3 },
               sections: { ...int, description: 'output ciphertexts; section c is output ciphertext c' },
-              sealObject: { const: 'Ciphertext' },
-              dataPrimes: int,
-              compression: { ...int, description: 'SEAL compr_mode the server writes (2 zstd)' },
-              uncompressedBytes: int,
+              packed: obj(
+                {
+                  layout: { const: PACKED_LAYOUT },
+                  headerBytes: { const: 12 },
+                  polynomials: { const: 2 },
+                  modulusBits: { ...int, description: "bits of q0, the first prime of SEAL's CoeffModulus.Create(polyModulusDegree, coeffModulusBits): the one modulus left at the last level" },
+                  polyModulusDegree: int,
+                  droppedBits: { ...int, description: "k this model's responses use; any k is valid with b = bitLength((q0 - 1 + 2^(k-1)) >> k), the header says which" },
+                  bitsPerCoefficient: int,
+                  precisionBits: { ...int, description: 'the rounding adds noise of standard deviation below about 2^-precisionBits per logit' },
+                  bytes: { ...int, description: 'one section as the server writes it for this model' },
+                  maxBytes: { ...int, description: 'the most a valid section takes (k = 0): read no more' },
+                  decrypt: { const: PACKED_DECRYPT },
+                },
+                'each section is a packed ciphertext (not a SEAL object): the ciphertext at the last level in coefficient form, every coefficient rounded to a multiple of 2^k',
+              ),
               logits: obj(
                 { ciphertext: ints, slot: ints },
                 'logit o (class classes[o]) is slot slot[o] of the decrypted, decoded output ciphertext ciphertext[o]',
@@ -399,8 +412,12 @@ export const openapi = {
         contentMediaType: BINARY,
         description:
           CONTAINER +
-          'Kind 3, client.response.sections zstd-compressed ciphertexts at the last level; decrypt and decode each, then read logit o at ' +
-          'client.response.logits (ciphertext[o], slot[o]).',
+          "Kind 3, client.response.sections packed ciphertexts (not SEAL objects; the container's words about sections apply to kinds 1 and 2): " +
+          'each the output ciphertext at the last level, in coefficient form, every coefficient rounded to a multiple of 2^k. Layout: ' +
+          PACKED_LAYOUT +
+          '. To decrypt: ' +
+          PACKED_DECRYPT +
+          '. Then read logit o at client.response.logits (ciphertext[o], slot[o]). client.response.packed gives k, b and the sizes for the model.',
       },
     },
   },

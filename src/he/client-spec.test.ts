@@ -79,7 +79,8 @@ describe('client description', () => {
     expect(spec.keys.sections[1].rotationSteps).toEqual(shipped.plan.rotationSteps)
     expect(spec.response.logits).toEqual({ ciphertext: Array(10).fill(0), slot: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] })
     expect(spec.request.uncompressedBytes).toEqual(ciphertextSizes(8192, 4))
-    expect(spec.response.uncompressedBytes).toBe(ciphertextSizes(8192, 1).full)
+    // q0 of 50 bits at scale 2^33: 6 low bits dropped, 44 kept (packed-ciphertext.ts)
+    expect(spec.response.packed).toMatchObject({ modulusBits: 50, polyModulusDegree: 8192, droppedBits: 6, bitsPerCoefficient: 44, bytes: 12 + (2 * 8192 * 44) / 8, maxBytes: 12 + (2 * 8192 * 50) / 8 })
   })
 
   it('states the wire constants the engine checks', () => {

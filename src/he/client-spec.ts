@@ -20,8 +20,9 @@ import { ciphertextSizes } from './object-sizes'
 import { derivePlan, galoisElement, type EvaluationPlan } from './plan'
 import { ComprMode, SEAL_HEADER_SIZE, SEAL_MAGIC, SEAL_VERSION_MAJOR } from './seal-header'
 import { ContainerKind, WIRE_FORMAT_VERSION } from './wire'
+import { droppedBits as packedDroppedBits, PACKED_HEADER_BYTES, packedBytes, plannedPackedBytes, PRECISION_BITS } from './packed-ciphertext'
 
-export const CLIENT_SPEC_FORMAT = 'blindfold-client/2'
+export const CLIENT_SPEC_FORMAT = 'blindfold-client/3'
 export const NORMALISATION_FORMULA = '(pixel[c]/255 - mean[c])/std[c]'
 
 export const IMAGE_RULE =
@@ -151,17 +152,45 @@ export interface ClientSpec {
     containerKind: number
     /** ciphertexts in the response; section c is output ciphertext c */
     sections: number
-    sealObject: 'Ciphertext'
-    dataPrimes: number
-    /** compression the server writes */
-    compression: number
-    uncompressedBytes: number
+    /** each section is a packed ciphertext (not a SEAL object): its layout and how to decrypt it */
+    packed: ClientPackedCiphertext
     /** logit o (class classes[o]) is slot logits.slot[o] of the decoded output ciphertext logits.ciphertext[o] */
     logits: { ciphertext: number[]; slot: number[] }
   }
   /** rescales the server performs (= levels consumed) */
   depth: number
 }
+
+/** A response section: see packed-ciphertext.ts, which this describes for clients in any language. */
+export interface ClientPackedCiphertext {
+  layout: string
+  headerBytes: number
+  polynomials: 2
+  /** the ciphertext's one modulus q0: the first prime of SEAL's CoeffModulus.Create(N, coeffModulusBits) */
+  modulusBits: number
+  polyModulusDegree: number
+  /** k and b this model's responses use; the header carries them, and any k with b = bitLength((q0 - 1 + 2^(k-1)) >> k) is valid */
+  droppedBits: number
+  bitsPerCoefficient: number
+  /** the rounding noise's standard deviation stays below about 2^-precisionBits per logit */
+  precisionBits: number
+  /** one section as the server writes it for this model, and the most any valid section takes (k = 0) */
+  bytes: number
+  maxBytes: number
+  /** the SEAL object to write from the coefficients, and the calls that decrypt it */
+  decrypt: string
+}
+
+export const PACKED_LAYOUT =
+  'polynomials u8 (2) | dropped bits k u8 | bits per coefficient b u8 | reserved u8 (0) | scale f64 LE | ' +
+  "2N values of b bits as one little-endian bit stream (value i in stream bits [i*b, (i+1)*b), stream bit j = bit j%8 of byte j>>3, unused bits of the last byte 0): c0's N coefficients, then c1's; " +
+  'value r stands for the coefficient (r * 2^k) mod q0, in coefficient (not NTT) form'
+
+export const PACKED_DECRYPT =
+  "write SEAL's uncompressed Ciphertext (113 + 16N bytes): SEAL header (magic 0xA15E, 16, 4, 1, compr_mode 0, reserved 0, size u64 = 113 + 16N) | " +
+  "parms id of the chain's last level (4 x u64, SEALContext.lastParmsId()) | NTT flag u8 0 | size u64 2 | N u64 | primes u64 1 | scale f64 (the section's) | correction factor u64 1 | " +
+  'SEAL header of the coefficient array (as above, size = 24 + 16N) | count u64 2N | the 2N coefficients as u64 LE; ' +
+  'then Ciphertext.loadFromArray, Evaluator.cipherTransformToNttInplace, Decryptor.decrypt, CKKSEncoder.decodeFloat64'
 
 type PublicGeometry = { input: InputSpec; layers: LayerGeometry[]; he: HeParams }
 
@@ -269,13 +298,30 @@ export function clientSpec(model: PublicGeometry, plan: EvaluationPlan = deriveP
     response: {
       containerKind: ContainerKind.response,
       sections: plan.outputCiphertexts,
-      sealObject: 'Ciphertext',
-      dataPrimes: dataPrimes - plan.depth,
-      compression: ComprMode.zstd,
-      uncompressedBytes: ciphertextSizes(N, dataPrimes - plan.depth).full,
+      packed: packedDescription(model.he),
       logits: { ciphertext: Array.from(last.output.ct), slot: [...plan.outputSlots] },
     },
     depth: plan.depth,
+  }
+}
+
+function packedDescription(he: HeParams): ClientPackedCiphertext {
+  const N = he.polyModulusDegree
+  const modulusBits = he.coeffModulusBits[0]
+  const droppedBits = packedDroppedBits(2 ** he.scaleBits, N, modulusBits)
+  return {
+    layout: PACKED_LAYOUT,
+    headerBytes: PACKED_HEADER_BYTES,
+    polynomials: 2,
+    modulusBits,
+    polyModulusDegree: N,
+    droppedBits,
+    // SEAL's q0 lies just below 2^modulusBits: q0 - 1 + 2^(k-1) < 2^modulusBits for every k the server uses
+    bitsPerCoefficient: modulusBits - droppedBits,
+    precisionBits: PRECISION_BITS,
+    bytes: plannedPackedBytes(N, modulusBits, he.scaleBits),
+    maxBytes: packedBytes(N, modulusBits),
+    decrypt: PACKED_DECRYPT,
   }
 }
 

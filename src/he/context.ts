@@ -37,6 +37,8 @@ export interface HeContext {
   params: HeParams
   /** levels[0] is the top data level (what fresh ciphertexts use) */
   levels: Level[]
+  /** the first data prime, exactly: the one modulus left at the last level, where responses are packed */
+  q0: bigint
   dispose(): void
 }
 
@@ -87,13 +89,14 @@ export function createHeContext(seal: Seal, params: HeParams, { chain = true }: 
         `SEAL rejects N=${params.polyModulusDegree} with ${total} modulus bits at 128-bit security (max ${max})`,
       )
     }
-    const levels = readLevels(seal, context)
+    const { levels, q0 } = readLevels(seal, context)
     const owned = context
     const result: HeContext = {
       seal,
       context,
       params,
       levels,
+      q0,
       dispose() {
         if (owned.isDeleted()) return
         for (const l of levels) l.parmsId.delete()
@@ -109,15 +112,18 @@ export function createHeContext(seal: Seal, params: HeParams, { chain = true }: 
   }
 }
 
-function readLevels(seal: Seal, context: Context): Level[] {
+function readLevels(seal: Seal, context: Context): { levels: Level[]; q0: bigint } {
   const levels: Level[] = []
+  let q0 = 0n
   let data = context.firstContextData()
   for (;;) {
     const parms = data.parms()
     const moduli = parms.coeffModulus()
-    const primes = (seal.jsArrayFromVecModulus(moduli) as bigint[]).map(Number)
+    const exact = seal.jsArrayFromVecModulus(moduli) as bigint[]
+    const primes = exact.map(Number)
     moduli.delete()
     parms.delete()
+    if (exact.length > 0) q0 = exact[0]
     if (primes.length > 0) levels.push({ parmsId: ownParmsId(seal, data), lastPrime: primes[primes.length - 1], primes: primes.length })
     // the chain ends at index 0; past it SEAL hands back an empty ContextData, not null
     const last = primes.length === 0 || data.chainIndex() === 0
@@ -126,7 +132,7 @@ function readLevels(seal: Seal, context: Context): Level[] {
     if (!next) break
     data = next
   }
-  return levels
+  return { levels, q0 }
 }
 
 /** A ParmsIdType that outlives the ContextData it came from. */

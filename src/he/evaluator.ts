@@ -15,6 +15,7 @@ import { ciphertextSizes, measureKeySizes, type KeySizes } from './object-sizes'
 import { derivePlan, galoisElement, offsetIndex, runOp, shapeLookup, type EvaluationPlan, type LinearStagePlan } from './plan'
 import { affineOp, compose, polyAffines, type LinearOp } from './linear-ops'
 import { uncompressedSealObject } from './seal-header'
+import { packCiphertext } from './packed-ciphertext'
 import { rotationPath, stageShare } from './stage-share'
 import { stageNames } from './stage-names'
 import { containerBytes, ContainerKind, pack, unpack } from './wire'
@@ -330,8 +331,21 @@ export class ModelEvaluator {
   respond(job: EvaluationJob, options: { logitNoiseStd?: number } = {}): Uint8Array {
     if (!job.done) throw new BlindfoldError('internal', 'the job has stages left')
     if (options.logitNoiseStd && options.logitNoiseStd > 0) this.addLogitNoise(job.current, options.logitNoiseStd)
-    const zstd = this.he.seal.ComprModeType.zstd
-    return pack(ContainerKind.response, job.current.map((c) => c.saveToArray(zstd) as Uint8Array))
+    return pack(ContainerKind.response, job.current.map((c) => this.packResponse(c)))
+  }
+
+  /** One output ciphertext as a response carries it: at the last level, in coefficient form, packed (see packed-ciphertext.ts). */
+  private packResponse(ct: Ciphertext): Uint8Array {
+    const { seal, levels, q0 } = this.he
+    const out = new seal.Ciphertext()
+    try {
+      // a plan that ends above the last level loses nothing by dropping primes: the logits fit in q0
+      this.evaluator.cipherModSwitchTo(ct, levels[levels.length - 1].parmsId, out)
+      this.evaluator.cipherTransformFromNttInplace(out)
+      return packCiphertext(out.saveToArray(seal.ComprModeType.none) as Uint8Array, q0)
+    } finally {
+      out.delete()
+    }
   }
 
   /** A share or a job's current ciphertexts as bytes for another worker of this model (uncompressed: in-process, speed wins). */

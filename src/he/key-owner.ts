@@ -9,11 +9,10 @@
 import { convShape, im2col } from '../model/geometry'
 import { firstConvGeometry } from '../model/forward'
 import type { PublicModel } from '../model/manifest'
-import { createHeContext, loadSeal, sameParms, type HeContext, type Level, type Seal } from './context'
+import { createHeContext, loadSeal, type HeContext, type Seal } from './context'
 import { BlindfoldError, guard } from './errors'
-import { ciphertextSizes } from './object-sizes'
 import { derivePlan, type EvaluationPlan } from './plan'
-import { uncompressedSealObject } from './seal-header'
+import { maxPackedBytes, sealCiphertextBytes, unpackCiphertext } from './packed-ciphertext'
 import { ContainerKind, pack, unpack } from './wire'
 
 export interface KeyTimings {
@@ -30,6 +29,8 @@ interface Decryption {
   he: HeContext
   decryptor: InstanceType<Seal['Decryptor']>
   decoder: InstanceType<Seal['CKKSEncoder']>
+  /** brings a response's coefficients back to NTT form, which SEAL's CKKS decryption takes */
+  evaluator: InstanceType<Seal['Evaluator']>
   /** what building it took */
   ms: number
 }
@@ -158,19 +159,21 @@ export class KeyOwner {
   }
 
   /**
-   * The largest response container the plan allows: the HTTP layer stops
-   * reading past it. (zstd never grows incompressible data by more than a few
-   * bytes per 128 KB block; 1 KB per ciphertext covers it.)
+   * The largest response container the plan allows (every coefficient unrounded):
+   * the HTTP layer stops reading past it.
    */
   get maxResponseBytes(): number {
-    return 8 + this.plan.outputCiphertexts * (4 + this.responseSize() + 1024)
+    if (this.plan.depth >= this.model.he.coeffModulusBits.length - 1) {
+      throw new BlindfoldError('model_mismatch', 'the model is deeper than its modulus chain')
+    }
+    return 8 + this.plan.outputCiphertexts * (4 + maxPackedBytes(this.model.he.polyModulusDegree, this.he.q0))
   }
 
   /**
    * Every slot of a response: what the server actually returned, for inspection and tests.
    * The server's bytes are as untrusted here as the client's are on the server: the
-   * container, SEAL header and zstd frame are checked and inflated with an exact bound in
-   * JS before SEAL sees them, then parameters, level, size and form before decrypting.
+   * container and every field of the packed ciphertext are checked in JS, and SEAL gets
+   * an object this side wrote (packed-ciphertext.ts), at the last level of its own chain.
    */
   decryptSlots(response: Uint8Array): Float64Array {
     this.assertLive()
@@ -178,14 +181,17 @@ export class KeyOwner {
     if (response.byteLength > this.maxResponseBytes) {
       throw new BlindfoldError('wrong_object_size', `response of ${response.byteLength} bytes exceeds the ${this.maxResponseBytes} the model allows`)
     }
-    const [bytes] = unpack(response, ContainerKind.response, this.plan.outputCiphertexts)
-    const uncompressed = uncompressedSealObject(bytes, [this.responseSize()], 'response ciphertext')
-    const { he, decryptor, decoder } = this.prepareDecryption()
+    const [section] = unpack(response, ContainerKind.response, this.plan.outputCiphertexts)
+    const N = this.model.he.polyModulusDegree
+    const packed = unpackCiphertext(section, N, this.he.q0)
+    const { he, decryptor, decoder, evaluator } = this.prepareDecryption()
+    const last = he.levels[he.levels.length - 1]
     const ct = new seal.Ciphertext()
     const plain = new seal.Plaintext()
     try {
-      guard('seal_rejected', 'response ciphertext rejected', () => ct.loadFromArray(he.context, uncompressed))
-      this.checkResponse(ct)
+      const bytes = sealCiphertextBytes(last.parmsId.values() as BigUint64Array, N, packed)
+      guard('seal_rejected', 'response ciphertext rejected', () => ct.loadFromArray(he.context, bytes))
+      evaluator.cipherTransformToNttInplace(ct)
       decryptor.decrypt(ct, plain)
       return Float64Array.from(decoder.decodeFloat64(plain) as ArrayLike<number>)
     } finally {
@@ -206,45 +212,20 @@ export class KeyOwner {
     const started = performance.now()
     const he = createHeContext(this.he.seal, this.model.he)
     let decryptor: Decryption['decryptor'] | undefined
+    let decoder: Decryption['decoder'] | undefined
     try {
       // the secret key lives at the key level, whose parms id both contexts share
       decryptor = new he.seal.Decryptor(he.context, this.secretKey)
       // an encoder decodes only at levels its own context has
-      const decoder = new he.seal.CKKSEncoder(he.context)
-      this.decryption = { he, decryptor, decoder, ms: performance.now() - started }
+      decoder = new he.seal.CKKSEncoder(he.context)
+      const evaluator = new he.seal.Evaluator(he.context)
+      this.decryption = { he, decryptor, decoder, evaluator, ms: performance.now() - started }
       return this.decryption
     } catch (e) {
+      decoder?.delete()
       decryptor?.delete()
       he.dispose()
       throw e
-    }
-  }
-
-  /** The chain level the plan's last stage leaves its output at. */
-  private outputLevel(): Level {
-    const level = this.prepareDecryption().he.levels[this.plan.stages.length]
-    if (!level) throw new BlindfoldError('model_mismatch', 'the model is deeper than its modulus chain')
-    return level
-  }
-
-  /** Counted, not read off the chain: the bound is needed before a response arrives, the chain only to decrypt it. */
-  private responseSize(): number {
-    const primes = this.model.he.coeffModulusBits.length - 1 - this.plan.stages.length
-    if (primes < 1) throw new BlindfoldError('model_mismatch', 'the model is deeper than its modulus chain')
-    return ciphertextSizes(this.model.he.polyModulusDegree, primes).full
-  }
-
-  private checkResponse(ct: InstanceType<Seal['Ciphertext']>): void {
-    if (ct.size() !== 2) throw new BlindfoldError('wrong_size', `response ciphertext has ${ct.size()} polynomials, expected 2`)
-    if (ct.isTransparent()) throw new BlindfoldError('transparent_ciphertext', 'the response ciphertext is transparent')
-    if (!ct.isNttForm()) throw new BlindfoldError('not_ntt_form', 'the response ciphertext is not in NTT form')
-    const id = ct.parmsId()
-    try {
-      if (!sameParms(id, this.outputLevel().parmsId)) {
-        throw new BlindfoldError('wrong_level', 'the response ciphertext is not at the level the model\'s plan ends at')
-      }
-    } finally {
-      id.delete()
     }
   }
 
@@ -253,6 +234,7 @@ export class KeyOwner {
     this.disposed = true
     this.encoder.delete()
     if (this.decryption) {
+      this.decryption.evaluator.delete()
       this.decryption.decoder.delete()
       this.decryption.decryptor.delete()
       this.decryption.he.dispose()
