@@ -183,13 +183,13 @@ export interface ClientPackedCiphertext {
 
 export const PACKED_LAYOUT =
   'polynomials u8 (2) | dropped bits k u8 | bits per coefficient b u8 | reserved u8 (0) | scale f64 LE | ' +
-  "2N values of b bits as one little-endian bit stream (value i in stream bits [i*b, (i+1)*b), stream bit j = bit j%8 of byte j>>3, unused bits of the last byte 0): c0's N coefficients, then c1's; " +
+  "2N values of b bits as one little-endian bit stream (value i in stream bits [i*b, (i+1)*b), stream bit j = bit j%8 of byte j>>3, unused bits of the last byte 0): c0's N coefficient values, then c1's; " +
   'value r stands for the coefficient (r * 2^k) mod q0, in coefficient (not NTT) form'
 
 export const PACKED_DECRYPT =
   "write SEAL's uncompressed Ciphertext (113 + 16N bytes): SEAL header (magic 0xA15E, 16, 4, 1, compr_mode 0, reserved 0, size u64 = 113 + 16N) | " +
   "parms id of the chain's last level (4 x u64, SEALContext.lastParmsId()) | NTT flag u8 0 | size u64 2 | N u64 | primes u64 1 | scale f64 (the section's) | correction factor u64 1 | " +
-  'SEAL header of the coefficient array (as above, size = 24 + 16N) | count u64 2N | the 2N coefficients as u64 LE; ' +
+  'SEAL header of the coefficient array (as above, size = 24 + 16N) | count u64 2N | the 2N coefficient values as u64 LE; ' +
   'then Ciphertext.loadFromArray, Evaluator.cipherTransformToNttInplace, Decryptor.decrypt, CKKSEncoder.decodeFloat64'
 
 type PublicGeometry = { input: InputSpec; layers: LayerGeometry[]; he: HeParams }
