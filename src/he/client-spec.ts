@@ -20,7 +20,7 @@ import { ciphertextSizes } from './object-sizes'
 import { derivePlan, galoisElement, type EvaluationPlan } from './plan'
 import { ComprMode, SEAL_HEADER_SIZE, SEAL_MAGIC, SEAL_VERSION_MAJOR } from './seal-header'
 import { ContainerKind, WIRE_FORMAT_VERSION } from './wire'
-import { droppedBits as packedDroppedBits, PACKED_HEADER_BYTES, packedBytes, plannedPackedBytes, PRECISION_BITS } from './packed-ciphertext'
+import { droppedBits as packedDroppedBits, PACKED_HEADER_BYTES, packedBytes, PRECISION_BITS } from './packed-ciphertext'
 
 export const CLIENT_SPEC_FORMAT = 'blindfold-client/3'
 export const NORMALISATION_FORMULA = '(pixel[c]/255 - mean[c])/std[c]'
@@ -309,6 +309,8 @@ function packedDescription(he: HeParams): ClientPackedCiphertext {
   const N = he.polyModulusDegree
   const modulusBits = he.coeffModulusBits[0]
   const droppedBits = packedDroppedBits(2 ** he.scaleBits, N, modulusBits)
+  // SEAL's q0 lies just below 2^modulusBits: q0 - 1 + 2^(k-1) < 2^modulusBits for every k the server uses
+  const bitsPerCoefficient = modulusBits - droppedBits
   return {
     layout: PACKED_LAYOUT,
     headerBytes: PACKED_HEADER_BYTES,
@@ -316,10 +318,9 @@ function packedDescription(he: HeParams): ClientPackedCiphertext {
     modulusBits,
     polyModulusDegree: N,
     droppedBits,
-    // SEAL's q0 lies just below 2^modulusBits: q0 - 1 + 2^(k-1) < 2^modulusBits for every k the server uses
-    bitsPerCoefficient: modulusBits - droppedBits,
+    bitsPerCoefficient,
     precisionBits: PRECISION_BITS,
-    bytes: plannedPackedBytes(N, modulusBits, he.scaleBits),
+    bytes: packedBytes(N, bitsPerCoefficient),
     maxBytes: packedBytes(N, modulusBits),
     decrypt: PACKED_DECRYPT,
   }

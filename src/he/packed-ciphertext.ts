@@ -45,7 +45,7 @@ const SCALE_AT = 73
 const CORRECTION_AT = 81
 const ARRAY_AT = 89
 const DATA_AT = ARRAY_AT + SEAL_HEADER_SIZE + 8
-// SEAL 4.1 (inside node-seal 7) writes minor version 1; SEAL loads any 4.x header
+// the header SEAL 4.1 (inside node-seal 7) writes itself: minor version 1 (other minors not tried)
 const SEAL_VERSION_MINOR = 1
 
 export const bitLength = (v: bigint): number => v.toString(2).length - (v === 0n ? 1 : 0)
