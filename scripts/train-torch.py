@@ -6,8 +6,8 @@ Run with Debian's PyTorch (the default `python3` here has no torch):
   bash scripts/fetch-datasets.sh          # once: fills .cache/datasets/
 
   # CIFAR-10 (the shipped cifar10-cnn; then npm run model:seal -- DIR --dataset cifar10)
-  nice -n 5 /usr/bin/python3 scripts/train-torch.py --threads 1 --dataset cifar10 --name cifar10-cnn \
-      --arch "c5s2p2-64,poly,c3s2p1-128,poly,c3s1p1-128,poly,pool2,dense" --epochs 30 --out server/models/cifar10-cnn
+  /usr/bin/python3 scripts/train-torch.py --threads 2 --dataset cifar10 --name cifar10-cnn --version 2.0.0 \
+      --arch "c4s2p1-64,poly,c3s2p1-128,poly,c3s1p1-128,poly,pool2,dense" --epochs 30 --out server/models/cifar10-cnn
   # Fashion-MNIST (the shipped fashion-cnn; then npm run model:seal -- DIR --dataset fashion-mnist)
   nice -n 5 /usr/bin/python3 scripts/train-torch.py --threads 1 --dataset fashion --name fashion-cnn \
       --arch "c5s1p0-40,poly,pool2,dense" --epochs 20 --packing image --out server/models/fashion-cnn
@@ -342,7 +342,7 @@ def fold_and_export(model, layers, meta, out_dir):
     manifest = {
         'format': 'blindfold-model/2',
         'name': meta['name'],
-        'version': '1.0.0',
+        'version': meta['version'],
         'description': meta['description'],
         'classes': ds['classes'],
         'input': {'height': h, 'width': w, 'channels': c, 'mean': ds['mean'], 'std': ds['std'],
@@ -565,6 +565,7 @@ def train(args):
     meta = {
         'dataset': args.dataset,
         'name': name,
+        'version': args.version,
         'packing': args.packing,
         # the server publishes the description: geometry only, no measured number
         'description': f'{ds["title"].split(" (")[0]}: {describe(layers)}, batch-norm folded',
@@ -678,6 +679,8 @@ def main():
     ap.add_argument('--epochs', type=int, default=30)
     ap.add_argument('--out')
     ap.add_argument('--name', help='manifest name (default: basename of --out)')
+    ap.add_argument('--version', default='1.0.0',
+                    help='manifest version: bump it when a retrained model replaces a shipped one')
     ap.add_argument('--log', help='log file (default: OUT/train.log)')
     ap.add_argument('--seed', type=int, default=1)
     ap.add_argument('--batch', type=int, default=128)
