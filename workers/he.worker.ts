@@ -6,6 +6,7 @@ import { expose } from 'comlink'
 import type { ClassifyResult, ListedModel, SessionInfo, WorkerEvent } from '../src/api/he-worker-types'
 import { sealMessage } from '../src/he/errors'
 import { cancelClassification, classifyPixels, type OnServerProgress, type OnStage } from './he/classify'
+import { afterDelivery, delivered } from './he/delivered'
 import { setListener } from './he/request-log'
 import { ensureSession, listModels, startSession, type OnSessionProgress } from './he/session'
 
@@ -33,18 +34,23 @@ const api = {
   },
   /** The model's session: keys made and uploaded the first time, then kept. */
   ensureSession(modelName: string, onProgress?: OnSessionProgress): Promise<SessionInfo> {
-    return asError(ensureSession(modelName, onProgress))
+    const progress = delivered(onProgress)
+    return asError(afterDelivery(ensureSession(modelName, progress.call), progress))
   },
   /** Fresh keys for one model (its old secret key dropped, its old session deleted). */
   newKeys(modelName: string, onProgress?: OnSessionProgress): Promise<SessionInfo> {
-    return asError(startSession(modelName, onProgress))
+    const progress = delivered(onProgress)
+    return asError(afterDelivery(startSession(modelName, progress.call), progress))
   },
   /**
    * The model's raw input, height x width x channels bytes (HWC, 0..255, as
    * src/app/preprocess makes it); `requestId` names the job for cancel().
    */
   classify(modelName: string, pixels: Uint8Array, requestId: string, onStage?: OnStage, onProgress?: OnServerProgress): Promise<ClassifyResult> {
-    return asError(classifyPixels(modelName, pixels, requestId, onStage, onProgress))
+    // the result goes out only after every stage and progress call has reached the page
+    const stage = delivered(onStage)
+    const progress = delivered(onProgress)
+    return asError(afterDelivery(classifyPixels(modelName, pixels, requestId, stage.call, progress.call), stage, progress))
   },
   /** Stops a classification in flight (a no-op when it is not). */
   cancel(requestId: string): void {

@@ -57,6 +57,9 @@ export type Action =
   | { type: 'crash'; error: string }
   | { type: 'add'; item: Item }
   | { type: 'update'; id: number; patch: Partial<Item> }
+  /** the worker's news about a running item: dropped once the item has settled */
+  | { type: 'stage'; id: number; status: ClassifyStage }
+  | { type: 'server-progress'; id: number; server: ServerProgress }
   | { type: 'request'; record: RequestRecord }
   | { type: 'clear-done' }
 
@@ -106,6 +109,10 @@ export function reducer(s: State, a: Action): State {
       return { ...s, items: [a.item, ...s.items] }
     case 'update':
       return { ...s, items: s.items.map((i) => (i.id === a.id ? { ...i, ...a.patch } : i)) }
+    case 'stage':
+      return { ...s, items: s.items.map((i) => (i.id === a.id && !isSettled(i.status) ? { ...i, status: a.status } : i)) }
+    case 'server-progress':
+      return { ...s, items: s.items.map((i) => (i.id === a.id && !isSettled(i.status) ? { ...i, server: a.server } : i)) }
     case 'request':
       return { ...s, requests: [a.record, ...s.requests].slice(0, 200) }
     case 'clear-done':

@@ -118,8 +118,9 @@ export function useBlindfold() {
         const { height, width, channels } = model.input
         dispatch({ type: 'update', id, patch: { frame: { pixels: pre.pixels, width, height, channels } } })
         const result = await bridge.classify(model.name, pre.pixels, requestId, {
-          onStage: (status) => dispatch({ type: 'update', id, patch: { status } }),
-          onProgress: (server) => dispatch({ type: 'update', id, patch: { server } }),
+          // a late stage or progress message must not reopen a card that has settled
+          onStage: (status) => dispatch({ type: 'stage', id, status }),
+          onProgress: (server) => dispatch({ type: 'server-progress', id, server }),
         })
         dispatch({ type: 'update', id, patch: { status: 'done', result, server: undefined } })
       } catch (e) {
