@@ -11,6 +11,10 @@
  * `--split K` (default 10 for N = 16384 models, else 0) then classifies K more
  * images one at a time through the server's real worker pool with one image
  * shared by all its workers (SPLIT_IMAGES=auto): `ms.serverSplit`.
+ *
+ * `machineSpeed` times a fixed SEAL workload before and after the run (one
+ * thread, nothing else of the bench running), so runs on different days can
+ * be told apart by the machine's speed as well as by the code's.
  */
 import SEAL from 'node-seal'
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -25,6 +29,7 @@ import { KeyOwner } from '../src/he/key-owner'
 import { argmax, forward, normalise } from '../src/model/forward'
 import { publicModel } from '../src/model/manifest'
 import { imageAt, loadSplit } from '../src/datasets'
+import { machineSpeed } from './machine-speed'
 
 interface ImageRecord {
   index: number
@@ -118,6 +123,8 @@ async function main() {
   const splitImages = Math.max(0, Number(values.split ?? (manifest.he.polyModulusDegree >= 16384 ? 10 : 0)))
   console.log(`bench: ${images} images of the official ${manifest.dataset ?? 'mnist'} test set, model ${manifest.name}@${manifest.version}, ${threads} worker thread(s)`)
 
+  const seal = await SEAL()
+  const speedBefore = machineSpeed(seal)
   let peakRss = process.memoryUsage().rss
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 200)
   const started = performance.now()
@@ -147,6 +154,7 @@ async function main() {
   const wallS = (performance.now() - started) / 1000
   const split = splitImages > 0 ? await benchSplit(files, splitImages) : undefined
   clearInterval(sampler)
+  const speedAfter = machineSpeed(seal)
   const records = results.flatMap((r) => r.records)
   const n = records.length
   const result = {
@@ -190,6 +198,7 @@ async function main() {
       securityLevel: manifest.he.securityLevel,
     },
     rotationSteps: manifest.plan.rotationSteps,
+    machineSpeed: { before: speedBefore, after: speedAfter },
     disagreements: records.filter((r) => r.encrypted !== r.plaintext).map((r) => r.index),
   }
   const kb = (b: number) => `${(b / 1024).toFixed(0)} KB`
@@ -209,6 +218,7 @@ async function main() {
     'response / image': kb(result.bytes.responsePerImage),
     'peak RSS': `${result.peakRssMB.toFixed(0)} MB`,
     params: `N=${result.params.polyModulusDegree}, q=[${result.params.coeffModulusBits}] bits, ${result.params.securityLevel}`,
+    'machine speed (rotate / product ms)': [speedBefore, speedAfter].map((x) => `${x.rotateMs.toFixed(1)} / ${x.multiplyPlainMs.toFixed(2)}`).join(' before, ') + ' after',
   })
   mkdirSync(dirname(values.out!), { recursive: true })
   writeFileSync(values.out!, JSON.stringify(result, null, 2) + '\n')
