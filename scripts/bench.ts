@@ -14,7 +14,8 @@
  *
  * `machineSpeed` times a fixed SEAL workload before and after the run (one
  * thread, nothing else of the bench running), so runs on different days can
- * be told apart by the machine's speed as well as by the code's.
+ * be told apart by the machine's speed as well as by the code's. It runs in a
+ * thread of its own, so its SEAL heap is gone again and not in `peakRssMB`.
  */
 import SEAL from 'node-seal'
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -29,7 +30,7 @@ import { KeyOwner } from '../src/he/key-owner'
 import { argmax, forward, normalise } from '../src/model/forward'
 import { publicModel } from '../src/model/manifest'
 import { imageAt, loadSplit } from '../src/datasets'
-import { machineSpeed } from './machine-speed'
+import { machineSpeed, type MachineSpeed } from './machine-speed'
 
 interface ImageRecord {
   index: number
@@ -123,8 +124,7 @@ async function main() {
   const splitImages = Math.max(0, Number(values.split ?? (manifest.he.polyModulusDegree >= 16384 ? 10 : 0)))
   console.log(`bench: ${images} images of the official ${manifest.dataset ?? 'mnist'} test set, model ${manifest.name}@${manifest.version}, ${threads} worker thread(s)`)
 
-  const seal = await SEAL()
-  const speedBefore = machineSpeed(seal)
+  const speedBefore = await machineSpeedInThread()
   let peakRss = process.memoryUsage().rss
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 200)
   const started = performance.now()
@@ -134,7 +134,7 @@ async function main() {
     const indices: number[] = []
     for (let i = t; i < images; i += threads) indices.push(i)
     return new Promise<WorkerResult>((resolve, reject) => {
-      const worker = new Worker(new URL('./bench-worker-entry.mjs', import.meta.url), { workerData: { modelDir, indices } })
+      const worker = new Worker(WORKER_ENTRY, { workerData: { modelDir, indices } })
       worker.on('message', (m: { done?: number; result?: WorkerResult }) => {
         if (m.result) resolve(m.result)
         if (m.done !== undefined) {
@@ -154,7 +154,7 @@ async function main() {
   const wallS = (performance.now() - started) / 1000
   const split = splitImages > 0 ? await benchSplit(files, splitImages) : undefined
   clearInterval(sampler)
-  const speedAfter = machineSpeed(seal)
+  const speedAfter = await machineSpeedInThread()
   const records = results.flatMap((r) => r.records)
   const n = records.length
   const result = {
@@ -263,12 +263,26 @@ async function benchSplit(files: ModelFiles, count: number) {
   return out
 }
 
+const WORKER_ENTRY = new URL('./bench-worker-entry.mjs', import.meta.url)
+
+/** The probe in a thread of its own: when the thread exits, its SEAL heap goes with it. */
+function machineSpeedInThread(): Promise<MachineSpeed> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(WORKER_ENTRY, { workerData: { probe: true } })
+    worker.once('message', (m: { speed: MachineSpeed }) => resolve(m.speed))
+    worker.once('error', reject)
+    worker.once('exit', (code) => code !== 0 && reject(new Error(`machine speed probe exited with ${code}`)))
+  })
+}
+
 function machineDescription(): string {
   return `${cpus()[0]?.model ?? 'unknown CPU'}, ${availableParallelism()} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GB, Node ${process.version}`
 }
 
 if (isMainThread) {
   await main()
+} else if ((workerData as { probe?: boolean }).probe) {
+  parentPort!.postMessage({ speed: machineSpeed(await SEAL()) })
 } else {
   const { modelDir, indices } = workerData as { modelDir: string; indices: number[] }
   const result = await runShard(modelDir, indices, (done) => parentPort!.postMessage({ done }))

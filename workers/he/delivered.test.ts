@@ -43,12 +43,10 @@ function connect(): Remote<Api> {
 /** What the page has seen of the stages when the method's result (or error) reaches it. */
 async function seenAtSettle(remote: Remote<Api>, method: 'run' | 'runRaw', fail: boolean): Promise<string[]> {
   const seen: string[] = []
-  const call = remote[method](fail, proxy((s: string) => void seen.push(s)))
-  const atSettle = await call.then(
+  return remote[method](fail, proxy((s: string) => void seen.push(s))).then(
     () => [...seen],
     () => [...seen],
   )
-  return atSettle
 }
 
 describe('delivered', () => {
