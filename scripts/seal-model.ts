@@ -1,24 +1,28 @@
 /**
- * npm run model:seal -- DIR --dataset mnist|fashion-mnist|cifar10 [--packing image|patches]
+ * npm run model:seal -- DIR --dataset mnist|fashion-mnist|cifar10 [--packing image|patches] [--he N:BITS:SCALE]
  *
  * Finishes a model exported by scripts/train-torch.py: picks the first
  * layer's packing (image where it applies and fits, else patches), the HE
- * parameters for the network's depth (src/he/params.ts), derives the plan's
- * rotation steps, and writes the content hash. Then loads the directory the
- * way the server does, so a model this accepts is a model the server serves.
+ * parameters for the network's depth (src/he/params.ts) unless `--he` names
+ * them (e.g. `8192:38,28,28,28,28,28,40:28`: ring degree, every prime's bits
+ * with the special prime last, scale bits), derives the plan's rotation steps,
+ * and writes the content hash. Then builds the SEAL context (tc128) and loads
+ * the directory the way the server does, so a model this accepts is a model
+ * the server serves.
  */
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { loadModelDir } from '../server/model-files'
-import { heParamsForDepth } from '../src/he/params'
+import { createHeContext, loadSeal } from '../src/he/context'
+import { heParamsForDepth, parseHeParams } from '../src/he/params'
 import { linearRuns } from '../src/he/linear-ops'
 import { derivePlan } from '../src/he/plan'
 import { contentHash, type ModelManifest } from '../src/model/manifest'
 
-const { positionals, values } = parseArgs({ allowPositionals: true, options: { packing: { type: 'string' }, dataset: { type: 'string' } } })
+const { positionals, values } = parseArgs({ allowPositionals: true, options: { packing: { type: 'string' }, dataset: { type: 'string' }, he: { type: 'string' } } })
 const dir = positionals[0]
-if (!dir || !values.dataset) throw new Error('usage: npm run model:seal -- DIR --dataset mnist|fashion-mnist|cifar10 [--packing image|patches]')
+if (!dir || !values.dataset) throw new Error('usage: npm run model:seal -- DIR --dataset mnist|fashion-mnist|cifar10 [--packing image|patches] [--he N:BITS:SCALE]')
 const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as ModelManifest
 manifest.dataset = values.dataset
 const first = manifest.layers[0]
@@ -26,7 +30,9 @@ if (first?.type !== 'conv2d') throw new Error(`${dir}: the first layer must be c
 const imageFits = first.stride === 1 && first.padding === 0 && manifest.input.channels === 1
 first.packing = (values.packing as 'image' | 'patches' | undefined) ?? (imageFits ? 'image' : 'patches')
 // every linear run is one level and every activation between runs another
-manifest.he = heParamsForDepth(2 * linearRuns(manifest).length - 1)
+manifest.he = values.he ? parseHeParams(values.he) : heParamsForDepth(2 * linearRuns(manifest).length - 1)
+// SEAL's own check at tc128, and the plan's check that the chain holds the network's depth
+createHeContext(await loadSeal(), manifest.he).dispose()
 const plan = derivePlan(manifest)
 manifest.plan = { rotationSteps: plan.rotationSteps }
 const weights = new Uint8Array(readFileSync(join(dir, manifest.weights.file)))

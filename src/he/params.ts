@@ -20,3 +20,20 @@ export function heParamsForDepth(depth: number): HeParams {
   }
   return { scheme: 'ckks', polyModulusDegree: 16384, coeffModulusBits: bits, scaleBits: 40, securityLevel: 'tc128' }
 }
+
+/**
+ * `N:BITS:SCALE` as a model owner writes it on the command line, e.g.
+ * `8192:38,28,28,28,28,28,40:28` or `8192:38,28x5,40:28` (`BxK`: K primes of B
+ * bits). The special prime comes last. Whether SEAL accepts the set at tc128
+ * is SEAL's check (context.ts), made when a context is built.
+ */
+export function parseHeParams(text: string): HeParams {
+  const m = /^(\d+):([\dx,]+):(\d+)$/.exec(text.trim())
+  if (!m) throw new Error(`--he ${text}: expected N:BITS:SCALE, e.g. 8192:38,28x5,40:28`)
+  const bits = m[2].split(',').flatMap((part) => {
+    const r = /^(\d+)(?:x(\d+))?$/.exec(part)
+    if (!r) throw new Error(`--he ${text}: '${part}' is not B or BxK`)
+    return Array<number>(Number(r[2] ?? 1)).fill(Number(r[1]))
+  })
+  return { scheme: 'ckks', polyModulusDegree: Number(m[1]), coeffModulusBits: bits, scaleBits: Number(m[3]), securityLevel: 'tc128' }
+}

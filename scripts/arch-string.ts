@@ -1,0 +1,30 @@
+/**
+ * The architecture strings of scripts/train-torch.py (`c5s1p0-40,poly,pool2,dense`),
+ * read into manifest layer geometry, so a network can be costed under
+ * encryption (scripts/explore-params.ts) before anyone trains it. Same tokens
+ * and rules as the trainer's parse_arch: the last layer is a 10-unit dense.
+ */
+import type { LayerGeometry } from '../src/model/manifest'
+
+export function parseArch(arch: string, packing: 'image' | 'patches' = 'patches'): LayerGeometry[] {
+  const layers = arch
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean)
+    .map((token, i): LayerGeometry => {
+      const conv = /^c(\d+)s(\d+)p(\d+)-(\d+)$/.exec(token)
+      if (conv) {
+        const [kernel, stride, padding, filters] = conv.slice(1).map(Number)
+        return { type: 'conv2d', kernel, stride, padding, filters, ...(i === 0 ? { packing } : {}) }
+      }
+      if (token === 'square' || token === 'poly') return { type: token }
+      const pool = /^pool(\d+)$/.exec(token)
+      if (pool) return { type: 'avgpool2d', size: Number(pool[1]) }
+      const dense = /^dense(\d*)$/.exec(token)
+      if (dense) return { type: 'dense', units: dense[1] ? Number(dense[1]) : 10 }
+      throw new Error(`bad architecture token '${token}'`)
+    })
+  const last = layers.at(-1)
+  if (last?.type !== 'dense' || last.units !== 10) throw new Error('the last layer must be a 10-unit dense')
+  return layers
+}
