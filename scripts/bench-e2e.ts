@@ -179,8 +179,8 @@ try {
       plaintextAccuracyOnSameImages: plaintextCorrect / files.length,
       agreementWithPlaintext: agree / files.length,
       stageMedians,
-      // every main-thread task over 50 ms while this model's images were handled, one image at a time
-      mainThreadLongTasks: { count: longTasks.length, maxMs: longTasks.length ? Math.max(...longTasks) : 0, ms: longTasks },
+      // the duration (ms) of every main-thread task over 50 ms while this model's images were handled, one at a time
+      mainThreadLongTasks: longTasks,
     }
     console.log(model, JSON.stringify(perModel[model]))
   }

@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util'
 import SEAL from 'node-seal'
 import { ModelEvaluator } from '../src/he/evaluator'
 import { KeyOwner } from '../src/he/key-owner'
-import { heParamsForDepth, parseHeParams } from '../src/he/params'
+import { heParamsForNetwork, parseHeParams } from '../src/he/params'
 import { forward } from '../src/model/forward'
 import { publicModel } from '../src/model/manifest'
 import { randomModel } from '../src/model/random-model'
@@ -38,9 +38,7 @@ if (channels !== 1 && channels !== 3) throw new Error(`--input ${values.input}: 
 const imageFits = /^c\d+s1p0-/.test(values.arch) && channels === 1
 const layers = parseArch(values.arch, (values.packing as 'image' | 'patches' | undefined) ?? (imageFits ? 'image' : 'patches'))
 const input = { height, width, channels: channels as 1 | 3 }
-// each linear run between activations is one level, each activation another
-const activations = layers.filter((l) => l.type === 'square' || l.type === 'poly').length
-const he = values.he ? parseHeParams(values.he) : heParamsForDepth(2 * activations + 1)
+const he = values.he ? parseHeParams(values.he) : heParamsForNetwork({ input, layers })
 
 const [clientSeal, serverSeal] = [await SEAL(), await SEAL()]
 const { manifest, weights } = randomModel({ input, layers, he, seed: Number(values.seed) })

@@ -15,8 +15,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { loadModelDir } from '../server/model-files'
 import { createHeContext, loadSeal } from '../src/he/context'
-import { heParamsForDepth, parseHeParams } from '../src/he/params'
-import { linearRuns } from '../src/he/linear-ops'
+import { heParamsForNetwork, parseHeParams } from '../src/he/params'
 import { derivePlan } from '../src/he/plan'
 import { contentHash, type ModelManifest } from '../src/model/manifest'
 
@@ -29,8 +28,7 @@ const first = manifest.layers[0]
 if (first?.type !== 'conv2d') throw new Error(`${dir}: the first layer must be conv2d`)
 const imageFits = first.stride === 1 && first.padding === 0 && manifest.input.channels === 1
 first.packing = (values.packing as 'image' | 'patches' | undefined) ?? (imageFits ? 'image' : 'patches')
-// every linear run is one level and every activation between runs another
-manifest.he = values.he ? parseHeParams(values.he) : heParamsForDepth(2 * linearRuns(manifest).length - 1)
+manifest.he = values.he ? parseHeParams(values.he) : heParamsForNetwork(manifest)
 // SEAL's own check at tc128, and the plan's check that the chain holds the network's depth
 createHeContext(await loadSeal(), manifest.he).dispose()
 const plan = derivePlan(manifest)

@@ -181,7 +181,7 @@ export interface LinearRun {
 }
 
 /** Splits a network into linear runs separated by activations, checking its shapes. */
-export function linearRuns(model: { input: InputSpec; layers: LayerGeometry[] }): LinearRun[] {
+export function linearRuns(model: { input: Pick<InputSpec, 'height' | 'width' | 'channels'>; layers: LayerGeometry[] }): LinearRun[] {
   const shapes = layerShapes(inputShape(model.input), model.layers)
   const runs: LinearRun[] = []
   let current: LinearRun | undefined

@@ -1,7 +1,7 @@
 import SEAL from 'node-seal'
 import { describe, expect, it } from 'vitest'
 import { createHeContext } from './context'
-import { heParamsForDepth, parseHeParams } from './params'
+import { heParamsForDepth, heParamsForNetwork, parseHeParams } from './params'
 import { DEFAULT_HE_PARAMS } from './plan'
 
 describe('HE parameters for a model', () => {
@@ -11,6 +11,15 @@ describe('HE parameters for a model', () => {
     expect(deep.polyModulusDegree).toBe(16384)
     expect(deep.coeffModulusBits).toEqual([60, 40, 40, 40, 40, 40, 40, 40, 60])
     expect(() => heParamsForDepth(12)).toThrow(/needs 600 bits of modulus; N = 16384 allows 438/)
+  })
+
+  it("counts a network's levels from its linear runs and activations", () => {
+    const input = { height: 28, width: 28, channels: 1 as const }
+    const conv = { type: 'conv2d' as const, kernel: 5, stride: 2, padding: 0, filters: 4 }
+    const dense = { type: 'dense' as const, units: 10 }
+    expect(heParamsForNetwork({ input, layers: [conv, { type: 'square' }, dense] })).toBe(DEFAULT_HE_PARAMS)
+    const five = heParamsForNetwork({ input, layers: [conv, { type: 'poly' }, { ...conv, kernel: 3, padding: 1 }, { type: 'square' }, dense] })
+    expect(five.coeffModulusBits).toEqual([60, 40, 40, 40, 40, 40, 60])
   })
 
   it('reads N:BITS:SCALE with BxK repeats', () => {

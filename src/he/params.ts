@@ -6,7 +6,8 @@
  * to N = 16384 with 40-bit scales. q0 is larger than the scale so the result
  * has headroom; the special prime is the largest, as key switching needs.
  */
-import type { HeParams } from '../model/manifest'
+import type { HeParams, InputSpec, LayerGeometry } from '../model/manifest'
+import { linearRuns } from './linear-ops'
 import { DEFAULT_HE_PARAMS } from './plan'
 
 export const MAX_COEFF_BITS: Record<number, number> = { 4096: 109, 8192: 218, 16384: 438, 32768: 881 }
@@ -19,6 +20,11 @@ export function heParamsForDepth(depth: number): HeParams {
     throw new Error(`a network of depth ${depth} needs ${total} bits of modulus; N = 16384 allows ${MAX_COEFF_BITS[16384]} at 128-bit security`)
   }
   return { scheme: 'ckks', polyModulusDegree: 16384, coeffModulusBits: bits, scaleBits: 40, securityLevel: 'tc128' }
+}
+
+/** The parameters for a network's depth: every linear run is one level and every activation between runs another. */
+export function heParamsForNetwork(model: { input: Pick<InputSpec, 'height' | 'width' | 'channels'>; layers: LayerGeometry[] }): HeParams {
+  return heParamsForDepth(2 * linearRuns(model).length - 1)
 }
 
 /**

@@ -21,7 +21,7 @@ export function firstConvGeometry(m: { input: InputSpec; layers: LayerGeometry[]
   }
 }
 
-export const inputShape = (input: InputSpec): Shape => ({ height: input.height, width: input.width, channels: input.channels })
+export const inputShape = (input: Pick<InputSpec, 'height' | 'width' | 'channels'>): Shape => ({ height: input.height, width: input.width, channels: input.channels })
 
 /** (pixel/255 - mean[c])/std[c] for an 8-bit image, HWC (grey: one value per pixel). */
 export function normalise(pixels: ArrayLike<number>, m: { input: InputSpec }): Float64Array {
