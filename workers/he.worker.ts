@@ -44,7 +44,7 @@ const api = {
   },
   /**
    * The model's raw input, height x width x channels bytes (HWC, 0..255, as
-   * src/app/preprocess makes it); `requestId` names the job for cancel().
+   * src/image makes it in the image worker); `requestId` names the job for cancel().
    */
   classify(modelName: string, pixels: Uint8Array, requestId: string, onStage?: OnStage, onProgress?: OnServerProgress): Promise<ClassifyResult> {
     // the result goes out only after every stage and progress call has reached the page

@@ -7,8 +7,8 @@
  * WebP is left to the browser (canvas.toBlob) in the tests that need it.
  */
 import jpeg from 'jpeg-js'
-import type { Rgba } from '../../src/app/preprocess/ink'
-import { bilinear, type Raster } from '../../src/app/preprocess/resize'
+import type { Rgba } from '../../src/image/ink'
+import { bilinear, type Raster } from '../../src/image/resize'
 import { png } from './digits'
 
 export type Format = 'png' | 'jpeg'

@@ -17,7 +17,7 @@ function shownSession(state: State): Session {
 }
 
 export function App() {
-  const { state, select, addFiles, addPixels, cancel, newKeys, retry, clearDone } = useBlindfold()
+  const { state, select, addFiles, addImage, cancel, newKeys, retry, clearDone } = useBlindfold()
   const model = selectedModel(state)
   const classesOf = (name: string) => state.models.list.find((m) => m.name === name)?.classes ?? []
   const pending = state.items.filter((i) => !isSettled(i.status)).length
@@ -39,9 +39,9 @@ export function App() {
           <ModelPicker models={state.models} selected={state.selected} sessions={state.sessions} onSelect={select} />
           <SessionPanel model={state.selected} session={shownSession(state)} onNewKeys={newKeys} onRetry={retry} />
           <InputPanel onFiles={addFiles} hint={isPhoto ? 'One object per photo, filling most of it.' : 'One item per image, on a plain background.'}>
-            {isPhoto && <CameraCapture onCapture={addPixels} />}
+            {isPhoto && <CameraCapture onCapture={addImage} />}
           </InputPanel>
-          {model && !isPhoto && <DrawPad onClassify={(rgba) => addPixels('drawing', rgba)} />}
+          {model && !isPhoto && <DrawPad onClassify={(rgba) => addImage('drawing', rgba)} />}
         </div>
         <div className="column outputs">
           <StageStrip latest={state.items.find((i) => i.status !== 'error' && i.status !== 'cancelled') ?? state.items[0]} />

@@ -1,14 +1,14 @@
 /**
  * The page's one hook: owns the bridge, lists the server's models, keeps one
  * key session per model, turns files, drawings and camera shots into queue
- * items and walks each through preprocessing and the worker.
+ * items and walks each through the image worker (decode, preprocess) and the
+ * HE worker (encrypt, classify, decrypt).
  */
 import { useCallback, useEffect, useReducer, useRef } from 'react'
 import type { ListedModel } from '../api/he-worker-types'
 import { CancelledError, HeBridge } from './he-bridge'
-import { decodeImage, InputError } from './decode-image'
-import type { Rgba } from './preprocess/ink'
-import { preprocessFor } from './preprocess/pipeline'
+import type { ImageSource } from '../../workers/image.worker'
+import { ImageBridge } from './image-bridge'
 import { initialState, reducer, type State } from './state'
 
 /** The model a first visit opens with: the cheapest to start (keys in under a second). */
@@ -19,11 +19,6 @@ let nextId = 1
 function message(e: unknown): string {
   if (e instanceof Error) return e.message
   return String(e)
-}
-
-/** Lets the browser paint and handle input between chunks of work. */
-function yieldToBrowser(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0))
 }
 
 /** The model to open with: ?model= if the server has it, else the default, else the first. */
@@ -58,6 +53,8 @@ export function useBlindfold() {
     })
   }
   const bridge = bridgeRef.current
+  const images = useRef<ImageBridge | null>(null)
+  images.current ??= new ImageBridge()
 
   const loadModels = useCallback(() => {
     bridge
@@ -101,20 +98,12 @@ export function useBlindfold() {
     if (model) bridge.newKeys(model).catch((e) => dispatch({ type: 'session-error', model, error: message(e) }))
   }, [bridge])
 
-  // decoding is serialised too: forty files dropped at once must not decode and
-  // scan in one burst of main-thread work
-  const decodeQueue = useRef<Promise<unknown>>(Promise.resolve())
-
   const run = useCallback(
-    async (id: number, requestId: string, model: ListedModel, pixels: () => Promise<Rgba>) => {
+    async (id: number, requestId: string, model: ListedModel, source: ImageSource) => {
       try {
-        const step = decodeQueue.current.then(async () => {
-          await yieldToBrowser()
-          return preprocessFor(model.input, await pixels())
-        })
-        decodeQueue.current = step.catch(() => undefined)
-        const pre = await step
-        if (!pre.ok) throw new InputError(pre.reason)
+        // decoded and framed in the image worker, one image at a time, in the order given
+        const pre = await images.current!.prepare(source, model.input)
+        if (!pre.ok) throw new Error(pre.reason)
         const { height, width, channels } = model.input
         dispatch({ type: 'update', id, patch: { frame: { pixels: pre.pixels, width, height, channels } } })
         const result = await bridge.classify(model.name, pre.pixels, requestId, {
@@ -134,26 +123,23 @@ export function useBlindfold() {
   )
 
   const add = useCallback(
-    (name: string, pixels: () => Promise<Rgba>) => {
+    (name: string, source: ImageSource) => {
       const model = stateRef.current.models.list.find((m) => m.name === stateRef.current.selected)
       if (!model) return
       const id = nextId++
       const requestId = crypto.randomUUID()
       dispatch({ type: 'add', item: { id, requestId, name, model: model.name, status: 'queued' } })
-      void run(id, requestId, model, pixels)
+      void run(id, requestId, model, source)
     },
     [run],
   )
 
   const addFiles = useCallback(
     (files: Iterable<File>) => {
-      for (const file of files) add(file.name || 'pasted image', () => decodeImage(file))
+      for (const file of files) add(file.name || 'pasted image', file)
     },
     [add],
   )
-
-  /** A drawing or a camera shot: pixels the page already holds. */
-  const addPixels = useCallback((name: string, rgba: Rgba) => add(name, async () => rgba), [add])
 
   const cancel = useCallback(
     (id: number) => {
@@ -168,5 +154,6 @@ export function useBlindfold() {
 
   const clearDone = useCallback(() => dispatch({ type: 'clear-done' }), [])
 
-  return { state, select, addFiles, addPixels, cancel, newKeys, retry, clearDone }
+  // addImage: a drawing (pixels the page holds) or a camera shot (a frame, handed to the image worker)
+  return { state, select, addFiles, addImage: add, cancel, newKeys, retry, clearDone }
 }

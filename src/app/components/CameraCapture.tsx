@@ -1,6 +1,4 @@
 import { useEffect, useRef, useState } from 'react'
-import { canvasPixels, WORK_SIDE } from '../decode-image'
-import type { Rgba } from '../preprocess/ink'
 
 type CameraState = { status: 'off' } | { status: 'starting' } | { status: 'live'; stream: MediaStream } | { status: 'error'; message: string }
 
@@ -17,9 +15,10 @@ function cameraMessage(e: unknown): string {
 /**
  * "Take a photo": a live preview from getUserMedia and a capture button. The
  * frame is read into this tab's memory only; it goes the way of any photo
- * (preprocessed, encrypted in the worker). The stream stops after capture.
+ * (downscaled and preprocessed in the image worker, encrypted in the HE
+ * worker). The stream stops after capture.
  */
-export function CameraCapture({ onCapture }: { onCapture(name: string, rgba: Rgba): void }) {
+export function CameraCapture({ onCapture }: { onCapture(name: string, frame: ImageBitmap): void }) {
   const [state, setState] = useState<CameraState>({ status: 'off' })
   const video = useRef<HTMLVideoElement>(null)
   const shots = useRef(0)
@@ -45,14 +44,20 @@ export function CameraCapture({ onCapture }: { onCapture(name: string, rgba: Rgb
     }
   }
 
-  const capture = () => {
+  const capture = async () => {
     const v = video.current
     if (!v || v.videoWidth === 0) return
-    const scale = Math.min(1, WORK_SIDE / Math.max(v.videoWidth, v.videoHeight))
-    const rgba = canvasPixels(v, Math.max(1, Math.round(v.videoWidth * scale)), Math.max(1, Math.round(v.videoHeight * scale)))
+    let frame: ImageBitmap
+    try {
+      // a copy of the current frame, taken off the main thread; the image worker downscales it
+      frame = await createImageBitmap(v)
+    } catch (e) {
+      setState({ status: 'error', message: `The camera frame could not be read${e instanceof Error && e.message ? ` (${e.message})` : ''}. Try again, or choose a photo instead.` })
+      return
+    }
     shots.current++
     setState({ status: 'off' })
-    onCapture(`camera photo ${shots.current}`, rgba)
+    onCapture(`camera photo ${shots.current}`, frame)
   }
 
   return (

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState, type PointerEvent } from 'react'
-import type { Rgba } from '../preprocess/ink'
+import type { Rgba } from '../../image/ink'
 
 const SIZE = 280
 

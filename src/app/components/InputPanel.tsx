@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState, type DragEvent, type ReactNode } from 'react'
-import { ACCEPTED_TYPES } from '../decode-image'
+import { ACCEPTED_TYPES } from '../../image/limits'
 
 /**
  * Drop zone, keyboard-operable file picker and clipboard paste. Every file

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { InputSpec } from '../../model/manifest'
+import type { InputSpec } from '../model/manifest'
 import { overWhite } from './alpha'
 import type { Rgba } from './ink'
 import { centreCrop } from './photo-frame'

@@ -4,7 +4,7 @@
  * images are whole objects framed by whoever took them, and the model never
  * saw letterbox bars, so cropping the edges loses less than padding adds);
  * then area-averaged down, or bilinear up for a picture smaller than the
- * input. Orientation (EXIF) is applied by the decoder, decode-image.ts.
+ * input. Orientation (EXIF) is applied by the decoder, workers/image/decode.ts.
  */
 import { overWhite, rgbOf } from './alpha'
 import { luminance, type Rgba } from './ink'

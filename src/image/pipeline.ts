@@ -6,7 +6,7 @@
  * says how its data set framed the object. No DOM here, so it is unit-tested
  * in Node.
  */
-import { DEFAULT_FRAME, type InputSpec } from '../../model/manifest'
+import { DEFAULT_FRAME, type InputSpec } from '../model/manifest'
 import { isFullyTransparent, overWhite } from './alpha'
 import { toFashionFrame } from './fashion-frame'
 import { MIN_CONTRAST, toInk, type Rgba } from './ink'

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { InputSpec } from '../../model/manifest'
+import type { InputSpec } from '../model/manifest'
 import type { Rgba } from './ink'
 import { inkBounds } from './mnist-frame'
 import { BLANK_OBJECT_MESSAGE, preprocess, preprocessFor } from './pipeline'

@@ -1,22 +1,17 @@
 /**
- * File -> RGBA pixels, on the main thread but without blocking it:
- * createImageBitmap decodes off-thread, and a second createImageBitmap
- * downscales so that the pixels read back are at most WORK_SIDE on a side
- * (reading back and scanning a full-size photo could take far over 50 ms).
+ * Blob or bitmap -> RGBA pixels, in the image worker. createImageBitmap
+ * decodes, and a second createImageBitmap downscales so that the pixels read
+ * back are at most WORK_SIDE on a side (a full-size photo would be 48 MB of
+ * RGBA and a long scan for nothing).
  */
-import type { Rgba } from './preprocess/ink'
-import { declaredSize, HEADER_BYTES } from './image-dimensions'
+import type { Rgba } from '../../src/image/ink'
+import { declaredSize, HEADER_BYTES } from '../../src/image/image-dimensions'
+import { MAX_BYTES, MAX_PIXELS, WORK_SIDE } from '../../src/image/limits'
 
-export const MAX_BYTES = 20 * 1024 * 1024
-export const MAX_PIXELS = 50_000_000
-/** longest side we read back; a digit needs far fewer pixels than this */
-export const WORK_SIDE = 512
-
+/** Something wrong with the user's image: its message is shown on the image's card. */
 export class InputError extends Error {
   override name = 'InputError'
 }
-
-export const ACCEPTED_TYPES = ['image/png', 'image/jpeg', 'image/webp', 'image/gif', 'image/bmp']
 
 export async function decodeImage(file: Blob): Promise<Rgba> {
   if (file.size > MAX_BYTES)
@@ -34,7 +29,7 @@ export async function decodeImage(file: Blob): Promise<Rgba> {
   }
   try {
     checkPixels(bitmap.width, bitmap.height)
-    return await readPixels(bitmap)
+    return await bitmapPixels(bitmap)
   } finally {
     bitmap.close()
   }
@@ -45,24 +40,21 @@ function checkPixels(width: number, height: number): void {
     throw new InputError(`This image has ${Math.round((width * height) / 1e6)} megapixels; the limit is ${MAX_PIXELS / 1e6}. Nothing was sent.`)
 }
 
-async function readPixels(bitmap: ImageBitmap): Promise<Rgba> {
+/** At most WORK_SIDE on a side; the caller still owns (and closes) `bitmap`. */
+export async function bitmapPixels(bitmap: ImageBitmap): Promise<Rgba> {
   const scale = Math.min(1, WORK_SIDE / Math.max(bitmap.width, bitmap.height))
   const width = Math.max(1, Math.round(bitmap.width * scale))
   const height = Math.max(1, Math.round(bitmap.height * scale))
   const small = scale < 1 ? await createImageBitmap(bitmap, { resizeWidth: width, resizeHeight: height, resizeQuality: 'high' }) : bitmap
   try {
-    return canvasPixels(small, width, height)
+    const canvas = new OffscreenCanvas(width, height)
+    const ctx = canvas.getContext('2d', { willReadFrequently: true })
+    if (!ctx) throw new InputError('This browser cannot read image pixels.')
+    // no fill: transparent stays transparent, which toInk reads as background
+    ctx.drawImage(small, 0, 0, width, height)
+    const { data } = ctx.getImageData(0, 0, width, height)
+    return { width, height, data }
   } finally {
     if (small !== bitmap) small.close()
   }
-}
-
-export function canvasPixels(source: CanvasImageSource, width: number, height: number): Rgba {
-  const canvas = new OffscreenCanvas(width, height)
-  const ctx = canvas.getContext('2d', { willReadFrequently: true })
-  if (!ctx) throw new InputError('This browser cannot read image pixels.')
-  // no fill: transparent stays transparent, which toInk reads as background
-  ctx.drawImage(source, 0, 0, width, height)
-  const { data } = ctx.getImageData(0, 0, width, height)
-  return { width, height, data }
 }
