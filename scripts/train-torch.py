@@ -576,7 +576,6 @@ def load_or_train_teacher(args, ds, xtr, ytr, xte, yte, pad, flip, fmt, log):
 
 def train(args):
     import torch
-    import torch.nn as nn
     global POLY_A0, POLY_B0
     POLY_A0, POLY_B0 = args.poly_a0, args.poly_b0
     torch.set_num_threads(args.threads)
