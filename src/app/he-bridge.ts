@@ -8,6 +8,7 @@
 import { proxy, transfer, wrap, type Remote } from 'comlink'
 import type { ClassifyResult, ClassifyStage, ListedModel, ServerProgress, SessionInfo, SessionProgress, WorkerEvent } from '../api/he-worker-types'
 import type { HeWorkerApi } from '../../workers/he.worker'
+import { watchDeath } from './worker-death'
 
 export interface BridgeEvents {
   onSessionProgress(model: string, p: SessionProgress): void
@@ -122,18 +123,18 @@ export class HeBridge {
 
   private spawn(): Live {
     const worker = new Worker(new URL('../../workers/he.worker.ts', import.meta.url), { type: 'module', name: 'blindfold-he' })
-    let fail: (e: Error) => void = () => undefined
-    const dead = new Promise<never>((_, reject) => (fail = reject))
-    dead.catch(() => undefined)
+    const dead = watchDeath(
+      worker,
+      {
+        crashed: (detail) => `The encryption worker crashed${detail ? `: ${detail}` : ''}. It will restart with new keys.`,
+        unreadable: 'The encryption worker sent an unreadable message. It will restart with new keys.',
+      },
+      (message) => {
+        if (this.live === live) this.live = undefined
+        this.events.onCrash(message)
+      },
+    )
     const live: Live = { worker, api: wrap<HeWorkerApi>(worker), dead, sessions: new Map() }
-    const onDeath = (message: string) => {
-      if (this.live === live) this.live = undefined
-      worker.terminate()
-      fail(new Error(message))
-      this.events.onCrash(message)
-    }
-    worker.addEventListener('error', (e) => onDeath(`The encryption worker crashed${e.message ? `: ${e.message}` : ''}. It will restart with new keys.`))
-    worker.addEventListener('messageerror', () => onDeath('The encryption worker sent an unreadable message. It will restart with new keys.'))
     void live.api.listen(proxy((e: WorkerEvent) => this.events.onRequest(e)))
     this.live = live
     return live

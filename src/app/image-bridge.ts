@@ -8,6 +8,7 @@ import { transfer, wrap, type Remote } from 'comlink'
 import type { Preprocessed } from '../image/pipeline'
 import type { InputSpec } from '../model/manifest'
 import type { ImageSource, ImageWorkerApi } from '../../workers/image.worker'
+import { watchDeath } from './worker-death'
 
 interface Live {
   api: Remote<ImageWorkerApi>
@@ -27,17 +28,17 @@ export class ImageBridge {
 
   private spawn(): Live {
     const worker = new Worker(new URL('../../workers/image.worker.ts', import.meta.url), { type: 'module', name: 'blindfold-image' })
-    let fail: (e: Error) => void = () => undefined
-    const dead = new Promise<never>((_, reject) => (fail = reject))
-    dead.catch(() => undefined)
+    const dead = watchDeath(
+      worker,
+      {
+        crashed: (detail) => `The image decoder stopped${detail ? `: ${detail}` : ''}. Nothing was sent; try another image.`,
+        unreadable: 'The image decoder sent an unreadable message. Nothing was sent; try another image.',
+      },
+      () => {
+        if (this.live === live) this.live = undefined
+      },
+    )
     const live: Live = { api: wrap<ImageWorkerApi>(worker), dead }
-    const onDeath = (message: string) => {
-      if (this.live === live) this.live = undefined
-      worker.terminate()
-      fail(new Error(message))
-    }
-    worker.addEventListener('error', (e) => onDeath(`The image decoder stopped${e.message ? `: ${e.message}` : ''}. Nothing was sent; try another image.`))
-    worker.addEventListener('messageerror', () => onDeath('The image decoder sent an unreadable message. Nothing was sent; try another image.'))
     this.live = live
     return live
   }
