@@ -6,9 +6,10 @@
  * parameters for the network's depth (src/he/params.ts) unless `--he` names
  * them (e.g. `8192:38,28,28,28,28,28,40:28`: ring degree, every prime's bits
  * with the special prime last, scale bits), derives the plan's rotation steps,
- * and writes the content hash. Then builds the SEAL context (tc128) and loads
- * the directory the way the server does, so a model this accepts is a model
- * the server serves.
+ * checks that a server worker's SEAL heap holds its encoded weights
+ * (src/he/weight-memory.ts) and writes the content hash. Then builds the SEAL
+ * context (tc128) and loads the directory the way the server does, so a model
+ * this accepts is a model the server serves.
  */
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -17,6 +18,7 @@ import { loadModelDir } from '../server/model-files'
 import { createHeContext, loadSeal } from '../src/he/context'
 import { heParamsForNetwork, parseHeParams } from '../src/he/params'
 import { derivePlan } from '../src/he/plan'
+import { checkEncodedWeights, encodedWeightSize } from '../src/he/weight-memory'
 import { contentHash, type ModelManifest } from '../src/model/manifest'
 
 const { positionals, values } = parseArgs({ allowPositionals: true, options: { packing: { type: 'string' }, dataset: { type: 'string' }, he: { type: 'string' } } })
@@ -32,9 +34,12 @@ manifest.he = values.he ? parseHeParams(values.he) : heParamsForNetwork(manifest
 // SEAL's own check at tc128, and the plan's check that the chain holds the network's depth
 createHeContext(await loadSeal(), manifest.he).dispose()
 const plan = derivePlan(manifest)
+// a server worker must hold the encoded weights in one 32-bit SEAL heap: refused now, not at the server's start
+const weightSize = encodedWeightSize(plan, manifest.he)
+checkEncodedWeights(manifest.name, weightSize)
 manifest.plan = { rotationSteps: plan.rotationSteps }
 const weights = new Uint8Array(readFileSync(join(dir, manifest.weights.file)))
 manifest.contentHash = await contentHash(manifest, weights)
 writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n')
 await loadModelDir(dir)
-console.log(`${dir}: ${first.packing} packing, depth ${plan.depth}, N = ${manifest.he.polyModulusDegree}, q = [${manifest.he.coeffModulusBits}], ${plan.input.ciphertexts} input ciphertexts, rotation steps [${plan.rotationSteps}]`)
+console.log(`${dir}: ${first.packing} packing, depth ${plan.depth}, N = ${manifest.he.polyModulusDegree}, q = [${manifest.he.coeffModulusBits}], ${plan.input.ciphertexts} input ciphertexts, rotation steps [${plan.rotationSteps}], encoded weights on the server ${(weightSize.bytes / 2 ** 30).toFixed(2)} GiB (${weightSize.plaintexts} plaintexts)`)

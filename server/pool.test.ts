@@ -2,7 +2,8 @@
  * Pool faults: a worker dying mid-request fails only that request (5xx
  * worker_crashed) and is replaced; a full queue answers 503 overloaded; a job
  * past its deadline answers 504 and its worker is replaced. Dispatch: key
- * affinity lets later jobs go first, a bounded number of them.
+ * affinity lets later jobs go first, a bounded number of them. A model too
+ * large for a worker's SEAL heap stops the start with its size.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
@@ -10,6 +11,11 @@ import { KeyOwner } from '../src/he/key-owner'
 import type { ModelFiles } from './model-files'
 import { MAX_PASSED_OVER } from './pool/dispatch-rule'
 import { classifyDigit, digits, errorCode, newSession, postClassify, publicModelOf, startApp, until } from './test-support/harness'
+import { paths } from '../src/api/wire'
+import { parseHeParams } from '../src/he/params'
+import { randomModelFiles } from '../src/model/random-model'
+import { parseArch } from '../scripts/arch-string'
+import { buildApp } from './app'
 
 
 describe('worker crash', () => {
@@ -145,4 +151,19 @@ describe('dispatch', () => {
       await app.close()
     }
   }, 120_000)
+})
+
+describe('a model too large for a worker heap', () => {
+  it('fails the start with its size and costliest stage, and readyz answers 503', async () => {
+    // Fashion-MNIST convs of 64 and 128 filters at N = 8192: 4.15 GiB of encoded weights
+    const files = randomModelFiles({ name: 'too-large', layers: parseArch('c5s1p0-64,poly,pool2,c3s2p1-128,poly,dense', 'image'), he: parseHeParams('8192:38,28x5,40:28'), seed: 3 })
+    const app = await buildApp({ models: new Map([[files.manifest.name, files]]), poolSize: 1, rateLimitMax: 0 })
+    try {
+      await expect(app.blindfold.pool.ready).rejects.toThrow(/model too-large: its encoded weights need 4\.\d\d GiB .*stage 2/)
+      const r = await app.inject({ method: 'GET', url: paths.ready })
+      expect(r.statusCode).toBe(503)
+    } finally {
+      await app.close()
+    }
+  })
 })

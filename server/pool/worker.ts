@@ -36,9 +36,13 @@ async function main(init: WorkerInit): Promise<void> {
   watchWasmHeap()
   const seal = await loadSeal()
   const evaluators = new Map<string, ModelEvaluator>()
-  for (const { manifest, weightBytes } of init.models) {
-    const m = manifest as ModelManifest
-    evaluators.set(m.name, await ModelEvaluator.create(m, readWeights(m, weightBytes), seal))
+  // every model in this one heap: each is checked against what the ones before it took
+  let weightBytes = 0
+  for (const model of init.models) {
+    const m = model.manifest as ModelManifest
+    const evaluator = await ModelEvaluator.create(m, readWeights(m, model.weightBytes), seal, weightBytes)
+    evaluators.set(m.name, evaluator)
+    weightBytes += evaluator.encodedWeightBytes
   }
   const cache = new KeyCache(init.keyCache)
   // automatic bound: what the models took (a CIFAR-10 net's diagonals are GBs) plus room for keys and work

@@ -19,6 +19,7 @@ import { packCiphertext } from './packed-ciphertext'
 import { rotationPath, stageShare } from './stage-share'
 import { stageNames } from './stage-names'
 import { containerBytes, ContainerKind, pack, unpack } from './wire'
+import { checkEncodedWeights, encodedWeightSize } from './weight-memory'
 
 type Ciphertext = InstanceType<Seal['Ciphertext']>
 type Plaintext = InstanceType<Seal['Plaintext']>
@@ -86,6 +87,8 @@ export class ModelEvaluator {
   readonly manifest: ModelManifest
   /** name of each plan stage, for progress reports (stage-names.ts) */
   readonly stageNames: readonly string[]
+  /** upper bound of this model's encoded weights in SEAL's heap (weight-memory.ts) */
+  readonly encodedWeightBytes: number
   private readonly he: HeContext
   private readonly evaluator: Evaluator
   private readonly encoder: InstanceType<Seal['CKKSEncoder']>
@@ -95,7 +98,7 @@ export class ModelEvaluator {
   private readonly sizes: KeySizes & { input: number[] }
   private disposed = false
 
-  private constructor(he: HeContext, manifest: ModelManifest, weights: Weights) {
+  private constructor(he: HeContext, manifest: ModelManifest, weights: Weights, loadedWeightBytes: number) {
     this.he = he
     this.manifest = manifest
     this.plan = derivePlan(manifest)
@@ -104,6 +107,10 @@ export class ModelEvaluator {
     if (recorded !== this.plan.rotationSteps.join(',')) {
       throw new BlindfoldError('model_mismatch', `manifest rotation steps [${recorded}] differ from the derived plan [${this.plan.rotationSteps}]`)
     }
+    // refused here with its size, not by SEAL's std::bad_alloc after gigabytes of encoding
+    const size = encodedWeightSize(this.plan, manifest.he)
+    checkEncodedWeights(manifest.name, size, loadedWeightBytes)
+    this.encodedWeightBytes = size.bytes
     this.evaluator = new he.seal.Evaluator(he.context)
     this.encoder = new he.seal.CKKSEncoder(he.context)
     this.inputScale = 2 ** manifest.he.scaleBits
@@ -117,10 +124,15 @@ export class ModelEvaluator {
     }
   }
 
-  static async create(manifest: ModelManifest, weights: Weights, seal?: Seal): Promise<ModelEvaluator> {
+  /**
+   * Builds the model's evaluator in `seal`'s heap; `loadedWeightBytes`: the
+   * encoded weights of the models already built in that heap (a server worker
+   * builds every model it serves in one).
+   */
+  static async create(manifest: ModelManifest, weights: Weights, seal?: Seal, loadedWeightBytes = 0): Promise<ModelEvaluator> {
     const he = createHeContext(seal ?? (await loadSeal()), manifest.he)
     try {
-      return new ModelEvaluator(he, manifest, weights)
+      return new ModelEvaluator(he, manifest, weights, loadedWeightBytes)
     } catch (e) {
       he.dispose()
       throw e
