@@ -19,5 +19,14 @@ describe("train-torch's architecture strings", () => {
     expect(() => parseArch('c5s1p0-16,relu,dense')).toThrow(/bad architecture token 'relu'/)
     expect(() => parseArch('c5s1p0-16,poly')).toThrow(/last layer must be a 10-unit dense/)
     expect(() => parseArch('c5s1p0-16,poly,dense20')).toThrow(/last layer must be a 10-unit dense/)
+    expect(() => parseArch('c5s1p0-16,poly,dense30,bilinear')).toThrow(/bilinear must follow a dense layer of 20 x K units/)
+    expect(() => parseArch('c5s1p0-16,poly,bilinear')).toThrow(/bilinear must follow a dense layer/)
+  })
+
+  it('reads a bilinear read-out after a dense layer of 20 x K units', () => {
+    expect(parseArch('c5s1p0-40,poly,pool2,dense80,bilinear', 'image').slice(-2)).toEqual([
+      { type: 'dense', units: 80 },
+      { type: 'bilinear', units: 10 },
+    ])
   })
 })

@@ -2,7 +2,8 @@
  * The architecture strings of scripts/train-torch.py (`c5s1p0-40,poly,pool2,dense`),
  * read into manifest layer geometry, so a network can be costed under
  * encryption (scripts/explore-params.ts) before anyone trains it. Same tokens
- * and rules as the trainer's parse_arch: the last layer is a 10-unit dense.
+ * and rules as the trainer's parse_arch: the last layer is a 10-unit dense, or
+ * `bilinear` (10 logits) after a dense of 20 x K units.
  */
 import type { LayerGeometry } from '../src/model/manifest'
 
@@ -18,6 +19,7 @@ export function parseArch(arch: string, packing: 'image' | 'patches' = 'patches'
         return { type: 'conv2d', kernel, stride, padding, filters, ...(i === 0 ? { packing } : {}) }
       }
       if (token === 'square' || token === 'poly') return { type: token }
+      if (token === 'bilinear') return { type: 'bilinear', units: 10 }
       const pool = /^pool(\d+)$/.exec(token)
       if (pool) return { type: 'avgpool2d', size: Number(pool[1]) }
       const dense = /^dense(\d*)$/.exec(token)
@@ -25,6 +27,11 @@ export function parseArch(arch: string, packing: 'image' | 'patches' = 'patches'
       throw new Error(`bad architecture token '${token}'`)
     })
   const last = layers.at(-1)
-  if (last?.type !== 'dense' || last.units !== 10) throw new Error('the last layer must be a 10-unit dense')
+  if (last?.type === 'bilinear') {
+    const before = layers.at(-2)
+    if (before?.type !== 'dense' || before.units % 20) throw new Error('bilinear must follow a dense layer of 20 x K units')
+    return layers
+  }
+  if (last?.type !== 'dense' || last.units !== 10) throw new Error('the last layer must be a 10-unit dense (or bilinear)')
   return layers
 }

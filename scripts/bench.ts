@@ -96,7 +96,11 @@ async function runShard(modelDir: string, indices: number[], report?: (done: num
     evaluator.dispose()
     owner.dispose()
   }
-  const stages = evaluator.plan.stages.map((s) => (s.kind === 'square' ? `${manifest.layers[s.layer].type} (layer ${s.layer}, evaluated as a square)` : s.layers.map((l) => manifest.layers[l].type).join('+')))
+  const stages = evaluator.plan.stages.map((s) =>
+    s.kind === 'linear'
+      ? s.layers.map((l) => manifest.layers[l].type).join('+')
+      : `${manifest.layers[s.layer].type} (layer ${s.layer}, evaluated as ${s.kind === 'square' ? 'a square' : 'a ciphertext product'})`,
+  )
   return { keygenMs, stages, evaluationKeyBytes: owner.evaluationKeys.byteLength, records }
 }
 

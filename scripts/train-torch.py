@@ -24,6 +24,8 @@ Architecture string (comma separated, one token per manifest layer, in order):
   poolK      avgpool2d size K (window = stride = K)
   denseN     dense with N units (hidden; trained with batch-norm after it, folded at export);
   dense      the last layer: dense with one unit per class
+  bilinear   or the last layer after a denseN (N = 2 x 10 x K): logit i is the sum over k of
+             x[i + 10k] * x[N/2 + i + 10k], two linear maps of the features multiplied (one level)
 
 Distillation (--teacher-arch ARCH): a teacher of any architecture string is trained first (or
 loaded from --teacher-ckpt when its settings match) and the student learns from its softened
@@ -151,10 +153,18 @@ def parse_arch(arch):
             layers.append({'type': 'avgpool2d', 'size': int(tok[4:])})
         elif re.fullmatch(r'dense(\d*)', tok):
             layers.append({'type': 'dense', 'units': int(tok[5:]) if tok[5:] else None})
+        elif tok == 'bilinear':
+            layers.append({'type': 'bilinear', 'units': 10})
         else:
             raise SystemExit(f'bad architecture token {tok!r}')
+    if layers and layers[-1]['type'] == 'bilinear':
+        units = layers[-2]['units'] if len(layers) > 1 and layers[-2]['type'] == 'dense' else None
+        if not units or units % 20:
+            raise SystemExit('bilinear must be the last layer, after a denseN with N a multiple of 20 '
+                             '(2 x 10 classes x K products per class)')
+        return layers
     if not layers or layers[-1]['type'] != 'dense':
-        raise SystemExit('the last layer must be dense')
+        raise SystemExit('the last layer must be dense (or bilinear)')
     layers[-1]['units'] = layers[-1]['units'] or 10
     if layers[-1]['units'] != 10:
         raise SystemExit('the last dense layer must have 10 units')
@@ -176,7 +186,7 @@ def shapes_through(layers, hwc):
             if h % L['size'] or w % L['size']:
                 raise SystemExit(f'avgpool{L["size"]}: input {h}x{w} is not a multiple')
             h, w = h // L['size'], w // L['size']
-        elif t == 'dense':
+        elif t in ('dense', 'bilinear'):
             h, w, c = 1, 1, L['units']
         L['out_shape'] = (h, w, c)
     return layers
@@ -194,6 +204,8 @@ def describe(layers):
             parts.append('poly')
         elif t == 'avgpool2d':
             parts.append(f'avgpool {L["size"]}')
+        elif t == 'bilinear':
+            parts.append('bilinear')
         else:
             parts.append(f'dense {L["units"]}')
     return ' -> '.join(parts)
@@ -231,6 +243,16 @@ def build_torch(layers):
             a, b, c = self.eff_a().view(shape), self.b.view(shape), self.c.view(shape)
             return (a * x + b) * x + c
 
+    class Bilinear(nn.Module):
+        """logit i = sum over k of x[i + U*k] * x[U*K + i + U*k]: two linear maps multiplied."""
+        def __init__(self, units):
+            super().__init__()
+            self.units = units
+
+        def forward(self, x):
+            half = x.shape[1] // 2
+            return (x[:, :half] * x[:, half:]).view(x.shape[0], -1, self.units).sum(1)
+
     class Net(nn.Module):
         def __init__(self):
             super().__init__()
@@ -248,6 +270,8 @@ def build_torch(layers):
                     self.blocks.append(Poly(c, spatial, POLY_A0, POLY_B0))
                 elif t == 'avgpool2d':
                     self.blocks.append(nn.AvgPool2d(L['size']))
+                elif t == 'bilinear':
+                    self.blocks.append(Bilinear(L['units']))
                 elif t == 'dense':
                     lin = nn.Linear(h * w * c, L['units'])
                     last = L is layers[-1]
@@ -318,6 +342,8 @@ def fold_and_export(model, layers, meta, out_dir):
                 mlayers.append({'type': 'poly', 'coefficients': f'{name}.coefficients'})
             elif t == 'avgpool2d':
                 mlayers.append({'type': 'avgpool2d', 'size': L['size']})
+            elif t == 'bilinear':
+                mlayers.append({'type': 'bilinear', 'units': L['units']})
             elif t == 'dense':
                 if isinstance(blk, torch.nn.Linear):
                     lin, bn = blk, None
@@ -420,6 +446,9 @@ def numpy_forward(manifest, tensors, images_u8, record=None):
             x = x.reshape(n, h // s, s, w // s, s, c).mean(axis=(2, 4))
         elif t == 'dense':
             x = x.reshape(x.shape[0], -1) @ tensors[L['weights']] + tensors[L['bias']]
+        elif t == 'bilinear':
+            half = x.shape[1] // 2
+            x = (x[:, :half] * x[:, half:]).reshape(x.shape[0], -1, L['units']).sum(1)
         if record is not None:
             record.append({'layer': i, 'type': t, 'maxAbs': float(np.abs(x).max())})
     return x
@@ -733,6 +762,9 @@ def check(model_dir, count):
                 W = W.reshape(h, w, c, -1).transpose(2, 0, 1, 3).reshape(c * h * w, -1)
                 x = x.flatten(1)
             x = x @ torch.from_numpy(W.copy()) + torch.from_numpy(tensors[L['bias']])
+        elif t == 'bilinear':
+            half = x.shape[1] // 2
+            x = (x[:, :half] * x[:, half:]).reshape(x.shape[0], -1, L['units']).sum(1)
     ref = numpy_forward(manifest, tensors, x_u8[:200])
     diff = float(np.abs(ref - x.numpy()).max())
     print(f'torch (NCHW, un-permuted) vs numpy (HWC) on 200 images: max |logit diff| {diff:.2e}')

@@ -270,6 +270,7 @@ export const openapi = {
           obj({ type: { const: 'square' } }),
           obj({ type: { const: 'poly' } }, 'a*x^2 + b*x + c per channel; the coefficients are trained, so not published; one level, like square'),
           obj({ type: { const: 'dense' }, units: int }, 'inputs in HWC order'),
+          obj({ type: { const: 'bilinear' }, units: int }, 'last layer only, after a dense layer of 2 x units x K outputs x: logit i = sum over k < K of x[i + units*k] * x[half + i + units*k]; no weights; one level (a ciphertext product)'),
         ],
       },
       ClientDescription: obj(

@@ -12,7 +12,7 @@ import { createHeContext, loadSeal, sameParms, type HeContext, type Seal } from 
 import { gaussianNoise } from '../model/logit-noise'
 import { BlindfoldError, guard } from './errors'
 import { ciphertextSizes, measureKeySizes, type KeySizes } from './object-sizes'
-import { derivePlan, galoisElement, offsetIndex, runOp, shapeLookup, type EvaluationPlan, type LinearStagePlan } from './plan'
+import { derivePlan, galoisElement, offsetIndex, runOp, shapeLookup, type EvaluationPlan, type LinearStagePlan, type ProductStagePlan } from './plan'
 import { affineOp, compose, polyAffines, type LinearOp } from './linear-ops'
 import { uncompressedSealObject } from './seal-header'
 import { packCiphertext } from './packed-ciphertext'
@@ -323,10 +323,10 @@ export class ModelEvaluator {
     job.stage++
     this.finished(job, index)
     const next = this.plan.stages[job.stage]
-    if (next?.kind === 'square') {
+    if (next && next.kind !== 'linear') {
       job.checkCancelled()
       const t = performance.now()
-      job.current = outputs.map((c) => job.track(this.square(c, keys)))
+      job.current = outputs.map((c) => job.track(next.kind === 'square' ? this.square(c, keys) : this.product(c, next, keys)))
       if (stageMs) stageMs[job.stage] = performance.now() - t
       job.stage++
       this.finished(job, job.stage - 1)
@@ -428,10 +428,10 @@ export class ModelEvaluator {
     const units = this.plan.outputSlots.length
     const noise = gaussianNoise(units, std)
     const values = Array.from(outputs, () => new Float64Array(this.plan.slots))
-    const period = last.kind === 'linear' ? last.fold?.period : undefined
+    const period = last.kind === 'square' ? undefined : last.fold?.period
     for (let o = 0; o < units; o++) {
-      if (period) for (let s = o; s < this.plan.slots; s += period) values[0][s] = noise[o]
-      else values[last.kind === 'linear' ? last.output.ct[o] : 0][this.plan.outputSlots[o]] = noise[o]
+      if (period) for (let s = this.plan.outputSlots[o]; s < this.plan.slots; s += period) values[0][s] = noise[o]
+      else values[this.plan.outputCts[o]][this.plan.outputSlots[o]] = noise[o]
     }
     const level = levels[this.plan.stages.length]
     outputs.forEach((ct, i) => {
@@ -459,6 +459,37 @@ export class ModelEvaluator {
     }
   }
 
+  /**
+   * The bilinear read-out: the input times itself rotated by half its period
+   * (each first factor meets its second), then the fold sums each logit's
+   * products into every slot of its residue (ProductStagePlan).
+   */
+  private product(input: Ciphertext, stage: ProductStagePlan, keys: LoadedKeys): Ciphertext {
+    const { seal } = this.he
+    const ev = this.evaluator
+    const out = new seal.Ciphertext()
+    const rotated = new seal.Ciphertext()
+    try {
+      ev.rotateVector(input, stage.half, keys.galois, rotated)
+      ev.multiply(input, rotated, out)
+      ev.relinearizeInplace(out, keys.relin)
+      ev.rescaleToNextInplace(out)
+      for (const level of stage.fold.levels) {
+        rotated.assign(out)
+        for (let i = 0; i < level.count; i++) {
+          ev.rotateVectorInplace(rotated, level.step, keys.galois)
+          ev.addInplace(out, rotated)
+        }
+      }
+      return out
+    } catch (e) {
+      out.delete()
+      throw e
+    } finally {
+      rotated.delete()
+    }
+  }
+
   /** Encodes every layer's diagonals and biases at the level and scale they meet. */
   private encodeWeights(weights: Weights): void {
     const { levels } = this.he
@@ -466,7 +497,8 @@ export class ModelEvaluator {
     let scale = this.inputScale
     for (let i = 0; i < this.plan.stages.length; i++) {
       const stage = this.plan.stages[i]
-      if (stage.kind === 'square') {
+      if (stage.kind !== 'linear') {
+        // a square or a product: two ciphertexts at `scale` multiplied, then one rescale
         scale = (scale * scale) / levels[level].lastPrime
         level++
         continue
@@ -501,8 +533,8 @@ export class ModelEvaluator {
         const a = stage.input.ct[i]
         const sIn = stage.input.slot[i]
         if (stage.fold) {
-          // hybrid: row o accumulates in the copy of o just at or before sIn
-          const k = mod(sIn - o, stage.fold.period)
+          // hybrid: row o accumulates in the copy of its slot just at or before sIn
+          const k = mod(sIn - sOut, stage.fold.period)
           diag(a, 0, k)[mod(sIn - k, slots)] += value
         } else {
           diag(a, b, offsetIndex(stage, mod(sIn - sOut, slots), slots))[sOut] += value
@@ -538,7 +570,7 @@ export class ModelEvaluator {
         if (stage.output.ct[o] !== b) continue
         const v = op.bias(o)
         if (stage.fold) {
-          for (let s = o; s < slots; s += stage.fold.period) values[s] = v
+          for (let s = stage.output.slot[o]; s < slots; s += stage.fold.period) values[s] = v
         } else {
           values[stage.output.slot[o]] = v
         }

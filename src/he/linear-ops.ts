@@ -176,8 +176,8 @@ export interface LinearRun {
   stride: number
   /** the run ends with a dense layer */
   dense: boolean
-  /** the activation that follows the run, if any; `poly` contributes affines on both sides */
-  activation?: { layer: number; type: 'square' | 'poly' }
+  /** the activation that follows the run, if any; `poly` contributes affines on both sides; `bilinear` ends the network */
+  activation?: { layer: number; type: 'square' | 'poly' | 'bilinear' }
 }
 
 /** Splits a network into linear runs separated by activations, checking its shapes. */
@@ -187,7 +187,13 @@ export function linearRuns(model: { input: Pick<InputSpec, 'height' | 'width' | 
   let current: LinearRun | undefined
   let shape = inputShape(model.input)
   model.layers.forEach((l, i) => {
-    if (l.type === 'square' || l.type === 'poly') {
+    if (l.type === 'bilinear') {
+      if (i !== model.layers.length - 1) throw new Error(`layer ${i} (bilinear): only the last layer may be bilinear`)
+      if (!current?.dense) throw new Error(`layer ${i} (bilinear): it must follow a dense layer`)
+      current.activation = { layer: i, type: l.type }
+      runs.push(current)
+      current = undefined
+    } else if (l.type === 'square' || l.type === 'poly') {
       if (!current) throw new Error(`layer ${i} (${l.type}): an activation must follow a linear layer`)
       current.activation = { layer: i, type: l.type }
       runs.push(current)
@@ -204,9 +210,12 @@ export function linearRuns(model: { input: Pick<InputSpec, 'height' | 'width' | 
     }
     shape = shapes[i]
   })
-  if (!current) throw new Error('model: the last layer must be dense, not an activation')
-  if (!current.dense) throw new Error('model: the last layer must be dense')
-  runs.push(current)
+  if (current) {
+    if (!current.dense) throw new Error('model: the last layer must be dense (or bilinear)')
+    runs.push(current)
+  } else if (runs[runs.length - 1]?.activation?.type !== 'bilinear') {
+    throw new Error('model: the last layer must be dense (or bilinear), not an activation')
+  }
   if (model.layers[0]?.type !== 'conv2d') throw new Error('model: the first layer must be conv2d')
   return runs
 }

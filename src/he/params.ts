@@ -2,8 +2,10 @@
  * CKKS parameters for a network of a given depth: the smallest ring that
  * holds its modulus chain at 128-bit security (SEAL's tc128 table: 218 bits
  * at N = 8192, 438 at 16384). A shallow net keeps the MNIST parameters
- * (33-bit scales, every key and ciphertext half the size); a deeper one moves
- * to N = 16384 with 40-bit scales. q0 is larger than the scale so the result
+ * (33-bit scales, every key and ciphertext half the size); four levels still
+ * fit N = 8192 with 31-bit scales (44 + 4 x 31 + 50 = 218 bits; logit errors
+ * ~3e-5 relative, src/he/bilinear.test.ts); a deeper one moves to N = 16384
+ * with 40-bit scales (five levels at 8192 need 28-bit primes: errors of 1e-2). q0 is larger than the scale so the result
  * has headroom; the special prime is the largest, as key switching needs.
  */
 import type { HeParams, InputSpec, LayerGeometry } from '../model/manifest'
@@ -14,6 +16,7 @@ export const MAX_COEFF_BITS: Record<number, number> = { 4096: 109, 8192: 218, 16
 
 export function heParamsForDepth(depth: number): HeParams {
   if (depth <= DEFAULT_HE_PARAMS.coeffModulusBits.length - 2) return DEFAULT_HE_PARAMS
+  if (depth === 4) return FOUR_LEVELS_8192
   const bits = [60, ...Array(depth).fill(40), 60]
   const total = bits.reduce((a, b) => a + b, 0)
   if (total > MAX_COEFF_BITS[16384]) {
@@ -22,9 +25,13 @@ export function heParamsForDepth(depth: number): HeParams {
   return { scheme: 'ckks', polyModulusDegree: 16384, coeffModulusBits: bits, scaleBits: 40, securityLevel: 'tc128' }
 }
 
-/** The parameters for a network's depth: every linear run is one level and every activation between runs another. */
+/** Four levels at N = 8192 and tc128: the most bits SEAL allows there, the special prime the largest. */
+export const FOUR_LEVELS_8192: HeParams = { scheme: 'ckks', polyModulusDegree: 8192, coeffModulusBits: [44, 31, 31, 31, 31, 50], scaleBits: 31, securityLevel: 'tc128' }
+
+/** The parameters for a network's depth: every linear run is one level, and every activation after one (a bilinear read-out included) another. */
 export function heParamsForNetwork(model: { input: Pick<InputSpec, 'height' | 'width' | 'channels'>; layers: LayerGeometry[] }): HeParams {
-  return heParamsForDepth(2 * linearRuns(model).length - 1)
+  const runs = linearRuns(model)
+  return heParamsForDepth(runs.length + runs.filter((r) => r.activation).length)
 }
 
 /**

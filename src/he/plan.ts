@@ -22,6 +22,9 @@
  *   every slot congruent to o modulo a power of two M, then a fold sums the
  *   copies. After the last fold every slot holds a logit or zero: nothing but
  *   the logits is returned, no partial sum of the weights reaches the client.
+ * - A bilinear read-out (the last layer) multiplies pairs of the dense stage's
+ *   outputs, laid out so that one rotation aligns each pair and the fold after
+ *   the product again leaves a full logit or zero in every slot (ProductStagePlan).
  */
 import { convShape, layerShapes, type ConvGeometry, type Shape } from '../model/geometry'
 import { firstConvGeometry, inputShape } from '../model/forward'
@@ -93,7 +96,26 @@ export interface SquareStagePlan {
   layer: number
 }
 
-export type StagePlan = LinearStagePlan | SquareStagePlan
+/**
+ * The bilinear read-out (manifest layer `bilinear`, always last). The dense
+ * stage before it writes factor k of logit i at slot k * stride + i of its
+ * period, and the second factor half a period further; after its fold every
+ * slot repeats that period. One rotation by `half` lines each first factor up
+ * with its second, one ciphertext product (one level) multiplies them, and the
+ * result repeats every `half` slots; the fold then sums the copies spaced
+ * `stride` apart, which cover that whole period: every slot ends as a full
+ * logit (slot i mod stride) or zero, never a partial sum.
+ */
+export interface ProductStagePlan {
+  kind: 'product'
+  layer: number
+  /** rotation that aligns the second factors with the first */
+  half: number
+  /** logits repeat every `period` (= stride) slots after the fold */
+  fold: { period: number; levels: Array<{ step: number; count: number }> }
+}
+
+export type StagePlan = LinearStagePlan | SquareStagePlan | ProductStagePlan
 
 export interface EvaluationPlan {
   slots: number
@@ -104,6 +126,8 @@ export interface EvaluationPlan {
   conv: ConvPacking
   /** where logit o is read after decryption */
   outputSlots: number[]
+  /** which ciphertext of the response holds logit o */
+  outputCts: number[]
   outputCiphertexts: number
   /** rescales performed, = levels of the modulus chain consumed */
   depth: number
@@ -204,8 +228,9 @@ export function derivePlan(model: Model, foldRadix = DEFAULT_FOLD_RADIX): Evalua
     const polyBefore = r > 0 && runs[r - 1].activation?.type === 'poly' ? runs[r - 1].activation!.layer : undefined
     const polyAfter = run.activation?.type === 'poly' ? run.activation.layer : undefined
     let stage: LinearStagePlan
+    const bilinear = run.activation?.type === 'bilinear' ? bilinearLayout(model.layers[run.activation.layer] as { units: number }, op.outputs, slots) : undefined
     if (run.dense) {
-      stage = denseStage(run, op, current, slots, foldRadix, cost)
+      stage = denseStage(run, op, current, slots, foldRadix, cost, bilinear)
     } else {
       // the first run's output grid starts from the first conv's own output grid
       const out = stridedGrid(grid!, run.output, r === 0 ? run.stride / first.stride : run.stride)
@@ -214,7 +239,12 @@ export function derivePlan(model: Model, foldRadix = DEFAULT_FOLD_RADIX): Evalua
     }
     stages.push({ ...stage, polyBefore, polyAfter })
     current = stage.output
-    if (run.activation) stages.push({ kind: 'square', layer: run.activation.layer })
+    if (bilinear) {
+      stages.push({ kind: 'product', layer: run.activation!.layer, half: bilinear.period / 2, fold: { period: bilinear.stride, levels: foldLevels(bilinear.stride, bilinear.period / 2 / bilinear.stride, foldRadix) } })
+      current = layoutOf(1, Array(bilinear.units).fill(0), Array.from({ length: bilinear.units }, (_, i) => i))
+    } else if (run.activation) {
+      stages.push({ kind: 'square', layer: run.activation.layer })
+    }
   })
   const depth = stages.length
   const bits = model.he.coeffModulusBits
@@ -231,6 +261,7 @@ export function derivePlan(model: Model, foldRadix = DEFAULT_FOLD_RADIX): Evalua
     input,
     conv,
     outputSlots: Array.from(current.slot),
+    outputCts: Array.from(current.ct),
     outputCiphertexts: current.ciphertexts,
     depth,
     rotationSteps: rotationSteps(stages, slots),
@@ -468,22 +499,37 @@ function chooseOffsets(triples: number[], slots: number, inputs: number, outputs
   return best!
 }
 
-function denseStage(run: LinearRun, op: LinearOp, input: Layout, slots: number, radix: number, keyCost: number): LinearStagePlan {
-  const units = op.outputs
-  let period = 1
-  while (period < units) period *= 2
-  if (period > slots) throw new Error(`plan: a dense layer has more units (${units}) than slots`)
-  const terms: LinearStagePlan['terms'] = []
-  for (let a = 0; a < input.ciphertexts; a++) for (let k = 0; k < period; k++) terms.push({ input: a, output: 0, k })
-  const { n1, giant, babies } = bsgs(
-    Array.from({ length: period }, (_, k) => k),
-    input.ciphertexts,
-    1,
-    keyCost,
-  )
+/**
+ * Where the dense stage before a bilinear layer puts its outputs: product k of
+ * logit i takes its first factor (dense output i + units*k) to slot
+ * k * stride + i and its second (output inputs/2 + i + units*k) half a period
+ * further, stride and K rounded up to powers of two.
+ */
+function bilinearLayout(layer: { units: number }, inputs: number, slots: number) {
+  const units = layer.units
+  const products = inputs / 2 / units
+  const stride = nextPow2(units)
+  const period = 2 * stride * nextPow2(products)
+  if (period > slots) throw new Error(`plan: a bilinear layer's ${inputs} factors need ${period} slots, more than ${slots}`)
+  const slotOf = (j: number) => {
+    const r = j % (inputs / 2)
+    return (j >= inputs / 2 ? period / 2 : 0) + Math.floor(r / units) * stride + (r % units)
+  }
+  return { units, stride, period, slotOf }
+}
+
+const nextPow2 = (n: number) => {
+  let p = 1
+  while (p < n) p *= 2
+  return p
+}
+
+/**
+ * Rotate-and-add levels that sum `copies` copies spaced `stride` apart, up to
+ * `radix` per level (one key per level).
+ */
+function foldLevels(stride: number, copies: number, radix: number): Array<{ step: number; count: number }> {
   const levels: Array<{ step: number; count: number }> = []
-  let stride = period
-  let copies = slots / period
   while (copies > 1) {
     let r = Math.min(radix, copies)
     // a short tail (say 2 copies left after two levels of 16) joins this level: a few more cheap
@@ -493,6 +539,23 @@ function denseStage(run: LinearRun, op: LinearOp, input: Layout, slots: number, 
     stride *= r
     copies = Math.ceil(copies / r)
   }
+  return levels
+}
+
+/** `layout`: where a following bilinear layer wants each output (default: output o at slot o of the period). */
+function denseStage(run: LinearRun, op: LinearOp, input: Layout, slots: number, radix: number, keyCost: number, layout?: { period: number; slotOf: (o: number) => number }): LinearStagePlan {
+  const units = op.outputs
+  const period = layout?.period ?? nextPow2(units)
+  if (period > slots) throw new Error(`plan: a dense layer has more units (${units}) than slots`)
+  const terms: LinearStagePlan['terms'] = []
+  for (let a = 0; a < input.ciphertexts; a++) for (let k = 0; k < period; k++) terms.push({ input: a, output: 0, k })
+  const { n1, giant, babies } = bsgs(
+    Array.from({ length: period }, (_, k) => k),
+    input.ciphertexts,
+    1,
+    keyCost,
+  )
+  const levels = foldLevels(period, slots / period, radix)
   return {
     kind: 'linear',
     layers: run.layers,
@@ -504,7 +567,7 @@ function denseStage(run: LinearRun, op: LinearOp, input: Layout, slots: number, 
     giant,
     babies,
     input,
-    output: layoutOf(1, Array(units).fill(0), Array.from({ length: units }, (_, o) => o)),
+    output: layoutOf(1, Array(units).fill(0), Array.from({ length: units }, (_, o) => layout?.slotOf(o) ?? o)),
     shape: run.output,
     fold: { period, levels },
     terms,
@@ -627,6 +690,10 @@ const bsgsCost = (b: { giant: number; babies: BabyChain }, inputs: number, outpu
 function rotationSteps(stages: StagePlan[], slots: number): number[] {
   const steps = new Set<number>()
   for (const s of stages) {
+    if (s.kind === 'product') {
+      steps.add(s.half)
+      for (const level of s.fold.levels) steps.add(mod(level.step, slots))
+    }
     if (s.kind !== 'linear') continue
     for (const d of chainSteps(s.babies)) steps.add(mod(d * s.unit, slots))
     if (s.giant > 1) steps.add(mod(s.n1 * s.unit, slots))

@@ -13,6 +13,7 @@ const KIND_NAMES: Record<LayerGeometry['type'], string> = {
   avgpool2d: 'pool',
   square: 'square',
   poly: 'poly',
+  bilinear: 'bilinear',
 }
 
 /** One name per manifest layer: its kind and its rank among layers of that kind (conv1, conv2, ...). */
@@ -29,5 +30,5 @@ export function layerNames(layers: readonly { type: LayerGeometry['type'] }[]): 
 /** One name per plan stage, in order. */
 export function stageNames(layers: readonly { type: LayerGeometry['type'] }[], plan: Pick<EvaluationPlan, 'stages'>): string[] {
   const names = layerNames(layers)
-  return plan.stages.map((s) => (s.kind === 'square' ? names[s.layer] : s.layers.map((l) => names[l]).join('+')))
+  return plan.stages.map((s) => (s.kind !== 'linear' ? names[s.layer] : s.layers.map((l) => names[l]).join('+')))
 }

@@ -108,6 +108,12 @@ function apply(layer: Layer, w: Weights, x: Float64Array, s: Shape, o: Shape): F
       }
       return y
     }
+    case 'bilinear': {
+      const half = x.length / 2
+      const y = new Float64Array(layer.units)
+      for (let j = 0; j < half; j++) y[j % layer.units] += x[j] * x[half + j]
+      return y
+    }
   }
 }
 

@@ -74,6 +74,7 @@ type LayerShapeInput =
   | { type: 'avgpool2d'; size: number }
   | { type: 'square' | 'poly' }
   | { type: 'dense'; units: number }
+  | { type: 'bilinear'; units: number }
 
 /**
  * The shape after each layer (index i: output of layer i), checking that
@@ -107,6 +108,13 @@ export function layerShapes(input: Shape, layers: LayerShapeInput[]): Shape[] {
         if (!Number.isInteger(l.units) || l.units < 1) throw new Error(`${where}: units must be a positive integer`)
         s = { height: 1, width: 1, channels: l.units }
         break
+      case 'bilinear': {
+        const inputs = s.height * s.width * s.channels
+        if (!Number.isInteger(l.units) || l.units < 1) throw new Error(`${where}: units must be a positive integer`)
+        if (inputs % (2 * l.units)) throw new Error(`${where}: its ${inputs} inputs must be 2 x ${l.units} units x K (two factors per product)`)
+        s = { height: 1, width: 1, channels: l.units }
+        break
+      }
       case 'square':
       case 'poly':
         break

@@ -55,7 +55,17 @@ export interface DenseLayer {
   weights: string
   bias: string
 }
-export type Layer = Conv2dLayer | AvgPool2dLayer | SquareLayer | PolyLayer | DenseLayer
+/**
+ * The last layer, after a dense layer of 2 * units * K outputs x: logit i is
+ * the sum over k < K of x[i + units*k] * x[h + i + units*k], h = half of x.
+ * Two linear maps of the features multiplied: a degree-2 read-out in one level
+ * (one ciphertext product) where a square and a dense would take two. No weights.
+ */
+export interface BilinearLayer {
+  type: 'bilinear'
+  units: number
+}
+export type Layer = Conv2dLayer | AvgPool2dLayer | SquareLayer | PolyLayer | DenseLayer | BilinearLayer
 /** A layer without its weight references: what the public manifest shows. */
 export type LayerGeometry =
   | Omit<Conv2dLayer, 'weights' | 'bias'>
@@ -63,6 +73,7 @@ export type LayerGeometry =
   | SquareLayer
   | Omit<PolyLayer, 'coefficients'>
   | Omit<DenseLayer, 'weights' | 'bias'>
+  | BilinearLayer
 
 /** What the browser does to a picture before normalising it (see docs/model-format.md). */
 export type Preprocess = 'ink-on-background' | 'photo'
