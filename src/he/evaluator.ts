@@ -305,14 +305,7 @@ export class ModelEvaluator {
         else ev.addInplace(acc, part)
       }
       if (!acc) throw new BlindfoldError('internal', `stage ${index} output ${b} has no terms`)
-      for (const level of stage.fold?.levels ?? []) {
-        // sum `count + 1` copies spaced `step` apart, one key per level
-        const rotated = job.track(acc.copy())
-        for (let i = 0; i < level.count; i++) {
-          ev.rotateVectorInplace(rotated, level.step, keys.galois)
-          ev.addInplace(acc, rotated)
-        }
-      }
+      if (stage.fold) this.fold(acc, stage.fold.levels, keys, job.track(new this.he.seal.Ciphertext()))
       if (acc.scale() !== w.outScale) throw new BlindfoldError('internal', `stage ${index}: scale drifted`)
       ev.addPlainInplace(acc, w.bias[b])
       outputs.push(acc)
@@ -474,19 +467,24 @@ export class ModelEvaluator {
       ev.multiply(input, rotated, out)
       ev.relinearizeInplace(out, keys.relin)
       ev.rescaleToNextInplace(out)
-      for (const level of stage.fold.levels) {
-        rotated.assign(out)
-        for (let i = 0; i < level.count; i++) {
-          ev.rotateVectorInplace(rotated, level.step, keys.galois)
-          ev.addInplace(out, rotated)
-        }
-      }
+      this.fold(out, stage.fold.levels, keys, rotated)
       return out
     } catch (e) {
       out.delete()
       throw e
     } finally {
       rotated.delete()
+    }
+  }
+
+  /** At each level, sums `count + 1` copies of `acc` spaced `step` apart, in place (one key per level); `scratch` is overwritten. */
+  private fold(acc: Ciphertext, levels: ReadonlyArray<{ step: number; count: number }>, keys: LoadedKeys, scratch: Ciphertext): void {
+    for (const level of levels) {
+      scratch.assign(acc)
+      for (let i = 0; i < level.count; i++) {
+        this.evaluator.rotateVectorInplace(scratch, level.step, keys.galois)
+        this.evaluator.addInplace(acc, scratch)
+      }
     }
   }
 
