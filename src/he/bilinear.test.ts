@@ -14,7 +14,7 @@ import type { Seal } from './context'
 import { ModelEvaluator } from './evaluator'
 import { KeyOwner } from './key-owner'
 import { FOUR_LEVELS_8192, heParamsForNetwork } from './params'
-import { derivePlan } from './plan'
+import { alignPath, derivePlan } from './plan'
 import { stageNames } from './stage-names'
 
 /** |encrypted - plaintext| / max(1, max |plaintext logit|) */
@@ -100,6 +100,14 @@ describe('bilinear read-out', () => {
     // the parameters model:seal picks for it: depth 4 still fits the smaller ring
     expect(heParamsForNetwork({ input: { height: 28, width: 28, channels: 1 }, layers: FASHION_SHAPED })).toEqual(FOUR_LEVELS_8192)
     const m = randomModel({ input: { height: 28, width: 28, channels: 1 }, layers: FASHION_SHAPED, he: FOUR_LEVELS_8192, seed: 4 })
+    // the alignment by half the period (64) is four rotations by steps other stages have keys for: one Galois key fewer
+    const product = derivePlan(m.manifest).stages.at(-1)
+    if (product?.kind !== 'product') throw new Error('the last stage is the product')
+    expect(product.half).toBe(64)
+    expect(product.align.length).toBe(4)
+    expect(product.align.reduce((a, b) => a + b)).toBe(64)
+    expect(m.manifest.plan.rotationSteps).not.toContain(64)
+    for (const step of product.align) expect(m.manifest.plan.rotationSteps).toContain(step)
     await withModel(m, (owner, classify) => {
       let worst = 0
       for (const x of inputs(m.manifest, 2, 9)) {
@@ -111,6 +119,17 @@ describe('bilinear read-out', () => {
       console.log(`bilinear at N = 8192, 4 levels: keys [${m.manifest.plan.rotationSteps}], worst relative error ${worst.toExponential(2)}`)
       expect(worst).toBeLessThan(RELATIVE_TOLERANCE)
     })
+  })
+
+  it('aligns the factors with keys the plan has where a few rotations do, with a key of its own otherwise', () => {
+    expect(alignPath(64, [1, 5, 16, 28, 128, 2048], 4)).toEqual([16, 16, 16, 16])
+    // the fewest rotations, not the largest steps first (28 + 28 + 5 + 1 + 1 + 1)
+    expect(alignPath(64, [1, 5, 28], 4)).toEqual([64])
+    expect([...alignPath(61, [1, 5, 28], 4)].sort((a, b) => a - b)).toEqual([5, 28, 28])
+    expect(alignPath(32, [16], 4)).toEqual([16, 16])
+    // 16 rotations cost more than one key; 64 is not a sum of 5s
+    expect(alignPath(256, [16], 4)).toEqual([256])
+    expect(alignPath(64, [5], 4)).toEqual([64])
   })
 
   it('refuses a bilinear layer that is not last, not after a dense layer, or whose inputs do not pair up', () => {

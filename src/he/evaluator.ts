@@ -463,7 +463,9 @@ export class ModelEvaluator {
     const out = new seal.Ciphertext()
     const rotated = new seal.Ciphertext()
     try {
-      ev.rotateVector(input, stage.half, keys.galois, rotated)
+      const [first, ...rest] = stage.align
+      ev.rotateVector(input, first, keys.galois, rotated)
+      for (const step of rest) ev.rotateVectorInplace(rotated, step, keys.galois)
       ev.multiply(input, rotated, out)
       ev.relinearizeInplace(out, keys.relin)
       ev.rescaleToNextInplace(out)

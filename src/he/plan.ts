@@ -111,6 +111,8 @@ export interface ProductStagePlan {
   layer: number
   /** rotation that aligns the second factors with the first */
   half: number
+  /** the rotations (steps, summing to `half`) that make it: keys of other stages where a few of them do (alignPath) */
+  align: number[]
   /** logits repeat every `period` (= stride) slots after the fold */
   fold: { period: number; levels: Array<{ step: number; count: number }> }
 }
@@ -240,12 +242,17 @@ export function derivePlan(model: Model, foldRadix = DEFAULT_FOLD_RADIX): Evalua
     stages.push({ ...stage, polyBefore, polyAfter })
     current = stage.output
     if (bilinear) {
-      stages.push({ kind: 'product', layer: run.activation!.layer, half: bilinear.period / 2, fold: { period: bilinear.stride, levels: foldLevels(bilinear.stride, bilinear.period / 2 / bilinear.stride, foldRadix) } })
+      stages.push({ kind: 'product', layer: run.activation!.layer, half: bilinear.period / 2, align: [bilinear.period / 2], fold: { period: bilinear.stride, levels: foldLevels(bilinear.stride, bilinear.period / 2 / bilinear.stride, foldRadix) } })
       current = layoutOf(1, Array(bilinear.units).fill(0), Array.from({ length: bilinear.units }, (_, i) => i))
     } else if (run.activation) {
       stages.push({ kind: 'square', layer: run.activation.layer })
     }
   })
+  for (const s of stages) {
+    if (s.kind !== 'product') continue
+    s.align = []
+    s.align = alignPath(s.half, rotationSteps(stages, slots), cost)
+  }
   const depth = stages.length
   const bits = model.he.coeffModulusBits
   if (bits[bits.length - 1] < Math.max(...bits.slice(0, -1))) {
@@ -691,7 +698,7 @@ function rotationSteps(stages: StagePlan[], slots: number): number[] {
   const steps = new Set<number>()
   for (const s of stages) {
     if (s.kind === 'product') {
-      steps.add(s.half)
+      for (const step of s.align) steps.add(step)
       for (const level of s.fold.levels) steps.add(mod(level.step, slots))
     }
     if (s.kind !== 'linear') continue
@@ -701,6 +708,33 @@ function rotationSteps(stages: StagePlan[], slots: number): number[] {
   }
   steps.delete(0)
   return [...steps].sort((a, b) => a - b)
+}
+
+/**
+ * The rotations that make a product stage's alignment by `half`: the fewest
+ * rotations by steps the plan has keys for anyway (a K = 4 read-out: four by
+ * the fold's 16 instead of one by 64), unless one more key is cheaper than
+ * the extra rotations (keyCost rotations per key, as in bsgs). These
+ * rotations run at the second-to-last level, the cheapest of the network.
+ */
+export function alignPath(half: number, steps: readonly number[], keyCost: number): number[] {
+  // fewest[v]: fewest rotations by `steps` that add up to v (coin change; half <= slots / 2)
+  const fewest = new Int32Array(half + 1).fill(-1)
+  const last = new Int32Array(half + 1)
+  fewest[0] = 0
+  for (let v = 1; v <= half; v++) {
+    for (const s of steps) {
+      if (s > v || fewest[v - s] < 0) continue
+      if (fewest[v] < 0 || fewest[v - s] + 1 < fewest[v]) {
+        fewest[v] = fewest[v - s] + 1
+        last[v] = s
+      }
+    }
+  }
+  if (fewest[half] < 0 || fewest[half] - 1 > keyCost) return [half]
+  const path: number[] = []
+  for (let v = half; v > 0; v -= last[v]) path.push(last[v])
+  return path
 }
 
 /**
