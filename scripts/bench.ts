@@ -8,7 +8,7 @@
  * with its own SEAL instances for the client and the server role; the server
  * evaluates one image at a time on one thread.
  *
- * `--split K` (default 10 for N = 16384 models, else 0) then classifies K more
+ * `--split K` (default 10) then classifies K more
  * images one at a time through the server's real worker pool with one image
  * shared by all its workers (SPLIT_IMAGES=auto): `ms.serverSplit`.
  *
@@ -125,7 +125,7 @@ async function main() {
   const threads = Math.max(1, Math.min(Number(values.threads), images))
   const files = await loadModelDir(modelDir)
   const { manifest } = files
-  const splitImages = Math.max(0, Number(values.split ?? (manifest.he.polyModulusDegree >= 16384 ? 10 : 0)))
+  const splitImages = Math.max(0, Number(values.split ?? 10))
   console.log(`bench: ${images} images of the official ${manifest.dataset ?? 'mnist'} test set, model ${manifest.name}@${manifest.version}, ${threads} worker thread(s)`)
 
   const speedBefore = await machineSpeedInThread()

@@ -56,8 +56,8 @@ const pool = new WorkerPool({
   keyCache: config.workerKeyCache,
   heapLimitBytes: config.workerHeapLimitMb * 1024 * 1024,
   logitNoiseStd: config.logitNoiseStd,
-  // as in embedded mode (app.ts): an N = 16384 image is shared by the idle workers
-  splitModels: new Set(config.splitImages === 'auto' ? [...models].filter(([, m]) => m.manifest.he.polyModulusDegree >= 16384).map(([name]) => name) : []),
+  // as in embedded mode (app.ts): an image is shared by the idle workers
+  splitModels: new Set(config.splitImages === 'auto' ? models.keys() : []),
   log,
   observer: metrics.poolObserver,
 })

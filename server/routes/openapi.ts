@@ -126,7 +126,7 @@ export const openapi = {
             ...binaryBody('ResponseContainer', 'response container (kind 3): encrypted logits'),
             headers: {
               [headers.serverMs]: { description: 'server evaluation time, ms', schema: { type: 'string' } },
-              [headers.serverWorkers]: { description: 'worker threads that shared this image (more than 1 only for N = 16384 models on an idle server)', schema: { type: 'string' } },
+              [headers.serverWorkers]: { description: 'worker threads that shared this image (more than 1 when the image was shared by idle workers: SPLIT_IMAGES=auto on an idle server)', schema: { type: 'string' } },
             },
           },
           ...errors(400, 404, 409, 413, 414, 415, 429, 500, 503, 504),

@@ -12,12 +12,12 @@ import { publicModel } from './manifest'
 /**
  * The accuracy each shipped model must keep (a retrained artefact that slips
  * below fails here rather than in a benchmark). mnist-cnn: the issue's 99.0%,
- * which the shipped model just clears (99.01%). fashion-cnn 1.1.0: its
- * measured 90.11% rounded down, below the issue's 92% target (README, "Status").
+ * which the shipped model just clears (99.01%). fashion-cnn 2.0.0: the issue's
+ * 92%, which it just clears (92.02%; a second seed of its recipe gave 91.94%).
  */
 const FLOORS: Record<string, number> = {
   'mnist-cnn': 0.99,
-  'fashion-cnn': 0.9,
+  'fashion-cnn': 0.92,
   // measured 81.35% (torch and this test agree); the bar is 80%
   'cifar10-cnn': 0.81,
 }
