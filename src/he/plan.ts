@@ -250,6 +250,7 @@ export function derivePlan(model: Model, foldRadix = DEFAULT_FOLD_RADIX): Evalua
   })
   for (const s of stages) {
     if (s.kind !== 'product') continue
+    // the keys every other stage needs (and this one's fold), not the alignment's own placeholder
     s.align = []
     s.align = alignPath(s.half, rotationSteps(stages, slots), cost)
   }
