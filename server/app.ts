@@ -107,7 +107,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // embedded (default): the in-process pool and sessions in memory; distributed (REDIS_URL): the
   // BullMQ queue to `npm run evaluator` processes and sessions in Redis (server/distributed/)
   // an idle server shares every model's image among its idle workers (measured 2026-12-04: mnist-cnn
-  // 422 -> 350 ms, the four-level fashion-cnn 708 -> 496 ms, cifar10-cnn seconds); under load each keeps one
+  // 422 -> 350 ms, the four-level fashion-cnn 716 -> 500-620 ms, cifar10-cnn seconds); under load each keeps one
   const splitModels = new Set(config.splitImages === 'auto' ? models.keys() : [])
   const { evaluation, sessions, pool } = config.redisUrl
     ? { ...distributedBackend({ ...config, redisUrl: config.redisUrl }, [...models.keys()], app.log, metrics), pool: undefined }

@@ -104,11 +104,12 @@ describe('bad ciphertext requests', () => {
     }
   })
 
-  it('mod-switched ciphertext -> wrong_object_size (one prime fewer)', () => expectClassify(request(good.ciphertext({ modSwitches: 1 })), 400, 'wrong_object_size'))
+  it('mod-switched ciphertext -> wrong_object_size (one prime fewer)', () => expectClassify(request(good.ciphertext({ modSwitches: 1, scaleBits: model.manifest.he.scaleBits })), 400, 'wrong_object_size'))
 
-  it('wrong scale -> wrong_scale', () => expectClassify(request(good.ciphertext({ scaleBits: 30 })), 400, 'wrong_scale'))
+  // three bits off the model's own scale, whichever model the suite serves first
+  it('wrong scale -> wrong_scale', () => expectClassify(request(good.ciphertext({ scaleBits: model.manifest.he.scaleBits - 3 })), 400, 'wrong_scale'))
 
-  it('transparent ciphertext -> transparent_ciphertext', () => expectClassify(request(good.ciphertext({ transparent: true })), 400, 'transparent_ciphertext'))
+  it('transparent ciphertext -> transparent_ciphertext', () => expectClassify(request(good.ciphertext({ transparent: true, scaleBits: model.manifest.he.scaleBits })), 400, 'transparent_ciphertext'))
 
   it('oversized body -> 413 body_too_large', () => expectClassify(new Uint8Array(600 * 1024), 413, 'body_too_large'))
 
@@ -159,7 +160,8 @@ describe('bad evaluation keys', () => {
   })
 
   it('keys made under insecure parameters -> seal_rejected', async () => {
-    const f = await Forger.create({ scheme: 'ckks', n: 8192, bits: [60, 60, 60, 60, 60], secure: false })
+    // as many primes as the model's chain (so the sizes match), each 60 bits: past tc128's 218 bits at N = 8192
+    const f = await Forger.create({ scheme: 'ckks', n: 8192, bits: model.manifest.he.coeffModulusBits.map(() => 60), secure: false })
     try {
       await expectKeys(f.evaluationKeys(steps), 400, 'seal_rejected')
     } finally {

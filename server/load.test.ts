@@ -19,8 +19,9 @@ let model: ModelFiles
 let base: string
 
 beforeAll(async () => {
-  // every client here is 127.0.0.1: let it hold all the sessions (plus the graceful-close one)
-  ;({ app, model } = await startApp({ poolSize: 2, queueMax: 64, sessionsPerClient: SESSIONS + 1 }))
+  // every client here is 127.0.0.1: let it hold all the sessions (plus the graceful-close one),
+  // by count and by bytes (a four-level model's keys are ~9 MB: 9 sessions pass the 64 MiB default)
+  ;({ app, model } = await startApp({ poolSize: 2, queueMax: 64, sessionsPerClient: SESSIONS + 1, sessionBytesPerClient: (SESSIONS + 1) * 16 * 1024 * 1024 }))
   base = await app.listen({ port: 0, host: '127.0.0.1' })
 })
 afterAll(async () => {

@@ -123,8 +123,9 @@ describe('bilinear read-out', () => {
 
   it('aligns the factors with keys the plan has where a few rotations do, with a key of its own otherwise', () => {
     expect(alignPath(64, [1, 5, 16, 28, 128, 2048], 4)).toEqual([16, 16, 16, 16])
-    // the fewest rotations, not the largest steps first (28 + 28 + 5 + 1 + 1 + 1)
+    // six rotations at best (28 + 28 + 5 + 1 + 1 + 1): one key of its own is cheaper
     expect(alignPath(64, [1, 5, 28], 4)).toEqual([64])
+    // three: 28 + 28 + 5
     expect([...alignPath(61, [1, 5, 28], 4)].sort((a, b) => a - b)).toEqual([5, 28, 28])
     expect(alignPath(32, [16], 4)).toEqual([16, 16])
     // 16 rotations cost more than one key; 64 is not a sum of 5s
