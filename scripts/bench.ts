@@ -240,7 +240,7 @@ async function benchSplit(files: ModelFiles, count: number) {
     queueMax: 4,
     timeoutMs: 600_000,
     keyCache: 2,
-    splitModels: new Set([name]),
+    shareImages: true,
   })
   const owner = await KeyOwner.create(publicModel(manifest), await SEAL())
   const out: Array<{ ms: number; wallMs: number; parts: number; encrypted: number; plaintext: number; maxError: number }> = []

@@ -106,12 +106,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   )
   // embedded (default): the in-process pool and sessions in memory; distributed (REDIS_URL): the
   // BullMQ queue to `npm run evaluator` processes and sessions in Redis (server/distributed/)
-  // an idle server shares every model's image among its idle workers (measured 2026-12-04: mnist-cnn
-  // 422 -> 350 ms, the four-level fashion-cnn 716 -> 500-620 ms, cifar10-cnn seconds); under load each keeps one
-  const splitModels = new Set(config.splitImages === 'auto' ? models.keys() : [])
   const { evaluation, sessions, pool } = config.redisUrl
     ? { ...distributedBackend({ ...config, redisUrl: config.redisUrl }, [...models.keys()], app.log, metrics), pool: undefined }
-    : embeddedBackend(config, files, splitModels, app.log, metrics, clock)
+    : embeddedBackend(config, files, app.log, metrics, clock)
   const jobs = new JobRegistry({ keepMs: JOB_KEEP_MS, maxFinished: JOB_KEEP_MAX, now: clock })
   const costs = new ModelCosts(
     new Map([...models].map(([name, m]) => [name, plannedBytes(m.manifest.he, m.plan, () => evaluation.seededKeyBytes(name))])),
@@ -211,7 +208,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 function embeddedBackend(
   config: Blindfold['config'],
   files: Map<string, ModelFiles>,
-  splitModels: Set<string>,
   log: FastifyInstance['log'],
   metrics: Metrics,
   now: () => number,
@@ -224,7 +220,9 @@ function embeddedBackend(
     keyCache: config.workerKeyCache,
     heapLimitBytes: config.workerHeapLimitMb * 1024 * 1024,
     logitNoiseStd: config.logitNoiseStd,
-    splitModels,
+    // an idle server shares every model's image among its idle workers (measured 2026-12-04: mnist-cnn
+    // 422 -> 350 ms, the four-level fashion-cnn 716 -> 500-620 ms, cifar10-cnn seconds)
+    shareImages: config.splitImages === 'auto',
     log,
     observer: metrics.poolObserver,
   })

@@ -57,7 +57,7 @@ const pool = new WorkerPool({
   heapLimitBytes: config.workerHeapLimitMb * 1024 * 1024,
   logitNoiseStd: config.logitNoiseStd,
   // as in embedded mode (app.ts): an image is shared by the idle workers
-  splitModels: new Set(config.splitImages === 'auto' ? models.keys() : []),
+  shareImages: config.splitImages === 'auto',
   log,
   observer: metrics.poolObserver,
 })

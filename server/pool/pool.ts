@@ -47,10 +47,10 @@ export interface PoolOptions {
   /** metrics hooks (server/metrics.ts); called synchronously, must not throw */
   observer?: PoolObserver
   /**
-   * Models whose images are shared by every idle worker (one image on several cores, split-job.ts)
-   * when more than one is idle at dispatch; under load each image keeps one worker (throughput).
+   * Share an image with every idle worker (one image on several cores, split-job.ts) when more
+   * than one is idle at dispatch; under load each image keeps one worker (throughput).
    */
-  splitModels?: Set<string>
+  shareImages?: boolean
 }
 
 export type JobOp = 'validate' | 'classify'
@@ -340,9 +340,9 @@ export class WorkerPool {
     }
   }
 
-  /** Idle workers that may share this job's image: only for split models, and only with the queue empty. */
+  /** Idle workers that may share this job's image: only when sharing is on, and only with the queue empty. */
   private helpersFor(slot: Slot, job: Job): Slot[] {
-    if (job.op !== 'classify' || !this.options.splitModels?.has(job.model) || this.queue.length > 0) return []
+    if (job.op !== 'classify' || !this.options.shareImages || this.queue.length > 0) return []
     return [...this.slots].filter((o) => o !== slot && o.ready && !o.job)
   }
 

@@ -242,18 +242,14 @@ export function derivePlan(model: Model, foldRadix = DEFAULT_FOLD_RADIX): Evalua
     stages.push({ ...stage, polyBefore, polyAfter })
     current = stage.output
     if (bilinear) {
-      stages.push({ kind: 'product', layer: run.activation!.layer, half: bilinear.period / 2, align: [bilinear.period / 2], fold: { period: bilinear.stride, levels: foldLevels(bilinear.stride, bilinear.period / 2 / bilinear.stride, foldRadix) } })
+      stages.push({ kind: 'product', layer: run.activation!.layer, half: bilinear.period / 2, align: [], fold: { period: bilinear.stride, levels: foldLevels(bilinear.stride, bilinear.period / 2 / bilinear.stride, foldRadix) } })
       current = layoutOf(1, Array(bilinear.units).fill(0), Array.from({ length: bilinear.units }, (_, i) => i))
     } else if (run.activation) {
       stages.push({ kind: 'square', layer: run.activation.layer })
     }
   })
-  for (const s of stages) {
-    if (s.kind !== 'product') continue
-    // the keys every other stage needs (and this one's fold), not the alignment's own placeholder
-    s.align = []
-    s.align = alignPath(s.half, rotationSteps(stages, slots), cost)
-  }
+  // a product's alignment (left empty above) is made once every other stage's keys are known
+  for (const s of stages) if (s.kind === 'product') s.align = alignPath(s.half, rotationSteps(stages, slots), cost)
   const depth = stages.length
   const bits = model.he.coeffModulusBits
   if (bits[bits.length - 1] < Math.max(...bits.slice(0, -1))) {
