@@ -14,7 +14,8 @@ import type { Seal } from './context'
 import { ModelEvaluator } from './evaluator'
 import { KeyOwner } from './key-owner'
 import { FOUR_LEVELS_8192, heParamsForNetwork } from './params'
-import { alignPath, derivePlan } from './plan'
+import { derivePlan } from './plan'
+import { alignPath } from './rotation-search'
 import { stageNames } from './stage-names'
 
 /** |encrypted - plaintext| / max(1, max |plaintext logit|) */
