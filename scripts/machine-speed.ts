@@ -53,7 +53,8 @@ export function machineSpeed(seal: Seal, rotations = 20, products = 200): Machin
   }
 }
 
-function timeEach(n: number, op: () => unknown): number {
+/** Median of `n` timed calls of `op`, after one untimed call. */
+export function timeEach(n: number, op: () => unknown): number {
   op() // the first call pays for allocations the others reuse
   const ms: number[] = []
   for (let i = 0; i < n; i++) {
