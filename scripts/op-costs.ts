@@ -16,9 +16,9 @@ import { createHeContext, loadSeal } from '../src/he/context'
 import { loadModelDir, MODELS_DIR } from '../server/model-files'
 import { timeEach as median } from './machine-speed'
 
-const { values } = parseArgs({ options: { model: { type: 'string', default: 'fashion-cnn' }, repeat: { type: 'string', default: '30' } } })
-const repeat = Number(values.repeat)
-const { manifest } = await loadModelDir(`${MODELS_DIR}/${values.model}`)
+const { values: args } = parseArgs({ options: { model: { type: 'string', default: 'fashion-cnn' }, repeat: { type: 'string', default: '30' } } })
+const repeat = Number(args.repeat)
+const { manifest } = await loadModelDir(`${MODELS_DIR}/${args.model}`)
 const seal = await loadSeal()
 const he = createHeContext(seal, manifest.he)
 const handles: Array<{ delete(): void }> = []
@@ -39,7 +39,7 @@ try {
   encoder.encode(values, scale, plain)
   encryptor.encrypt(plain, fresh)
   const out = keep(new seal.Ciphertext())
-  const rows: Record<string, number | string>[] = []
+  const rows: Record<string, number>[] = []
   // the last level has nothing left to rescale by
   for (let l = 0; l < he.levels.length - 1; l++) {
     const { parmsId } = he.levels[l]
@@ -51,6 +51,7 @@ try {
     const rotate = median(repeat, () => evaluator.rotateVector(ct, 1, galois, out))
     const product = median(3 * repeat, () => evaluator.multiplyPlain(ct, weights, out))
     const add = median(3 * repeat, () => evaluator.add(ct, ct, out))
+    // a rescale needs a product's result to act on: timed together, the product's median taken off
     const rescale =
       median(repeat, () => {
         evaluator.multiplyPlain(ct, weights, out)
