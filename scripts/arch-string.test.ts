@@ -16,7 +16,9 @@ describe("train-torch's architecture strings", () => {
   })
 
   it('refuses what the trainer refuses', () => {
-    expect(() => parseArch('c5s1p0-16,relu,dense')).toThrow(/bad architecture token 'relu'/)
+    expect(() => parseArch('c5s1p0-16,relu,dense')).toThrow(/'relu' has no encrypted form: it may appear only in --teacher-arch/)
+    expect(() => parseArch('c5s1p0-16,poly,maxpool2,dense')).toThrow(/'maxpool2' has no encrypted form/)
+    expect(() => parseArch('c5s1p0-16,tanh,dense')).toThrow(/bad architecture token 'tanh'/)
     expect(() => parseArch('c5s1p0-16,poly')).toThrow(/last layer must be a 10-unit dense/)
     expect(() => parseArch('c5s1p0-16,poly,dense20')).toThrow(/last layer must be a 10-unit dense/)
     expect(() => parseArch('c5s1p0-16,poly,dense30,bilinear')).toThrow(/bilinear must follow a dense layer of 20 x K units/)

@@ -3,7 +3,8 @@
  * read into manifest layer geometry, so a network can be costed under
  * encryption (scripts/explore-params.ts) before anyone trains it. Same tokens
  * and rules as the trainer's parse_arch: the last layer is a 10-unit dense, or
- * `bilinear` (10 logits) after a dense of 20 x K units.
+ * `bilinear` (10 logits) after a dense of 20 x K units. The trainer's
+ * teacher-only tokens (`relu`, `maxpoolK`) are refused with its message.
  */
 import type { LayerGeometry } from '../src/model/manifest'
 
@@ -24,6 +25,8 @@ export function parseArch(arch: string, packing: 'image' | 'patches' = 'patches'
       if (pool) return { type: 'avgpool2d', size: Number(pool[1]) }
       const dense = /^dense(\d*)$/.exec(token)
       if (dense) return { type: 'dense', units: dense[1] ? Number(dense[1]) : 10 }
+      // the trainer takes these in a --teacher-arch only: no encrypted form, so no manifest layer
+      if (token === 'relu' || /^maxpool\d+$/.test(token)) throw new Error(`'${token}' has no encrypted form: it may appear only in --teacher-arch`)
       throw new Error(`bad architecture token '${token}'`)
     })
   const last = layers.at(-1)

@@ -22,6 +22,9 @@ Architecture string (comma separated, one token per manifest layer, in order):
   square     x^2
   poly       learned per-channel a*x^2 + b*x + c (|a| >= 0.01 enforced)
   poolK      avgpool2d size K (window = stride = K)
+  relu, maxpoolK
+             teachers only (--teacher-arch): ReLU and max pooling have no HE form, so a student
+             architecture that names them is refused
   denseN     dense with N units (hidden; trained with batch-norm after it, folded at export);
   dense      the last layer: dense with one unit per class
   bilinear   or the last layer after a denseN (N = 2 x 10 x K): logit i is the sum over k of
@@ -140,7 +143,10 @@ def load_split(dataset, split):
 # ---------------------------------------------------------------------------------------------
 # architecture
 
-def parse_arch(arch):
+TEACHER_ONLY = ('relu', 'maxpool2d')
+
+
+def parse_arch(arch, teacher=False):
     layers = []
     for tok in [t.strip() for t in arch.split(',') if t.strip()]:
         m = re.fullmatch(r'c(\d+)s(\d+)p(\d+)-(\d+)', tok)
@@ -151,12 +157,18 @@ def parse_arch(arch):
             layers.append({'type': tok})
         elif re.fullmatch(r'pool(\d+)', tok):
             layers.append({'type': 'avgpool2d', 'size': int(tok[4:])})
+        elif tok == 'relu':
+            layers.append({'type': 'relu'})
+        elif re.fullmatch(r'maxpool(\d+)', tok):
+            layers.append({'type': 'maxpool2d', 'size': int(tok[7:])})
         elif re.fullmatch(r'dense(\d*)', tok):
             layers.append({'type': 'dense', 'units': int(tok[5:]) if tok[5:] else None})
         elif tok == 'bilinear':
             layers.append({'type': 'bilinear', 'units': 10})
         else:
             raise SystemExit(f'bad architecture token {tok!r}')
+        if layers[-1]['type'] in TEACHER_ONLY and not teacher:
+            raise SystemExit(f'{tok!r} has no encrypted form: it may appear only in --teacher-arch')
     if layers and layers[-1]['type'] == 'bilinear':
         units = layers[-2]['units'] if len(layers) > 1 and layers[-2]['type'] == 'dense' else None
         if not units or units % 20:
@@ -182,9 +194,9 @@ def shapes_through(layers, hwc):
             h, w, c = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1, L['filters']
             if h <= 0 or w <= 0:
                 raise SystemExit('convolution leaves no output')
-        elif t == 'avgpool2d':
+        elif t in ('avgpool2d', 'maxpool2d'):
             if h % L['size'] or w % L['size']:
-                raise SystemExit(f'avgpool{L["size"]}: input {h}x{w} is not a multiple')
+                raise SystemExit(f'{t[:-2]}{L["size"]}: input {h}x{w} is not a multiple')
             h, w = h // L['size'], w // L['size']
         elif t in ('dense', 'bilinear'):
             h, w, c = 1, 1, L['units']
@@ -202,8 +214,10 @@ def describe(layers):
             parts.append('x^2')
         elif t == 'poly':
             parts.append('poly')
-        elif t == 'avgpool2d':
-            parts.append(f'avgpool {L["size"]}')
+        elif t in ('avgpool2d', 'maxpool2d'):
+            parts.append(f'{t[:-2]} {L["size"]}')
+        elif t == 'relu':
+            parts.append('relu')
         elif t == 'bilinear':
             parts.append('bilinear')
         else:
@@ -270,6 +284,10 @@ def build_torch(layers):
                     self.blocks.append(Poly(c, spatial, POLY_A0, POLY_B0))
                 elif t == 'avgpool2d':
                     self.blocks.append(nn.AvgPool2d(L['size']))
+                elif t == 'maxpool2d':
+                    self.blocks.append(nn.MaxPool2d(L['size']))
+                elif t == 'relu':
+                    self.blocks.append(nn.ReLU())
                 elif t == 'bilinear':
                     self.blocks.append(Bilinear(L['units']))
                 elif t == 'dense':
@@ -287,7 +305,7 @@ def build_torch(layers):
     # a poly right after a conv/pool is spatial; after a dense it is flat
     spatial = False
     for L in layers:
-        if L['type'] in ('conv2d', 'avgpool2d'):
+        if L['type'] in ('conv2d', 'avgpool2d', 'maxpool2d'):
             spatial = True
         elif L['type'] == 'dense':
             spatial = False
@@ -580,7 +598,7 @@ def load_or_train_teacher(args, ds, xtr, ytr, xte, yte, pad, flip, fmt, log):
     label smoothing (smoothed teachers distil worse, Mueller et al. 2019) and cached in
     --teacher-ckpt so that several students can share it."""
     import torch
-    layers = shapes_through(parse_arch(args.teacher_arch), ds['shape'])
+    layers = shapes_through(parse_arch(args.teacher_arch, teacher=True), ds['shape'])
     teacher = build_torch(layers).to(memory_format=fmt)
     spec = teacher_spec(args)
     ckpt = args.teacher_ckpt
