@@ -143,9 +143,6 @@ def load_split(dataset, split):
 # ---------------------------------------------------------------------------------------------
 # architecture
 
-TEACHER_ONLY = ('relu', 'maxpool2d')
-
-
 def parse_arch(arch, teacher=False):
     layers = []
     for tok in [t.strip() for t in arch.split(',') if t.strip()]:
@@ -157,18 +154,16 @@ def parse_arch(arch, teacher=False):
             layers.append({'type': tok})
         elif re.fullmatch(r'pool(\d+)', tok):
             layers.append({'type': 'avgpool2d', 'size': int(tok[4:])})
-        elif tok == 'relu':
-            layers.append({'type': 'relu'})
-        elif re.fullmatch(r'maxpool(\d+)', tok):
-            layers.append({'type': 'maxpool2d', 'size': int(tok[7:])})
+        elif tok == 'relu' or re.fullmatch(r'maxpool(\d+)', tok):
+            if not teacher:  # no encrypted form: never a manifest layer
+                raise SystemExit(f'{tok!r} has no encrypted form: it may appear only in --teacher-arch')
+            layers.append({'type': 'relu'} if tok == 'relu' else {'type': 'maxpool2d', 'size': int(tok[7:])})
         elif re.fullmatch(r'dense(\d*)', tok):
             layers.append({'type': 'dense', 'units': int(tok[5:]) if tok[5:] else None})
         elif tok == 'bilinear':
             layers.append({'type': 'bilinear', 'units': 10})
         else:
             raise SystemExit(f'bad architecture token {tok!r}')
-        if layers[-1]['type'] in TEACHER_ONLY and not teacher:
-            raise SystemExit(f'{tok!r} has no encrypted form: it may appear only in --teacher-arch')
     if layers and layers[-1]['type'] == 'bilinear':
         units = layers[-2]['units'] if len(layers) > 1 and layers[-2]['type'] == 'dense' else None
         if not units or units % 20:
