@@ -3,12 +3,13 @@ import { parseArch } from './arch-string'
 
 describe("train-torch's architecture strings", () => {
   it('reads every token kind, the first conv carrying the packing', () => {
-    expect(parseArch('c5s1p0-16,poly,pool2,c3s2p1-32,square,dense64,poly,dense', 'image')).toEqual([
+    expect(parseArch('c5s1p0-16,poly,pool2,c3s2p1-32,square,spool2,dense64,poly,dense', 'image')).toEqual([
       { type: 'conv2d', kernel: 5, stride: 1, padding: 0, filters: 16, packing: 'image' },
       { type: 'poly' },
       { type: 'avgpool2d', size: 2 },
       { type: 'conv2d', kernel: 3, stride: 2, padding: 1, filters: 32 },
       { type: 'square' },
+      { type: 'avgpool2d', size: 2, stagger: true },
       { type: 'dense', units: 64 },
       { type: 'poly' },
       { type: 'dense', units: 10 },

@@ -21,8 +21,8 @@ export function parseArch(arch: string, packing: 'image' | 'patches' = 'patches'
       }
       if (token === 'square' || token === 'poly') return { type: token }
       if (token === 'bilinear') return { type: 'bilinear', units: 10 }
-      const pool = /^pool(\d+)$/.exec(token)
-      if (pool) return { type: 'avgpool2d', size: Number(pool[1]) }
+      const pool = /^(s?)pool(\d+)$/.exec(token)
+      if (pool) return { type: 'avgpool2d', size: Number(pool[2]), ...(pool[1] ? { stagger: true } : {}) }
       const dense = /^dense(\d*)$/.exec(token)
       if (dense) return { type: 'dense', units: dense[1] ? Number(dense[1]) : 10 }
       // the trainer takes these in a --teacher-arch only: no encrypted form, so no manifest layer

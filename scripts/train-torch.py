@@ -22,6 +22,9 @@ Architecture string (comma separated, one token per manifest layer, in order):
   square     x^2
   poly       learned per-channel a*x^2 + b*x + c (|a| >= 0.01 enforced)
   poolK      avgpool2d size K (window = stride = K)
+  spoolK     staggered avgpool2d size K: channel c's windows start q = c mod K^2 pixels in, at
+             (q div K, q mod K), zeros past the bottom and right edges (docs/model-format.md);
+             after the first conv's activation the server sums its K^2 conv ciphertexts into one
   relu, maxpoolK
              teachers only (--teacher-arch): ReLU and max pooling have no HE form, so a student
              architecture that names them is refused
@@ -154,6 +157,8 @@ def parse_arch(arch, teacher=False):
             layers.append({'type': tok})
         elif re.fullmatch(r'pool(\d+)', tok):
             layers.append({'type': 'avgpool2d', 'size': int(tok[4:])})
+        elif re.fullmatch(r'spool(\d+)', tok):
+            layers.append({'type': 'avgpool2d', 'size': int(tok[5:]), 'stagger': True})
         elif tok == 'relu' or re.fullmatch(r'maxpool(\d+)', tok):
             if not teacher:  # no encrypted form: never a manifest layer
                 raise SystemExit(f'{tok!r} has no encrypted form: it may appear only in --teacher-arch')
@@ -210,7 +215,7 @@ def describe(layers):
         elif t == 'poly':
             parts.append('poly')
         elif t in ('avgpool2d', 'maxpool2d'):
-            parts.append(f'{t[:-2]} {L["size"]}')
+            parts.append(f'{"staggered " if L.get("stagger") else ""}{t[:-2]} {L["size"]}')
         elif t == 'relu':
             parts.append('relu')
         elif t == 'bilinear':
@@ -252,6 +257,15 @@ def build_torch(layers):
             a, b, c = self.eff_a().view(shape), self.b.view(shape), self.c.view(shape)
             return (a * x + b) * x + c
 
+    class StaggeredPool(nn.Module):
+        """avgpool2d size s whose channel c starts q = c mod s^2 pixels in, at (q // s, q % s)."""
+        def __init__(self, size):
+            super().__init__()
+            self.size = size
+
+        def forward(self, x):
+            return staggered_pool(x, self.size, torch.nn.functional.avg_pool2d)
+
     class Bilinear(nn.Module):
         """logit i = sum over k of x[i + U*k] * x[U*K + i + U*k]: two linear maps multiplied."""
         def __init__(self, units):
@@ -278,7 +292,7 @@ def build_torch(layers):
                     spatial = L['in_shape'][:2] != (1, 1) or L.get('spatial', False)
                     self.blocks.append(Poly(c, spatial, POLY_A0, POLY_B0))
                 elif t == 'avgpool2d':
-                    self.blocks.append(nn.AvgPool2d(L['size']))
+                    self.blocks.append(StaggeredPool(L['size']) if L.get('stagger') else nn.AvgPool2d(L['size']))
                 elif t == 'maxpool2d':
                     self.blocks.append(nn.MaxPool2d(L['size']))
                 elif t == 'relu':
@@ -310,6 +324,22 @@ def build_torch(layers):
 
 
 POLY_A0, POLY_B0 = 0.125, 0.5
+
+
+def staggered_pool(x, s, avg_pool2d):
+    """NCHW: channel c averages s x s windows starting at (q // s, q % s), q = c mod s^2, every s
+    pixels, floor(H / s) x floor(W / s) of them, zeros past the bottom and right edges."""
+    import torch
+    n, c, h, w = x.shape
+    xp = torch.nn.functional.pad(x, (0, s - 1, 0, s - 1))
+    parts = []
+    for q in range(s * s):
+        oy, ox = divmod(q, s)
+        parts.append(avg_pool2d(xp[:, q::s * s, oy:oy + s * (h // s), ox:ox + s * (w // s)], s))
+    out = x.new_empty(n, c, h // s, w // s)
+    for q in range(s * s):
+        out[:, q::s * s] = parts[q]
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -354,7 +384,7 @@ def fold_and_export(model, layers, meta, out_dir):
                 tensors.append((f'{name}.coefficients', blk.coefficients().numpy()))
                 mlayers.append({'type': 'poly', 'coefficients': f'{name}.coefficients'})
             elif t == 'avgpool2d':
-                mlayers.append({'type': 'avgpool2d', 'size': L['size']})
+                mlayers.append({'type': 'avgpool2d', 'size': L['size'], **({'stagger': True} if L.get('stagger') else {})})
             elif t == 'bilinear':
                 mlayers.append({'type': 'bilinear', 'units': L['units']})
             elif t == 'dense':
@@ -453,6 +483,16 @@ def numpy_forward(manifest, tensors, images_u8, record=None):
         elif t == 'poly':
             co = tensors[L['coefficients']]  # [channels, 3]
             x = (co[:, 0] * x + co[:, 1]) * x + co[:, 2]
+        elif t == 'avgpool2d' and L.get('stagger'):
+            s = L['size']
+            n, h, w, c = x.shape
+            xp = np.pad(x, ((0, 0), (0, s - 1), (0, s - 1), (0, 0)))
+            out = np.empty((n, h // s, w // s, c))
+            for q in range(s * s):
+                oy, ox = divmod(q, s)
+                part = xp[:, oy:oy + s * (h // s), ox:ox + s * (w // s), q::s * s]
+                out[..., q::s * s] = part.reshape(n, h // s, s, w // s, s, -1).mean(axis=(2, 4))
+            x = out
         elif t == 'avgpool2d':
             s = L['size']
             n, h, w, c = x.shape
@@ -767,7 +807,7 @@ def check(model_dir, count):
             sh = (1, -1, 1, 1) if x.dim() == 4 else (1, -1)
             x = (co[:, 0].view(sh) * x + co[:, 1].view(sh)) * x + co[:, 2].view(sh)
         elif t == 'avgpool2d':
-            x = F.avg_pool2d(x, L['size'])
+            x = staggered_pool(x, L['size'], F.avg_pool2d) if L.get('stagger') else F.avg_pool2d(x, L['size'])
         elif t == 'dense':
             W = tensors[L['weights']]
             if x.dim() == 4:

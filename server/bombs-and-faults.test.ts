@@ -38,7 +38,7 @@ describe('decompression bombs', () => {
   it('refuses a keys body whose section declares gigabytes in the main thread, RSS unchanged', async () => {
     const [, galois] = unpack(owner.evaluationKeys, ContainerKind.evaluationKeys, 2)
     // built once, before measuring: the body carries the model's real Galois keys (7.6 MB for
-    // fashion-cnn 2.0.0); four fresh copies of it plus the server's buffered copy of each were
+    // fashion-cnn's six steps); four fresh copies of it plus the server's buffered copy of each were
     // ~60 MB of garbage the collector had not reclaimed when CI measured 66 MiB of growth
     const body = pack(ContainerKind.evaluationKeys, [declaringGigabytes(), galois])
     const before = process.memoryUsage().rss

@@ -266,7 +266,11 @@ export const openapi = {
             'zero padding in normalised space; packing (first layer only) decides the client input layout (default patches)',
             ['packing'],
           ),
-          obj({ type: { const: 'avgpool2d' }, size: int }, 'window = stride = size, folded into the next linear layer'),
+          obj(
+            { type: { const: 'avgpool2d' }, size: int, stagger: { type: 'boolean' } },
+            'window = stride = size, folded into the next linear layer. stagger (default false): channel c\'s windows start q = c mod size^2 cells in, at (q div size, q mod size), reading zeros past the bottom and right edges; the server may then sum size^2 conv ciphertexts into one (rotations the plan\'s keys cover)',
+            ['stagger'],
+          ),
           obj({ type: { const: 'square' } }),
           obj({ type: { const: 'poly' } }, 'a*x^2 + b*x + c per channel; the coefficients are trained, so not published; one level, like square'),
           obj({ type: { const: 'dense' }, units: int }, 'inputs in HWC order'),

@@ -35,6 +35,8 @@ interface Case {
   input: { height: number; width: number; channels: 1 | 3 }
   layers: LayerGeometry[]
   he: HeParams
+  /** a staggered pool the plan sums with rotations (gather.ts) */
+  gathered?: boolean
 }
 
 const cases: Case[] = [
@@ -93,6 +95,47 @@ const cases: Case[] = [
     ],
     he: DEFAULT_HE_PARAMS,
   },
+  {
+    // gathered (gather.ts): 8 filters in two groups of four, one ciphertext into the dense layers;
+    // the windows that start on odd cells reach one cell past the 10x10 edge
+    name: 'image packing, staggered pool gathered into one ciphertext, poly, two dense layers',
+    input: { height: 12, width: 12, channels: 1 },
+    layers: [
+      { type: 'conv2d', kernel: 3, stride: 1, padding: 0, filters: 8, packing: 'image' },
+      { type: 'poly' },
+      { type: 'avgpool2d', size: 2, stagger: true },
+      { type: 'dense', units: 12 },
+      { type: 'poly' },
+      { type: 'dense', units: 10 },
+    ],
+    he: he(16384, 5),
+    gathered: true,
+  },
+  {
+    // gathered: a 3x3 pool sums nine conv ciphertexts; 11 filters leave the second group seven short
+    name: 'image packing, staggered 3x3 pool, a short last group',
+    input: { height: 11, width: 11, channels: 1 },
+    layers: [
+      { type: 'conv2d', kernel: 3, stride: 1, padding: 0, filters: 11, packing: 'image' },
+      { type: 'square' },
+      { type: 'avgpool2d', size: 3, stagger: true },
+      { type: 'dense', units: 6 },
+    ],
+    he: he(16384, 3),
+    gathered: true,
+  },
+  {
+    // not gathered: patches leave no empty cell past a row's end, so the pool folds into the dense layer as usual
+    name: 'patches on 3 channels, staggered pool folded into the dense layer',
+    input: { height: 8, width: 8, channels: 3 },
+    layers: [
+      { type: 'conv2d', kernel: 3, stride: 1, padding: 1, filters: 4, packing: 'patches' },
+      { type: 'poly' },
+      { type: 'avgpool2d', size: 2, stagger: true },
+      { type: 'dense', units: 5 },
+    ],
+    he: he(16384, 3),
+  },
 ]
 
 let clientSeal: Seal
@@ -110,6 +153,7 @@ describe('deep networks with random weights match their plaintext reference', ()
       const evaluator = await ModelEvaluator.create(manifest, weights, serverSeal)
       const keys = evaluator.loadKeys(owner.evaluationKeys.slice())
       try {
+        expect(evaluator.plan.stages.some((s) => s.kind === 'linear' && s.gather !== undefined)).toBe(c.gathered ?? false)
         let state = 7 + n
         let worst = 0
         for (let i = 0; i < IMAGES; i++) {

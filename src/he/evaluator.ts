@@ -14,7 +14,8 @@ import { BlindfoldError, guard } from './errors'
 import { ciphertextSizes, measureKeySizes, type KeySizes } from './object-sizes'
 import { derivePlan, offsetIndex, runOp, shapeLookup, type EvaluationPlan, type LinearStagePlan, type ProductStagePlan } from './plan'
 import { galoisElement } from './rotation-search'
-import { affineOp, compose, polyAffines, type LinearOp } from './linear-ops'
+import { affineOp, compose, gatheredPoolOp, polyAffines, type LinearOp } from './linear-ops'
+import type { GatherPlan } from './gather'
 import { uncompressedSealObject } from './seal-header'
 import { packCiphertext } from './packed-ciphertext'
 import { rotationPath, stageShare } from './stage-share'
@@ -325,6 +326,13 @@ export class ModelEvaluator {
       job.stage++
       this.finished(job, job.stage - 1)
     }
+    const after = this.plan.stages[job.stage]
+    if (after?.kind === 'linear' && after.gather) {
+      // made here, before a split evaluation sends the stage's input on: its parts then receive fewer ciphertexts
+      const t = performance.now()
+      job.current = this.gather(job, after.gather, keys)
+      job.shareMs += performance.now() - t // counted with the stage it opens
+    }
     job.done = job.stage >= this.plan.stages.length
   }
 
@@ -480,6 +488,23 @@ export class ModelEvaluator {
     }
   }
 
+  /** A staggered pool's window sums (gather.ts): each gathered ciphertext sums its members, rotated. */
+  private gather(job: EvaluationJob, plan: GatherPlan, keys: LoadedKeys): Ciphertext[] {
+    const { seal } = this.he
+    const ev = this.evaluator
+    const tmp = job.track(new seal.Ciphertext())
+    return plan.members.map((members, t) => {
+      const acc = job.track(new seal.Ciphertext())
+      members.forEach((m, i) => {
+        const target = i === 0 ? acc : tmp
+        target.assign(job.current[m.ct])
+        for (const step of plan.paths[t][i]) ev.rotateVectorInplace(target, step, keys.galois)
+        if (i > 0) ev.addInplace(acc, tmp)
+      })
+      return acc
+    })
+  }
+
   /** At each level, sums `count + 1` copies of `acc` spaced `step` apart, in place (one key per level); `scratch` is overwritten. */
   private fold(acc: Ciphertext, levels: ReadonlyArray<{ step: number; count: number }>, keys: LoadedKeys, scratch: Ciphertext): void {
     for (const level of levels) {
@@ -588,13 +613,25 @@ export class ModelEvaluator {
   private stageOp(index: number, stage: LinearStagePlan, weights: Weights): LinearOp {
     const m = this.manifest
     const shapes = shapeLookup(m)
-    let op = runOp(m, stage.layers, index === 0 ? this.plan.conv : undefined, weights)
     const poly = (layer: number) => {
       const l = m.layers[layer]
       if (l.type !== 'poly') throw new BlindfoldError('internal', `layer ${layer} is not poly`)
       const channels = shapes.in(layer).channels
       return polyAffines(tensor(weights, l.coefficients, channels * 3), channels)
     }
+    if (stage.gather) {
+      // the stage reads window sums of squares: the pool's average and the poly's affine half after its square act on them
+      const layer = stage.gather.layer
+      const pool = m.layers[layer] as Extract<ModelManifest['layers'][number], { type: 'avgpool2d' }>
+      const sums = gatheredPoolOp(pool.size, shapes.in(layer), shapes.out(layer), stage.polyBefore === undefined ? undefined : poly(stage.polyBefore).after)
+      let op = compose(runOp(m, stage.layers.slice(1), undefined, weights), sums)
+      if (stage.polyAfter !== undefined) {
+        const { before } = poly(stage.polyAfter)
+        op = compose(affineOp(op.outputs, before.scale.length, before.scale, before.shift), op)
+      }
+      return op
+    }
+    let op = runOp(m, stage.layers, index === 0 ? this.plan.conv : undefined, weights)
     if (stage.polyBefore !== undefined) {
       const { after } = poly(stage.polyBefore)
       op = compose(op, affineOp(op.inputs, after.scale.length, after.scale, after.shift))

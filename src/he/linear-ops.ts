@@ -6,7 +6,7 @@
  * reads only the structure (which input feeds which output); the evaluator
  * calls them with the weights for the values. Isomorphic: no DOM, no Node.
  */
-import { layerShapes, type Shape } from '../model/geometry'
+import { layerShapes, poolOrigin, type Shape } from '../model/geometry'
 import { inputShape } from '../model/forward'
 import { tensor, type InputSpec, type Layer, type LayerGeometry, type Weights } from '../model/manifest'
 
@@ -82,7 +82,8 @@ export function firstConvOp(
   }
 }
 
-export function avgPoolOp(size: number, s: Shape, o: Shape): LinearOp {
+/** avgpool2d, staggered or not (geometry.ts poolOrigin); a window's cells past the edge are zeros. */
+export function avgPoolOp(size: number, s: Shape, o: Shape, stagger?: boolean): LinearOp {
   const C = s.channels
   const v = 1 / (size * size)
   return {
@@ -91,11 +92,41 @@ export function avgPoolOp(size: number, s: Shape, o: Shape): LinearOp {
     row(out, emit) {
       const c = out % C
       const pos = (out - c) / C
-      const oy = Math.floor(pos / o.width)
-      const ox = pos % o.width
-      for (let dy = 0; dy < size; dy++) for (let dx = 0; dx < size; dx++) emit(((oy * size + dy) * s.width + ox * size + dx) * C + c, v)
+      const origin = poolOrigin(size, stagger, c)
+      const y0 = origin.y + Math.floor(pos / o.width) * size
+      const x0 = origin.x + (pos % o.width) * size
+      for (let dy = 0; dy < size; dy++)
+        for (let dx = 0; dx < size; dx++) {
+          if (y0 + dy < s.height && x0 + dx < s.width) emit(((y0 + dy) * s.width + x0 + dx) * C + c, v)
+        }
     },
     bias: () => 0,
+  }
+}
+
+/**
+ * A staggered pool whose window sums the server gathered (plan.ts, gather):
+ * input o is the sum of pooled element o's window of activations y =
+ * scale[c] * z + shift[c] (a poly's affine half after its square, z the
+ * squares; identity without one), output o that window's average of y.
+ * Cells past the edge are zeros of y, not of z: their shift is not counted.
+ */
+export function gatheredPoolOp(size: number, s: Shape, o: Shape, after?: { scale: Float64Array; shift: Float64Array }): LinearOp {
+  const C = s.channels
+  const v = 1 / (size * size)
+  const cells = (out: number) => {
+    const c = out % C
+    const pos = (out - c) / C
+    const origin = poolOrigin(size, true, c)
+    const rows = Math.min(size, s.height - origin.y - Math.floor(pos / o.width) * size)
+    const cols = Math.min(size, s.width - origin.x - (pos % o.width) * size)
+    return rows * cols
+  }
+  return {
+    inputs: o.height * o.width * C,
+    outputs: o.height * o.width * C,
+    row: (out, emit) => emit(out, v * (after ? after.scale[out % C] : 1)),
+    bias: (out) => (after ? v * cells(out) * after.shift[out % C] : 0),
   }
 }
 

@@ -32,6 +32,8 @@ import { firstConvGeometry, inputShape } from '../model/forward'
 import type { HeParams, InputSpec, Layer, LayerGeometry, Weights } from '../model/manifest'
 import { avgPoolOp, compose, convOp, denseOp, firstConvOp, linearRuns, type LinearOp, type LinearRun } from './linear-ops'
 import { alignPath, bsgs, bsgsCost, chainSteps, keyCost, type BabyChain } from './rotation-search'
+import { staggerGroup, staggeredSplit, type GatherPlan } from './gather'
+import { gridLayout, layoutOf, stridedGrid, type Grid, type Layout } from './grid'
 
 export const DEFAULT_HE_PARAMS: HeParams = {
   scheme: 'ckks',
@@ -47,14 +49,7 @@ export const DEFAULT_HE_PARAMS: HeParams = {
 /** How many copies one fold level sums: more per level means fewer keys, more rotations. */
 export const DEFAULT_FOLD_RADIX = 16
 
-/** Where one logical vector element lives. */
-export interface Layout {
-  ciphertexts: number
-  /** ciphertext index per logical element */
-  ct: Int32Array
-  /** slot per logical element */
-  slot: Int32Array
-}
+export type { Layout } from './grid'
 
 export interface LinearStagePlan {
   kind: 'linear'
@@ -82,6 +77,8 @@ export interface LinearStagePlan {
   fold?: { period: number; levels: Array<{ step: number; count: number }> }
   /** which (input ct, output ct, k) products exist, from structure only */
   terms: Array<{ input: number; output: number; k: number }>
+  /** a staggered pool opening the run, summed before the stage (gather.ts): `input` is then the gathered layout */
+  gather?: GatherPlan
 }
 
 export interface SquareStagePlan {
@@ -134,103 +131,50 @@ type Model = { input: InputSpec; layers: LayerGeometry[]; he: HeParams }
 const mod = (a: number, n: number) => ((a % n) + n) % n
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b))
 
-function layoutOf(ciphertexts: number, ct: ArrayLike<number>, slot: ArrayLike<number>): Layout {
-  return { ciphertexts, ct: Int32Array.from(ct), slot: Int32Array.from(slot) }
-}
-
-/** An activation on a grid: element (y, x, c) at ct[c], slot base[c] + y * rowStep + x * colStep (mod slots). */
-interface Grid {
-  shape: Shape
-  rowStep: number
-  colStep: number
-  blockSize: number
-  blocksPerCt: number
-  /** where channels sit within a block (base[c] = block * blockSize + one of these, before a stage's shift) */
-  offsets: number[]
-  ct: Int32Array
-  base: Int32Array
-}
-
-function gridLayout(g: Grid, slots: number, shift = 0): Layout {
-  const { height, width, channels } = g.shape
-  const n = height * width * channels
-  const ct = new Int32Array(n)
-  const slot = new Int32Array(n)
-  for (let y = 0; y < height; y++)
-    for (let x = 0; x < width; x++)
-      for (let c = 0; c < channels; c++) {
-        const i = (y * width + x) * channels + c
-        ct[i] = g.ct[c]
-        slot[i] = mod(g.base[c] + y * g.rowStep + x * g.colStep + shift, slots)
-      }
-  return { ciphertexts: Math.max(...g.ct) + 1, ct, slot }
-}
-
-/**
- * The output grid of a run with total stride `stride` over input grid `g`:
- * the same grid with steps times `stride`; channels fill the gaps of each
- * block (the input's own channel offsets, each widened by the stride x stride
- * cells the stride leaves empty), then further blocks, then further
- * ciphertexts. A stride-1 run thus keeps its input's multiplexing instead of
- * spreading one channel per block over more ciphertexts.
- */
-function stridedGrid(g: Grid, shape: Shape, stride: number): Grid {
-  const rowStep = g.rowStep * stride
-  const colStep = g.colStep * stride
-  const extent = (shape.height - 1) * rowStep + (shape.width - 1) * colStep
-  const gaps: number[] = []
-  for (const b of g.offsets)
-    for (let dy = 0; dy < stride; dy++)
-      for (let dx = 0; dx < stride; dx++) {
-        const d = b + dy * g.rowStep + dx * g.colStep
-        if (extent + d < g.blockSize && !gaps.includes(d)) gaps.push(d)
-      }
-  // keep only gaps whose footprints do not collide (on a regular grid they cannot, but check)
-  const used = new Set<number>()
-  const fitting = gaps.filter((d) => {
-    const cells: number[] = []
-    for (let y = 0; y < shape.height; y++) for (let x = 0; x < shape.width; x++) cells.push(d + y * rowStep + x * colStep)
-    if (cells.some((c) => used.has(c))) return false
-    cells.forEach((c) => used.add(c))
-    return true
-  })
-  if (fitting.length === 0) throw new Error(`plan: a ${shape.height}x${shape.width} activation does not fit a block of ${g.blockSize} slots`)
-  const perCt = fitting.length * g.blocksPerCt
-  const ct = new Int32Array(shape.channels)
-  const base = new Int32Array(shape.channels)
-  for (let c = 0; c < shape.channels; c++) {
-    const inCt = c % perCt
-    ct[c] = Math.floor(c / perCt)
-    base[c] = Math.floor(inCt / fitting.length) * g.blockSize + fitting[inCt % fitting.length]
-  }
-  return { shape, rowStep, colStep, blockSize: g.blockSize, blocksPerCt: g.blocksPerCt, offsets: fitting, ct, base }
-}
-
 export function derivePlan(model: Model, foldRadix = DEFAULT_FOLD_RADIX): EvaluationPlan {
   const slots = model.he.polyModulusDegree / 2
   const runs = linearRuns(model)
   const geometry = firstConvGeometry(model)
   const first = model.layers[0] as Extract<LayerGeometry, { type: 'conv2d' }>
-  const conv = convPacking(first.packing ?? 'patches', geometry, first.filters, slots)
+  // a gathered staggered pool after the first conv puts channel c in the block of its group (gather.ts);
+  // where the split does not fit, channel c stays with its own copy of the input
+  let conv = convPacking(first.packing ?? 'patches', geometry, first.filters, slots, runs.length > 1 ? staggerGroup(model, runs[1]) : 1)
+  if (runs.length > 1 && !staggeredSplit(model, runs[1], conv.grid, runs[0].stride / first.stride, slots)) {
+    conv = convPacking(first.packing ?? 'patches', geometry, first.filters, slots)
+  }
   const cost = keyCost(model.he.polyModulusDegree)
   const input = { ...conv.input, positions: conv.positions, taps: conv.taps, packing: conv.packing, copies: conv.copies }
 
   const stages: StagePlan[] = []
   let current: Layout = conv.input
   let grid: Grid | undefined = conv.grid
+  let gather: GatherPlan | undefined
   runs.forEach((run, r) => {
-    const op = runOp(model, run.layers, r === 0 ? conv : undefined)
+    // a gathered staggered pool is summed before the stage, so the stage's map starts after it
+    const op = runOp(model, gather ? run.layers.slice(1) : run.layers, r === 0 ? conv : undefined)
     const polyBefore = r > 0 && runs[r - 1].activation?.type === 'poly' ? runs[r - 1].activation!.layer : undefined
     const polyAfter = run.activation?.type === 'poly' ? run.activation.layer : undefined
     let stage: LinearStagePlan
     const bilinear = run.activation?.type === 'bilinear' ? bilinearLayout(model.layers[run.activation.layer] as { units: number }, op.outputs, slots) : undefined
     if (run.dense) {
       stage = denseStage(run, op, current, slots, foldRadix, cost, bilinear)
+      if (gather) stage.gather = gather
+      gather = undefined
     } else {
       // the first run's output grid starts from the first conv's own output grid
-      const out = stridedGrid(grid!, run.output, r === 0 ? run.stride / first.stride : run.stride)
-      stage = gridStage(run, op, current, out, slots, cost)
+      const stride = r === 0 ? run.stride / first.stride : run.stride
+      const out = stridedGrid(grid!, run.output, stride)
+      const split = run.activation && runs[r + 1] ? staggeredSplit(model, runs[r + 1], grid!, stride, slots) : undefined
+      stage = gridStage(run, op, current, split?.layout ?? gridLayout(out, slots), slots, cost)
       grid = { ...out, base: Int32Array.from(out.base, (b) => b + stage.origin * stage.unit) }
+      if (split) {
+        const shift = stage.origin * stage.unit
+        gather = split.gather
+        current = layoutOf(split.gathered.ciphertexts, split.gathered.ct, Array.from(split.gathered.slot, (s) => mod(s + shift, slots)))
+        stages.push({ ...stage, polyBefore, polyAfter })
+        stages.push({ kind: 'square', layer: run.activation!.layer })
+        return
+      }
     }
     stages.push({ ...stage, polyBefore, polyAfter })
     current = stage.output
@@ -241,7 +185,8 @@ export function derivePlan(model: Model, foldRadix = DEFAULT_FOLD_RADIX): Evalua
       stages.push({ kind: 'square', layer: run.activation.layer })
     }
   })
-  // a product's alignment (left empty above) is made once every other stage's keys are known
+  // a gather's and a product's rotations (left empty above) are made once every other stage's keys are known
+  for (const s of stages) if (s.kind === 'linear' && s.gather) s.gather.paths = s.gather.members.map((ms) => ms.map((m) => (m.rotation ? alignPath(m.rotation, rotationSteps(stages, slots), cost) : [])))
   for (const s of stages) if (s.kind === 'product') s.align = alignPath(s.half, rotationSteps(stages, slots), cost)
   const depth = stages.length
   const bits = model.he.coeffModulusBits
@@ -287,7 +232,7 @@ export function runOp(model: { input: InputSpec; layers: LayerGeometry[] }, laye
         ? firstConvOp(l, conv.taps, conv.positions, conv.input.ct.length, conv.inputIndex, weights)
         : convOp(l, shapes.in(i), shapes.out(i), weights)
     } else if (l.type === 'avgpool2d') {
-      next = avgPoolOp(l.size, shapes.in(i), shapes.out(i))
+      next = avgPoolOp(l.size, shapes.in(i), shapes.out(i), l.stagger)
     } else if (l.type === 'dense') {
       const s = shapes.in(i)
       next = denseOp(l, s.height * s.width * s.channels, weights)
@@ -330,7 +275,12 @@ export interface ConvPacking {
   inputIndex(t: number, p: number, c: number): number
 }
 
-export function convPacking(packing: 'patches' | 'image', g: ConvGeometry, filters: number, slots: number): ConvPacking {
+/**
+ * `group`: channels that share an output block (a staggered pool's groups,
+ * gather.ts); with 'image' packing channel c reads the copy of the image in
+ * that block, so its taps need no rotation across blocks.
+ */
+export function convPacking(packing: 'patches' | 'image', g: ConvGeometry, filters: number, slots: number, group = 1): ConvPacking {
   const { positions, taps, outH, outW } = convShape(g)
   const channelGrid = (copies: number, blockSize: number, rowStep: number): Grid => ({
     shape: { height: outH, width: outW, channels: filters },
@@ -369,7 +319,7 @@ export function convPacking(packing: 'patches' | 'image', g: ConvGeometry, filte
     filters,
     taps,
     positions,
-    inputIndex: (t, p, c) => (c % copies) * area + anchor(p) + Math.floor(t / g.kernel) * g.inputWidth + (t % g.kernel),
+    inputIndex: (t, p, c) => (Math.floor(c / group) % copies) * area + anchor(p) + Math.floor(t / g.kernel) * g.inputWidth + (t % g.kernel),
   }
 }
 
@@ -387,14 +337,14 @@ function blockLayout(elements: number, blocks: number, copies: number, size: num
 }
 
 /**
- * A run whose output lives on a grid: every (input element, output element)
- * pair the run's map links becomes a term (input ct, output ct, rotation); on
- * a grid the rotation depends on channels and tap only, so terms are few.
- * Offsets are cyclic: the origin is put after the largest gap between them,
- * and the output is left where the rotations put it (shifted by the origin).
+ * A run whose output lives on a grid (or the split of one a staggered pool
+ * gathers): every (input element, output element) pair the run's map links
+ * becomes a term (input ct, output ct, rotation); on a grid the rotation
+ * depends on channels and tap only, so terms are few. Offsets are cyclic: the
+ * origin is put after the largest gap between them, and the output is left
+ * where the rotations put it (shifted by the origin).
  */
-function gridStage(run: LinearRun, op: LinearOp, input: Layout, out: Grid, slots: number, keyCost: number): LinearStagePlan {
-  const logical = gridLayout(out, slots)
+function gridStage(run: LinearRun, op: LinearOp, input: Layout, logical: Layout, slots: number, keyCost: number): LinearStagePlan {
   const cts = input.ciphertexts
   const outCts = logical.ciphertexts
   // (input ct, output ct, offset) of every weight, deduplicated: millions of them for a CIFAR-10
@@ -580,6 +530,7 @@ function rotationSteps(stages: StagePlan[], slots: number): number[] {
       for (const level of s.fold.levels) steps.add(mod(level.step, slots))
     }
     if (s.kind !== 'linear') continue
+    for (const path of s.gather?.paths ?? []) for (const p of path) for (const step of p) steps.add(step)
     for (const d of chainSteps(s.babies)) steps.add(mod(d * s.unit, slots))
     if (s.giant > 1) steps.add(mod(s.n1 * s.unit, slots))
     for (const level of s.fold?.levels ?? []) steps.add(mod(level.step, slots))

@@ -8,11 +8,12 @@
 import SEAL from 'node-seal'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { forward } from '../model/forward'
-import { publicModel, type ModelManifest, type Weights } from '../model/manifest'
+import { publicModel, type LayerGeometry, type ModelManifest, type Weights } from '../model/manifest'
 import { randomModel, SMALL_DEEP_NET } from '../model/random-model'
 import { ModelEvaluator, type EvaluationJob, type LoadedKeys, type Share } from './evaluator'
 import { KeyOwner } from './key-owner'
 import { FOUR_LEVELS_8192 } from './params'
+import type { EvaluationPlan } from './plan'
 import { rotationPath, stageShare } from './stage-share'
 
 describe('stageShare', () => {
@@ -106,39 +107,52 @@ describe('one image across several evaluators', () => {
   }
 })
 
-describe('a bilinear read-out across several evaluators', () => {
-  it('2 parts give the plaintext logits: the product and its fold run once, on the combined stage', async () => {
-    const { manifest, weights } = randomModel({
-      input: { height: 12, width: 12, channels: 1 },
-      layers: [
-        { type: 'conv2d', kernel: 3, stride: 1, padding: 0, filters: 6, packing: 'image' },
-        { type: 'poly' },
-        { type: 'avgpool2d', size: 2 },
-        { type: 'dense', units: 40 },
-        { type: 'bilinear', units: 10 },
-      ],
-      he: FOUR_LEVELS_8192,
-      seed: 5,
-    })
-    const owner = await KeyOwner.create(publicModel(manifest), await SEAL())
-    const workers: Worker[] = []
-    try {
-      for (let q = 0; q < 2; q++) {
-        const evaluator = await ModelEvaluator.create(manifest, weights, await SEAL())
-        workers.push({ evaluator, keys: evaluator.loadKeys(owner.evaluationKeys) })
-      }
-      expect(workers[0].evaluator.plan.stages.at(-1)?.kind).toBe('product')
-      const x = Float32Array.from({ length: 144 }, (_, i) => Math.cos(i * 0.21))
+/** Two evaluators share each of `images` images of a 12x12 net: the logits match the plaintext reference. */
+async function splitMatchesPlaintext(layers: LayerGeometry[], seed: number, images: number, check: (plan: EvaluationPlan) => void): Promise<void> {
+  const { manifest, weights } = randomModel({ input: { height: 12, width: 12, channels: 1 }, layers, he: FOUR_LEVELS_8192, seed })
+  const owner = await KeyOwner.create(publicModel(manifest), await SEAL())
+  const workers: Worker[] = []
+  try {
+    for (let q = 0; q < 2; q++) {
+      const evaluator = await ModelEvaluator.create(manifest, weights, await SEAL())
+      workers.push({ evaluator, keys: evaluator.loadKeys(owner.evaluationKeys) })
+    }
+    check(workers[0].evaluator.plan)
+    for (let k = 0; k < images; k++) {
+      const x = Float32Array.from({ length: 144 }, (_, i) => Math.cos(i * 0.21 + k))
       const reference = forward(manifest, weights, x)
       const split = owner.decrypt(classifySplit(workers, owner.encrypt(x)))
       const scale = Math.max(1, ...reference.map(Math.abs))
       for (let o = 0; o < reference.length; o++) expect(Math.abs(split[o] - reference[o]) / scale).toBeLessThan(1e-3)
-    } finally {
-      for (const w of workers) {
-        w.keys.dispose()
-        w.evaluator.dispose()
-      }
-      owner.dispose()
     }
+  } finally {
+    for (const w of workers) {
+      w.keys.dispose()
+      w.evaluator.dispose()
+    }
+    owner.dispose()
+  }
+}
+
+const convPolyPool = (stagger: boolean, filters: number): LayerGeometry[] => [
+  { type: 'conv2d', kernel: 3, stride: 1, padding: 0, filters, packing: 'image' },
+  { type: 'poly' },
+  { type: 'avgpool2d', size: 2, stagger },
+  { type: 'dense', units: 40 },
+  { type: 'bilinear', units: 10 },
+]
+
+describe('a bilinear read-out across several evaluators', () => {
+  it('2 parts give the plaintext logits: the product and its fold run once, on the combined stage', async () => {
+    await splitMatchesPlaintext(convPolyPool(false, 6), 5, 1, (plan) => expect(plan.stages.at(-1)?.kind).toBe('product'))
+  })
+})
+
+describe('a gathered staggered pool across several evaluators', () => {
+  it('2 parts give the plaintext logits: the lead gathers once and its parts share the one ciphertext it made', async () => {
+    await splitMatchesPlaintext(convPolyPool(true, 8), 9, 2, (plan) => {
+      const dense = plan.stages[2]
+      expect(dense.kind === 'linear' && dense.gather && dense.input.ciphertexts).toBe(1)
+    })
   })
 })

@@ -5,7 +5,7 @@
  * mistake in how the plan lays out a layer cannot hide behind the same
  * mistake here.
  */
-import { layerShapes, type ConvGeometry, type Shape } from './geometry'
+import { layerShapes, poolOrigin, type ConvGeometry, type Shape } from './geometry'
 import { tensor, type InputSpec, type Layer, type LayerGeometry, type ModelManifest, type Weights } from './manifest'
 
 export function firstConvGeometry(m: { input: InputSpec; layers: LayerGeometry[] }): ConvGeometry {
@@ -80,8 +80,16 @@ function apply(layer: Layer, w: Weights, x: Float64Array, s: Shape, o: Shape): F
       for (let oy = 0; oy < o.height; oy++)
         for (let ox = 0; ox < o.width; ox++)
           for (let c = 0; c < o.channels; c++) {
+            const origin = poolOrigin(n, layer.stagger, c)
             let sum = 0
-            for (let dy = 0; dy < n; dy++) for (let dx = 0; dx < n; dx++) sum += x[((oy * n + dy) * s.width + ox * n + dx) * s.channels + c]
+            for (let dy = 0; dy < n; dy++) {
+              const iy = origin.y + oy * n + dy
+              if (iy >= s.height) continue // a staggered window past the edge reads zeros
+              for (let dx = 0; dx < n; dx++) {
+                const ix = origin.x + ox * n + dx
+                if (ix < s.width) sum += x[(iy * s.width + ix) * s.channels + c]
+              }
+            }
             y[(oy * o.width + ox) * o.channels + c] = sum / (n * n)
           }
       return y

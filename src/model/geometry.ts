@@ -60,6 +60,17 @@ export function im2col(
   }
 }
 
+/**
+ * Where channel c's pooling windows start (an avgpool2d of `size`): at (0, 0),
+ * or staggered, q = c mod size^2 pixels in, at (q div size, q mod size). A
+ * staggered window that reaches past the bottom or right edge reads zeros there.
+ */
+export function poolOrigin(size: number, stagger: boolean | undefined, c: number): { y: number; x: number } {
+  if (!stagger) return { y: 0, x: 0 }
+  const q = c % (size * size)
+  return { y: Math.floor(q / size), x: q % size }
+}
+
 /** An activation's shape; elements are indexed HWC: (y * width + x) * channels + c. */
 export interface Shape {
   height: number
@@ -71,7 +82,7 @@ export const elementsOf = (s: Shape) => s.height * s.width * s.channels
 
 type LayerShapeInput =
   | { type: 'conv2d'; kernel: number; stride: number; padding: number; filters: number }
-  | { type: 'avgpool2d'; size: number }
+  | { type: 'avgpool2d'; size: number; stagger?: boolean }
   | { type: 'square' | 'poly' }
   | { type: 'dense'; units: number }
   | { type: 'bilinear'; units: number }
@@ -102,6 +113,7 @@ export function layerShapes(input: Shape, layers: LayerShapeInput[]): Shape[] {
         if (!Number.isInteger(l.size) || l.size < 1 || s.height % l.size || s.width % l.size) {
           throw new Error(`${where}: size ${l.size} must divide the ${s.height}x${s.width} input`)
         }
+        if (l.stagger !== undefined && typeof l.stagger !== 'boolean') throw new Error(`${where}: stagger must be true or false`)
         s = { height: s.height / l.size, width: s.width / l.size, channels: s.channels }
         break
       case 'dense':

@@ -36,8 +36,16 @@ export interface Conv2dLayer {
 }
 export interface AvgPool2dLayer {
   type: 'avgpool2d'
-  /** window = stride = size, no padding */
+  /** window = stride = size */
   size: number
+  /**
+   * Staggered windows: channel c's start q = c mod size^2 pixels in, at
+   * (q div size, q mod size), with zeros past the bottom and right edges
+   * (geometry.ts poolOrigin). After the first conv's activation the server
+   * then sums size^2 conv ciphertexts into one (plan.ts, gather). Default false:
+   * every window starts at (0, 0), no padding.
+   */
+  stagger?: boolean
 }
 export interface SquareLayer {
   type: 'square'
