@@ -49,10 +49,10 @@ export function staggerGroup(model: { layers: LayerGeometry[] }, next: LinearRun
 }
 
 /**
- * The conv stage's output layout and the gather after it, when the run after
- * `grid` (output `run.output`, total stride `stride`) is followed by a run
- * that opens with a staggered pool and ends with a dense layer; undefined
- * otherwise, or when the split does not fit (the plain layout is used then).
+ * The output layout of the run that reads `grid` (total stride `stride`) and
+ * writes `next`'s input, and the gather after it, when `next` opens with a
+ * staggered pool and ends with a dense layer; undefined otherwise, or when the
+ * split does not fit (the plain layout is used then).
  */
 export function staggeredSplit(
   model: { layers: LayerGeometry[] },
