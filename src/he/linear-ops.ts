@@ -114,13 +114,11 @@ export function avgPoolOp(size: number, s: Shape, o: Shape, stagger?: boolean): 
 export function gatheredPoolOp(size: number, s: Shape, o: Shape, after?: { scale: Float64Array; shift: Float64Array }): LinearOp {
   const C = s.channels
   const v = 1 / (size * size)
+  const pool = avgPoolOp(size, s, o, true)
   const cells = (out: number) => {
-    const c = out % C
-    const pos = (out - c) / C
-    const origin = poolOrigin(size, true, c)
-    const rows = Math.min(size, s.height - origin.y - Math.floor(pos / o.width) * size)
-    const cols = Math.min(size, s.width - origin.x - (pos % o.width) * size)
-    return rows * cols
+    let n = 0
+    pool.row(out, () => n++)
+    return n
   }
   return {
     inputs: o.height * o.width * C,

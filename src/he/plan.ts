@@ -138,10 +138,11 @@ export function derivePlan(model: Model, foldRadix = DEFAULT_FOLD_RADIX): Evalua
   const first = model.layers[0] as Extract<LayerGeometry, { type: 'conv2d' }>
   // a gathered staggered pool after the first conv puts channel c in the block of its group (gather.ts);
   // where the split does not fit, channel c stays with its own copy of the input
-  let conv = convPacking(first.packing ?? 'patches', geometry, first.filters, slots, runs.length > 1 ? staggerGroup(model, runs[1]) : 1)
-  if (runs.length > 1 && !staggeredSplit(model, runs[1], conv.grid, runs[0].stride / first.stride, slots)) {
-    conv = convPacking(first.packing ?? 'patches', geometry, first.filters, slots)
-  }
+  const packing = first.packing ?? 'patches'
+  const group = runs.length > 1 ? staggerGroup(model, runs[1]) : 1
+  let conv = convPacking(packing, geometry, first.filters, slots, group)
+  const firstSplit = group > 1 ? staggeredSplit(model, runs[1], conv.grid, runs[0].stride / first.stride, slots) : undefined
+  if (group > 1 && !firstSplit) conv = convPacking(packing, geometry, first.filters, slots)
   const cost = keyCost(model.he.polyModulusDegree)
   const input = { ...conv.input, positions: conv.positions, taps: conv.taps, packing: conv.packing, copies: conv.copies }
 
@@ -155,6 +156,8 @@ export function derivePlan(model: Model, foldRadix = DEFAULT_FOLD_RADIX): Evalua
     const polyBefore = r > 0 && runs[r - 1].activation?.type === 'poly' ? runs[r - 1].activation!.layer : undefined
     const polyAfter = run.activation?.type === 'poly' ? run.activation.layer : undefined
     let stage: LinearStagePlan
+    // the next stage's input, where it is not this stage's output: the sums a gather makes of it
+    let gathered: Layout | undefined
     const bilinear = run.activation?.type === 'bilinear' ? bilinearLayout(model.layers[run.activation.layer] as { units: number }, op.outputs, slots) : undefined
     if (run.dense) {
       stage = denseStage(run, op, current, slots, foldRadix, cost, bilinear)
@@ -164,20 +167,17 @@ export function derivePlan(model: Model, foldRadix = DEFAULT_FOLD_RADIX): Evalua
       // the first run's output grid starts from the first conv's own output grid
       const stride = r === 0 ? run.stride / first.stride : run.stride
       const out = stridedGrid(grid!, run.output, stride)
-      const split = run.activation && runs[r + 1] ? staggeredSplit(model, runs[r + 1], grid!, stride, slots) : undefined
+      const split = r === 0 ? firstSplit : run.activation && runs[r + 1] ? staggeredSplit(model, runs[r + 1], grid!, stride, slots) : undefined
       stage = gridStage(run, op, current, split?.layout ?? gridLayout(out, slots), slots, cost)
-      grid = { ...out, base: Int32Array.from(out.base, (b) => b + stage.origin * stage.unit) }
+      const shift = stage.origin * stage.unit
+      grid = { ...out, base: Int32Array.from(out.base, (b) => b + shift) }
       if (split) {
-        const shift = stage.origin * stage.unit
         gather = split.gather
-        current = layoutOf(split.gathered.ciphertexts, split.gathered.ct, Array.from(split.gathered.slot, (s) => mod(s + shift, slots)))
-        stages.push({ ...stage, polyBefore, polyAfter })
-        stages.push({ kind: 'square', layer: run.activation!.layer })
-        return
+        gathered = layoutOf(split.gathered.ciphertexts, split.gathered.ct, Array.from(split.gathered.slot, (s) => mod(s + shift, slots)))
       }
     }
     stages.push({ ...stage, polyBefore, polyAfter })
-    current = stage.output
+    current = gathered ?? stage.output
     if (bilinear) {
       stages.push({ kind: 'product', layer: run.activation!.layer, half: bilinear.period / 2, align: [], fold: { period: bilinear.stride, levels: foldLevels(bilinear.stride, bilinear.period / 2 / bilinear.stride, foldRadix) } })
       current = layoutOf(1, Array(bilinear.units).fill(0), Array.from({ length: bilinear.units }, (_, i) => i))
