@@ -1,6 +1,6 @@
 import react from '@vitejs/plugin-react'
 import { defineConfig } from 'vite'
-import { buildManifest } from './scripts/build-manifest'
+import { buildManifest } from './scripts/tools/build-manifest'
 
 const apiPort = Number(process.env.API_PORT ?? 8080)
 // Where `vite` and `vite preview` forward the API: the local server, or API_TARGET (an origin such as
@@ -12,7 +12,7 @@ const proxy = {
 }
 
 export default defineConfig({
-  // buildManifest: dist/build-manifest.json (SHA-256 of every emitted file + buildHash), see scripts/build-manifest.ts
+  // buildManifest: dist/build-manifest.json (SHA-256 of every emitted file + buildHash), see scripts/tools/build-manifest.ts
   plugins: [react(), buildManifest()],
   // node-seal's wasm path breaks under dependency pre-bundling (404 under .vite/deps)
   optimizeDeps: { exclude: ['node-seal'] },

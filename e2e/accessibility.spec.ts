@@ -4,7 +4,7 @@
  */
 import AxeBuilder from '@axe-core/playwright'
 import { expect, test, type Page } from '@playwright/test'
-import { writeDigits } from './support/digits'
+import { writeDigits } from '../src/datasets/fixtures/digits'
 import { openReady, selectModel, settledResults } from './support/page'
 
 async function seriousViolations(page: Page): Promise<string[]> {

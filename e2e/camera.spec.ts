@@ -10,7 +10,7 @@ import { expect, test } from '@playwright/test'
 import { imageAt, loadSplit } from '../src/datasets'
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from './support/chromium'
 import { openReady, selectModel, settledResults } from './support/page'
-import { enlarge, y4mFromRgb } from './support/photos'
+import { enlarge, y4mFromRgb } from '../src/datasets/fixtures/photos'
 import { plaintextPrediction } from './support/plaintext'
 
 const INDEX = 3

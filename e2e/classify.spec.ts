@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { expect, test } from '@playwright/test'
-import { writeDigits } from './support/digits'
+import { writeDigits } from '../src/datasets/fixtures/digits'
 import { LONG_TASK_OBSERVER, READ_LONG_TASKS, RESET_LONG_TASKS } from './support/in-page'
 import { fileNeedles, findLeaks, inputNeedles, probabilityNeedles } from './support/needles'
 import { captureApiRequests, digitsNormalisation, dropFiles, openReady, settledResults } from './support/page'

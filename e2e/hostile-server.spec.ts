@@ -5,7 +5,7 @@
  * image is classified normally.
  */
 import { expect, test, type Page, type Route } from '@playwright/test'
-import { writeDigits } from './support/digits'
+import { writeDigits } from '../src/datasets/fixtures/digits'
 import { openReady, settledResults } from './support/page'
 
 async function classifyOne(page: Page, path: string, expectedCount: number) {

@@ -9,7 +9,7 @@ import { expect, test, type Page } from '@playwright/test'
 import { LONG_TASK_OBSERVER, PROGRESS_OBSERVER, READ_LONG_TASKS, READ_PROGRESS, RESET_LONG_TASKS } from './support/in-page'
 import { fileNeedles, findLeaks, inputNeedles, probabilityNeedles } from './support/needles'
 import { captureApiRequests, dropFiles, normalisationOf, openReady, selectModel, settledResults } from './support/page'
-import { cifarPhoto, garmentOnWhite } from './support/photos'
+import { cifarPhoto, garmentOnWhite } from '../src/datasets/fixtures/photos'
 import { userFiles, type UserFile } from './support/user-files'
 import { paths } from '../src/api/wire'
 
@@ -90,8 +90,8 @@ test('photos (CIFAR-10): PNG, JPEG and WebP at several sizes answer as the plain
   await dropFiles(page, files)
   const results = await settledResults(page, files.length)
   // Main-thread long tasks are logged, not asserted: they are a timing, and with the server evaluating
-  // CIFAR-10 on both cores of a shared 2-core machine a short task can pass 50 ms (CI, 2026-12-04:
-  // one of 53 ms, then 68 ms on the retry). npm run bench:e2e measures them (mainThreadLongTasks).
+  // CIFAR-10 on every core of a small machine a short task can pass the long-task threshold. The
+  // end-to-end benchmark measures them (mainThreadLongTasks).
   console.log(`long tasks while decoding and classifying the photos: ${JSON.stringify(await page.evaluate(READ_LONG_TASKS))}`)
   expect(results.every((r) => r.frame?.length === 32 * 32 * 3)).toBe(true)
   expect(agreement(results, files, 'cifar10-cnn')).toBeGreaterThanOrEqual(4 / 6)

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { expect, test } from '@playwright/test'
-import { writeDigits } from './support/digits'
+import { writeDigits } from '../src/datasets/fixtures/digits'
 import { fileNeedles, findLeaks, inputNeedles, probabilityNeedles } from './support/needles'
 import { digitsNormalisation, openReady, settledResults, type Captured } from './support/page'
 import { paths } from '../src/api/wire'
@@ -30,11 +30,15 @@ test('only keys and ciphertexts leave the page, to its own origin; no decrypted 
   const origin = new URL(page.url()).origin
   expect(all.filter((c) => new URL(c.url).origin !== origin).map((c) => c.url)).toEqual([])
   // a job's id is the random request id the page chose for an image (the progress polls name it)
-  const route = (c: Captured) => `${c.method} ${new URL(c.url).pathname.replace(/sessions\/[^/]+/, 'sessions/:id').replace(/jobs\/[^/]+/, 'jobs/:job')}`
+  const route = (c: Captured) => `${c.method} ${new URL(c.url).pathname.replace(/sessions\/[^/]+/, 'sessions/:id').replace(/jobs\/[^/]+/, 'jobs/:job').replace(/models\/[^/]+\/samples(\/[^/]+)?$/, (_, file) => `models/:name/samples${file ? '/:file' : ''}`)}`
   const allowed = new Set([
     'GET /',
     'GET /build-manifest.json',
     `GET ${paths.models}`,
+    `GET ${paths.ready}`,
+    // the example gallery: the list and the sample images (public files of the server)
+    `GET ${paths.models}/:name/samples`,
+    `GET ${paths.models}/:name/samples/:file`,
     `POST ${paths.sessions}`,
     `POST ${paths.sessions}/:id/classify`,
     `DELETE ${paths.sessions}/:id`,

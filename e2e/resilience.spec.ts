@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test'
-import { writeBlank, writeDigits, writeHugePng, writeNotAnImage } from './support/digits'
+import { writeBlank, writeDigits, writeHugePng, writeNotAnImage } from '../src/datasets/fixtures/digits'
 import { openReady, settledResults } from './support/page'
 
 async function classifyOne(page: Page, path: string, expectedCount: number) {

@@ -12,14 +12,13 @@ import { Ajv2020 } from 'ajv/dist/2020.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { imageAt, loadSplit } from '../src/datasets'
 import { loadModels } from '../server/model-files'
-import { openapi } from '../server/routes/openapi'
 import { startApp } from '../server/test-support/harness'
 import { randomModel } from '../server/test-support/models'
 import { layoutInput as referenceLayout } from '../src/he/client-spec'
 import { argmax, forward, normalise } from '../src/model/forward'
-import { publicModel } from '../src/model/manifest'
-import { DEFAULT_HE_PARAMS } from '../src/he/plan'
-import { randomModel as randomGeometry } from '../src/model/random-model'
+import { publicModel } from '../src/he/public-model'
+import { DEFAULT_HE_PARAMS } from '../src/he/params'
+import { randomModel as randomGeometry } from '../src/he/random-model'
 import { classifyWithPublicDescription, createClient, layoutInput, normalise as exampleNormalise, type PublicDescription } from './minimal-client'
 
 const IMAGES = 10
@@ -56,7 +55,7 @@ describe('minimal client from the public description', () => {
 
   it('reads a /models answer that the OpenAPI document describes', async () => {
     const doc = (await (await fetch(`${baseUrl}/api/v1/openapi.json`)).json()) as object
-    expect(doc).toEqual(JSON.parse(JSON.stringify(openapi)))
+    expect(doc).toEqual(JSON.parse(JSON.stringify(app.swagger())))
     const ajv = new Ajv2020({ strict: false, validateFormats: false, allErrors: true })
     ajv.addSchema(doc, 'api')
     const validate = ajv.getSchema('api#/components/schemas/ModelsResponse')!

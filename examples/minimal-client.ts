@@ -1,10 +1,12 @@
 /**
  * A minimal Blindfold client written from the public documents alone:
- * server/README.md ("Wire format"), GET /api/v1/openapi.json and the model
+ * docs/wire-format.md, GET /api/v1/openapi.json and the model
  * description of GET /api/v1/models. It imports nothing from the project:
  * node-seal and the platform's fetch are all it uses, and every number comes
- * from the published `client` description (normalisation, input rule, scale,
- * key sections, logit slots), so the same code serves every model.
+ * from the published `client` description (HE parameters, normalisation, input
+ * rule, scale, key sections, logit slots), so the same code serves every model.
+ * It takes pixels already framed as the model expects (`client.normalisation.steps`
+ * says how a picture becomes them).
  *
  *   node --import tsx examples/minimal-client.ts --url http://localhost:8080 --model mnist-cnn digit.pgm
  *
@@ -20,9 +22,9 @@ type Seal = Awaited<ReturnType<typeof SEAL>>
 export interface PublicDescription {
   name: string
   classes: string[]
-  he: { scheme: 'ckks'; polyModulusDegree: number; coeffModulusBits: number[]; scaleBits: number; securityLevel: 'tc128' }
   client: {
     format: string
+    he: { scheme: 'ckks'; polyModulusDegree: number; coeffModulusBits: number[]; scaleBits: number; securityLevel: 'tc128' }
     container: { version: number }
     normalisation: { formula: string; mean: number[]; std: number[]; height: number; width: number; channels: number }
     encoding: { slots: number; scale: number }
@@ -194,7 +196,8 @@ export async function createClient(baseUrl: string, modelName: string): Promise<
   const { models } = (await (await ok(await fetch(`${base}/api/v1/models`), 'models')).json()) as { models: PublicDescription[] }
   const model = models.find((m) => m.name === modelName)
   if (!model) throw new Error(`no model ${modelName} (have ${models.map((m) => m.name).join(', ')})`)
-  const { client, he } = model
+  const { client } = model
+  const { he } = client
   if (client.format !== 'blindfold-client/3') throw new Error(`unknown client description ${client.format}`)
   const version = client.container.version
 

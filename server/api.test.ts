@@ -3,8 +3,8 @@ import type { FastifyInstance } from 'fastify'
 import { KeyOwner } from '../src/he/key-owner'
 import { paths } from '../src/api/wire'
 import type { ModelFiles } from './model-files'
-import { classifyDigit, digits, errorCode, newSession, postClassify, publicModelOf, startApp } from './test-support/harness'
-import { CONTENT_SECURITY_POLICY } from './security-headers'
+import { classifyDigit, digits, errorCode, newSession, postClassify, publicModelOf, startApp, poolOf } from './test-support/harness'
+import { CONTENT_SECURITY_POLICY } from './http/security-headers'
 
 let app: FastifyInstance
 let model: ModelFiles
@@ -86,7 +86,7 @@ describe('readiness and options', () => {
       const early = await fresh.inject({ method: 'GET', url: paths.ready })
       expect(early.statusCode).toBe(503)
       expect(early.json()).toEqual({ ready: false, error: { code: 'not_ready', message: 'workers are loading the models' } })
-      await fresh.blindfold.pool.ready
+      await poolOf(fresh).ready
       expect((await fresh.inject({ method: 'GET', url: paths.ready })).statusCode).toBe(200)
     } finally {
       await fresh.close()

@@ -22,7 +22,14 @@ describe('configFromEnv', () => {
     expect(configFromEnv({ SPLIT_IMAGES: 'off' }).splitImages).toBe('off')
     expect(() => configFromEnv({ SPLIT_IMAGES: 'always' })).toThrow(/auto or off/)
     expect(c.poolSize).toBeGreaterThanOrEqual(1)
-    expect(DEFAULTS.sessionMax).toBe(64)
+    // the store is sized by bytes; the count is a backstop
+    expect(DEFAULTS.sessionMax).toBe(4096)
+    expect(DEFAULTS.sessionMaxBytes).toBe(512 * 1024 * 1024)
+    expect(c).toMatchObject({ sessionIdleSeconds: 300, connectionsMax: 2048, connectionsPerClient: 32, keepAliveTimeoutMs: 10_000, headersTimeoutMs: 10_000 })
+    // the queue wait is bounded on its own, apart from the evaluation deadline's floor
+    expect(c.queueWaitMs).toBe(DEFAULTS.queueWaitMs)
+    expect(configFromEnv({ QUEUE_WAIT_MS: '5000' }).queueWaitMs).toBe(5000)
+    expect(() => configFromEnv({ QUEUE_WAIT_MS: '0' })).toThrow(/QUEUE_WAIT_MS/)
   })
 
   it('reads the new knobs', () => {
@@ -39,8 +46,18 @@ describe('configFromEnv', () => {
       WORKER_HEAP_LIMIT_MB: '256',
       LOGIT_NOISE_STD: '0.05',
       TRUST_PROXY: '10.0.0.0/8, 127.0.0.1',
+      SESSION_IDLE_SECONDS: '120',
+      CONNECTIONS_MAX: '500',
+      CONNECTIONS_PER_CLIENT: '8',
+      KEEP_ALIVE_TIMEOUT_MS: '2000',
+      HEADERS_TIMEOUT_MS: '3000',
     })
     expect(c).toMatchObject({
+      sessionIdleSeconds: 120,
+      connectionsMax: 500,
+      connectionsPerClient: 8,
+      keepAliveTimeoutMs: 2000,
+      headersTimeoutMs: 3000,
       sessionsPerClient: 2,
       sessionBytesPerClient: 1_000_000,
       rateLimitWindowSeconds: 10,

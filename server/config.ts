@@ -8,8 +8,17 @@ export interface ServerConfig {
   poolSize: number
   /** jobs waiting for a worker beyond those running; more get 503 overloaded */
   queueMax: number
-  /** from enqueue to answer; past it the worker is replaced and the client gets 504 */
+  /**
+   * The floor of every model's evaluation deadline, counted from a worker taking the job (not
+   * from enqueue). A model's deadline is the larger of this and a multiple of its measured
+   * median evaluation time (server/pool/deadlines.ts). Past it the job is cancelled at its
+   * worker's next check and the client gets 504; the worker is replaced only if it has not
+   * stopped after as long again. Distributed mode: the evaluators' pools apply it, and an API
+   * replica waits for a started job as long as server/distributed/job-timing.ts says.
+   */
   requestTimeoutMs: number
+  /** longest a job waits in the pool's queue for a worker; past it 504, and no worker is touched */
+  queueWaitMs: number
   /** LoadedKeys each worker keeps (keys are ~2x their wire size once loaded) */
   workerKeyCache: number
   /**
@@ -18,9 +27,12 @@ export interface ServerConfig {
    */
   workerHeapLimitMb: number
   sessionTtlSeconds: number
-  /** sessions kept in all; when full a new one is refused (503 sessions_full), never another client's evicted */
+  /** sessions kept in all, a backstop: the store is sized by sessionMaxBytes (server/sessions/session-store.ts) */
   sessionMax: number
+  /** key bytes kept in all; when full, a new session replaces an idle one or one of a client over its share, else 503 sessions_full */
   sessionMaxBytes: number
+  /** a session unused this long may make room for another client's when the store is full */
+  sessionIdleSeconds: number
   /** sessions one client may hold; its own least recently used one makes room for a new one */
   sessionsPerClient: number
   /** key bytes one client may hold, same rule */
@@ -42,6 +54,14 @@ export interface ServerConfig {
   queryWindowSeconds: number
   /** standard deviation of Gaussian noise the workers add to the encrypted logits; 0 = none */
   logitNoiseStd: number
+  /** open connections in all (server.maxConnections); Node closes any beyond at once */
+  connectionsMax: number
+  /** open connections from one socket address (IPv6 by /64; trusted proxies exempt); more are answered 503 and closed */
+  connectionsPerClient: number
+  /** an idle keep-alive connection is closed after this long */
+  keepAliveTimeoutMs: number
+  /** a connection must send complete request headers within this long, or it is closed */
+  headersTimeoutMs: number
   corsOrigin: string | undefined
   logLevel: string
   /**
@@ -64,18 +84,36 @@ export interface ServerConfig {
    * `npm run evaluator` processes through a BullMQ queue; unset = embedded (in-process pool)
    */
   redisUrl?: string
+  /**
+   * Distributed mode: BullMQ's job lock on an evaluator, renewed while the job runs; a job whose
+   * evaluator died is put back in the queue within about 1.5 times this (server/distributed/job-timing.ts).
+   * API replicas and evaluators must agree on it: the replicas' wait covers such a takeover.
+   */
+  evaluatorLockMs: number
+  /**
+   * Distributed mode: the secret shared by API replicas and evaluators that binds each job to its
+   * request and each result to its job (server/distributed/job-mac.ts); required with REDIS_URL
+   */
+  jobMacKey?: string
 }
 
-export const DEFAULTS: Omit<ServerConfig, 'poolSize'> = {
+export const DEFAULTS: ServerConfig = {
   port: 8080,
   host: '0.0.0.0',
+  // an app built in code (buildApp in tests and embeddings) takes two workers: enough to serve two
+  // clients at once and to share an image, without one thread per core for every app a test
+  // builds; the server's own configuration (configFromEnv) takes one worker per core
+  poolSize: 2,
   queueMax: 32,
   requestTimeoutMs: 30_000,
+  // as long as the deadline floor: a job waits at most about as long for a worker as it may run
+  queueWaitMs: 30_000,
   workerKeyCache: 8,
   workerHeapLimitMb: 0,
   sessionTtlSeconds: 1800,
-  sessionMax: 64,
+  sessionMax: 4096,
   sessionMaxBytes: 512 * 1024 * 1024,
+  sessionIdleSeconds: 300,
   sessionsPerClient: 4,
   sessionBytesPerClient: 64 * 1024 * 1024,
   maxKeysBytes: 16 * 1024 * 1024,
@@ -89,11 +127,16 @@ export const DEFAULTS: Omit<ServerConfig, 'poolSize'> = {
   maxQueriesPerClient: 0,
   queryWindowSeconds: 86_400,
   logitNoiseStd: 0,
+  connectionsMax: 2048,
+  connectionsPerClient: 32,
+  keepAliveTimeoutMs: 10_000,
+  headersTimeoutMs: 10_000,
   corsOrigin: undefined,
   logLevel: 'info',
   trustProxy: false,
   metricsAllow: [],
   splitImages: 'auto',
+  evaluatorLockMs: 10_000,
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): number {
@@ -163,11 +206,13 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
     poolSize: int(env, 'POOL_SIZE', availableParallelism(), 1),
     queueMax: int(env, 'QUEUE_MAX', DEFAULTS.queueMax),
     requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', DEFAULTS.requestTimeoutMs, 1),
+    queueWaitMs: int(env, 'QUEUE_WAIT_MS', DEFAULTS.queueWaitMs, 1),
     workerKeyCache: int(env, 'WORKER_KEY_CACHE', DEFAULTS.workerKeyCache, 1),
     workerHeapLimitMb: heapLimit(env),
     sessionTtlSeconds: int(env, 'SESSION_TTL_SECONDS', DEFAULTS.sessionTtlSeconds, 1),
     sessionMax: int(env, 'SESSION_MAX', DEFAULTS.sessionMax, 1),
     sessionMaxBytes: int(env, 'SESSION_MAX_BYTES', DEFAULTS.sessionMaxBytes, 1),
+    sessionIdleSeconds: int(env, 'SESSION_IDLE_SECONDS', DEFAULTS.sessionIdleSeconds, 1),
     sessionsPerClient: int(env, 'SESSIONS_PER_CLIENT', DEFAULTS.sessionsPerClient, 1),
     sessionBytesPerClient: int(env, 'SESSION_BYTES_PER_CLIENT', DEFAULTS.sessionBytesPerClient, 1),
     maxKeysBytes: int(env, 'MAX_KEYS_BYTES', DEFAULTS.maxKeysBytes, 1024),
@@ -181,6 +226,10 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
     maxQueriesPerClient: int(env, 'MAX_QUERIES_PER_CLIENT', DEFAULTS.maxQueriesPerClient),
     queryWindowSeconds: int(env, 'QUERY_WINDOW_SECONDS', DEFAULTS.queryWindowSeconds, 1),
     logitNoiseStd: nonNegative(env, 'LOGIT_NOISE_STD', DEFAULTS.logitNoiseStd),
+    connectionsMax: int(env, 'CONNECTIONS_MAX', DEFAULTS.connectionsMax, 1),
+    connectionsPerClient: int(env, 'CONNECTIONS_PER_CLIENT', DEFAULTS.connectionsPerClient, 1),
+    keepAliveTimeoutMs: int(env, 'KEEP_ALIVE_TIMEOUT_MS', DEFAULTS.keepAliveTimeoutMs, 1),
+    headersTimeoutMs: int(env, 'HEADERS_TIMEOUT_MS', DEFAULTS.headersTimeoutMs, 1),
     corsOrigin: env.CORS_ORIGIN || undefined,
     logLevel: env.LOG_LEVEL || DEFAULTS.logLevel,
     trustProxy: trustProxy(env.TRUST_PROXY),
@@ -188,5 +237,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
     splitImages: splitImages(env.SPLIT_IMAGES),
     // absent rather than undefined when unset: embedded mode's config is exactly as before
     ...(env.REDIS_URL ? { redisUrl: env.REDIS_URL } : {}),
+    evaluatorLockMs: int(env, 'EVALUATOR_LOCK_MS', DEFAULTS.evaluatorLockMs, 1000),
+    ...(env.JOB_MAC_KEY ? { jobMacKey: env.JOB_MAC_KEY } : {}),
   }
 }

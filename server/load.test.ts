@@ -9,7 +9,7 @@ import { KeyOwner } from '../src/he/key-owner'
 import { BINARY, headers, paths, type SessionCreated } from '../src/api/wire'
 import { argmax } from '../src/model/forward'
 import type { ModelFiles } from './model-files'
-import { digits, publicModelOf, startApp } from './test-support/harness'
+import { digits, publicModelOf, startApp, poolOf } from './test-support/harness'
 
 const SESSIONS = 8
 const IMAGES = 3
@@ -56,7 +56,7 @@ describe('bounded load', () => {
       expect(all.filter((r) => r.got !== r.expected)).toEqual([])
       expect(new Set(all.map((r) => r.index)).size).toBe(SESSIONS * IMAGES)
       expect(app.blindfold.sessions.size).toBe(SESSIONS)
-      expect(app.blindfold.pool.stats.crashes).toBe(0)
+      expect(poolOf(app).stats.crashes).toBe(0)
 
       // graceful close: a request in flight when close() starts still gets its answer
       const sessionId = ((await (
@@ -64,7 +64,7 @@ describe('bounded load', () => {
       ).json()) as SessionCreated).sessionId
       const [d] = digits(model, 500, 1)
       const inFlight = fetch(`${base}${paths.classify(sessionId)}`, { method: 'POST', headers: { 'content-type': BINARY }, body: owners[0].encrypt(d.x) })
-      while (app.blindfold.pool.busyWorkers().length === 0) await new Promise((r) => setTimeout(r, 5))
+      while (poolOf(app).busyWorkers().length === 0) await new Promise((r) => setTimeout(r, 5))
       const closing = app.close()
       const r = await inFlight
       expect(r.status).toBe(200)
@@ -72,7 +72,7 @@ describe('bounded load', () => {
       expect(r.headers.get('connection')).toBe('close')
       expect(argmax(owners[0].decrypt(new Uint8Array(await r.arrayBuffer())))).toBe(d.expected)
       await closing
-      expect(app.blindfold.pool.workers()).toHaveLength(0)
+      expect(poolOf(app).workers()).toHaveLength(0)
     } finally {
       for (const o of owners) o.dispose()
     }

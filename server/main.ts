@@ -3,11 +3,14 @@ import { fileURLToPath } from 'node:url'
 import { buildApp } from './app'
 import { configFromEnv } from './config'
 import { loadModels } from './model-files'
-import { loggerOptions } from './logging'
+import { loggerOptions } from './http/logging'
+import { checkRedis } from './distributed/redis-keys'
 
 const config = configFromEnv()
 const models = await loadModels(process.env.MODELS_DIR || undefined)
 if (models.size === 0) throw new Error('no models under server/models (set MODELS_DIR)')
+// distributed mode: a wrong password or TLS setting stops the start with its reason, not a replica never ready
+if (config.redisUrl) await checkRedis(config.redisUrl)
 const { port, host, ...rest } = config
 const app = await buildApp({
   ...rest,
@@ -25,8 +28,9 @@ async function shutdown(signal: string): Promise<void> {
   if (stopping) return
   stopping = true
   app.log.info({ signal }, 'shutting down: no new connections, finishing in-flight requests')
-  // a stuck shutdown must not hang the orchestrator forever
-  setTimeout(() => process.exit(1), config.requestTimeoutMs + 5000).unref()
+  // a stuck shutdown must not hang the orchestrator forever: in-flight requests had their queue
+  // wait and at least the deadline floor (a slow model's deadline is longer; it is cut off then)
+  setTimeout(() => process.exit(1), config.queueWaitMs + config.requestTimeoutMs + 5000).unref()
   try {
     await app.close() // stops listening, waits for in-flight requests, then closes the pool (onClose)
     process.exit(0)

@@ -1,63 +1,9 @@
 /**
  * The HE worker: all SEAL work happens here, off the main thread. Its API is
- * this one object; the page imports only its type.
+ * one object (workers/he/api.ts), typed by `HeWorkerApi` in src/api/he-worker-types.ts,
+ * which is all the page imports; the page can call its methods and nothing else (expose-api.ts).
  */
-import { expose } from 'comlink'
-import type { ClassifyResult, ListedModel, SessionInfo, WorkerEvent } from '../src/api/he-worker-types'
-import { sealMessage } from '../src/he/errors'
-import { cancelClassification, classifyPixels, type OnServerProgress, type OnStage } from './he/classify'
-import { afterDelivery, delivered } from './he/delivered'
-import { setListener } from './he/request-log'
-import { ensureSession, listModels, startSession, type OnSessionProgress } from './he/session'
+import { api } from './he/api'
+import { exposeApi } from './expose-api'
 
-/**
- * SEAL's C++ failures arrive as WebAssembly.Exception, which is not an Error
- * and which comlink cannot pass on; give the page an Error with the message.
- */
-async function asError<T>(work: Promise<T>): Promise<T> {
-  try {
-    return await work
-  } catch (e) {
-    if (e instanceof Error) throw e
-    throw new Error(`Encryption library error: ${sealMessage(e)}`)
-  }
-}
-
-const api = {
-  /** Registers the page's listener for request records (a comlink proxy). */
-  listen(listener: (e: WorkerEvent) => void): void {
-    setListener(listener)
-  },
-  /** The server's models with their public description and measured costs (asked again when `refresh`). */
-  models(refresh = false): Promise<ListedModel[]> {
-    return asError(listModels(refresh))
-  },
-  /** The model's session: keys made and uploaded the first time, then kept. */
-  ensureSession(modelName: string, onProgress?: OnSessionProgress): Promise<SessionInfo> {
-    const progress = delivered(onProgress)
-    return asError(afterDelivery(ensureSession(modelName, progress.call), progress))
-  },
-  /** Fresh keys for one model (its old secret key dropped, its old session deleted). */
-  newKeys(modelName: string, onProgress?: OnSessionProgress): Promise<SessionInfo> {
-    const progress = delivered(onProgress)
-    return asError(afterDelivery(startSession(modelName, progress.call), progress))
-  },
-  /**
-   * The model's raw input, height x width x channels bytes (HWC, 0..255, as
-   * src/image makes it in the image worker); `requestId` names the job for cancel().
-   */
-  classify(modelName: string, pixels: Uint8Array, requestId: string, onStage?: OnStage, onProgress?: OnServerProgress): Promise<ClassifyResult> {
-    // the result goes out only after every stage and progress call has reached the page
-    const stage = delivered(onStage)
-    const progress = delivered(onProgress)
-    return asError(afterDelivery(classifyPixels(modelName, pixels, requestId, stage.call, progress.call), stage, progress))
-  },
-  /** Stops a classification in flight (a no-op when it is not). */
-  cancel(requestId: string): void {
-    cancelClassification(requestId)
-  },
-}
-
-export type HeWorkerApi = typeof api
-
-expose(api)
+exposeApi(api)

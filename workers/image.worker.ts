@@ -2,16 +2,15 @@
  * The image worker: decoding, downscaling and preprocessing, off the main
  * thread, so that forty photos dropped at once never stall the page. It sees
  * the user's pixels (as the page does), never a key and never the network;
- * the HE worker encrypts what it returns. Its API is this one object.
+ * the HE worker encrypts what it returns. Its API is this one object, typed by
+ * `ImageWorkerApi` in src/api/image-worker-types.ts, which is all the page imports.
  */
-import { expose } from 'comlink'
+import type { ImageSource, ImageWorkerApi } from '../src/api/image-worker-types'
 import type { Rgba } from '../src/image/ink'
 import { preprocessFor, type Preprocessed } from '../src/image/pipeline'
 import type { InputSpec } from '../src/model/manifest'
 import { bitmapPixels, decodeImage, InputError } from './image/decode'
-
-/** A file or pasted blob, a camera frame (transferred, closed here), or pixels the page already holds (a drawing). */
-export type ImageSource = Blob | ImageBitmap | Rgba
+import { exposeApi } from './expose-api'
 
 async function pixelsOf(source: ImageSource): Promise<Rgba> {
   if (source instanceof Blob) return decodeImage(source)
@@ -38,7 +37,7 @@ async function prepareNow(source: ImageSource, input: InputSpec): Promise<Prepro
 // one image at a time: forty large photos decoding at once would hold forty full-size bitmaps
 let queue: Promise<unknown> = Promise.resolve()
 
-const api = {
+const api: ImageWorkerApi = {
   /** The model's raw input (height x width x channels bytes, HWC) from one image, or why not; in call order. */
   prepare(source: ImageSource, input: InputSpec): Promise<Preprocessed> {
     const run = queue.then(() => prepareNow(source, input))
@@ -47,6 +46,4 @@ const api = {
   },
 }
 
-export type ImageWorkerApi = typeof api
-
-expose(api)
+exposeApi(api)

@@ -55,8 +55,8 @@ export const RESET_DONE = 'window.__doneAt = undefined'
 /**
  * For the benchmark: when a model was picked and when the page first showed that model's keys
  * ready. Read in the page because Playwright's own view lags: it receives every request body
- * through the DevTools protocol, and digesting a 38 MB key upload there held its waitFor back
- * by 3-5 s after the page had turned ready.
+ * through the DevTools protocol, and digesting a large key upload there holds its waitFor back
+ * by seconds after the page has turned ready.
  */
 export const SWITCH_TIMING_HOOKS = `
   document.addEventListener('change', (e) => {

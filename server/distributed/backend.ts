@@ -3,9 +3,11 @@
  * set): sessions in Redis, evaluation through the BullMQ queue. The replica keeps no session
  * state of its own, so a session made through one replica classifies through any other.
  */
-import type { Evaluation, Sessions } from '../evaluation'
+import type { Evaluation, Sessions } from '../backend/contract'
 import type { ServerConfig } from '../config'
-import type { Metrics } from '../metrics'
+import type { Metrics } from '../metrics/metrics'
+import { JobMac } from './job-mac'
+import { jobTiming } from './job-timing'
 import { QueueEvaluation } from './queue-evaluation'
 import { RedisSessionStore } from './redis-sessions'
 
@@ -15,6 +17,9 @@ export function distributedBackend(
   log?: { warn(o: object, m: string): void },
   metrics?: Metrics,
 ): { evaluation: Evaluation; sessions: Sessions } {
+  // without the shared key a job could not be told from one planted in Redis: no distributed mode
+  if (!config.jobMacKey) throw new Error('distributed mode (REDIS_URL) needs JOB_MAC_KEY, a secret shared by every API replica and evaluator (openssl rand -hex 32)')
+  const jobMac = new JobMac(config.jobMacKey)
   const sessions = new RedisSessionStore({
     redisUrl: config.redisUrl,
     ttlMs: config.sessionTtlSeconds * 1000,
@@ -22,12 +27,17 @@ export function distributedBackend(
     maxBytes: config.sessionMaxBytes,
     perClientSessions: config.sessionsPerClient,
     perClientBytes: config.sessionBytesPerClient,
+    idleMs: config.sessionIdleSeconds * 1000,
   })
   // ready (GET /readyz) once both the queue and the session store reach Redis
   const evaluation = new QueueEvaluation({
     redisUrl: config.redisUrl,
     models,
-    timeoutMs: config.requestTimeoutMs,
+    deadlineFloorMs: config.requestTimeoutMs,
+    queueWaitMs: config.queueWaitMs,
+    queueMax: config.queueMax,
+    timing: jobTiming(config.evaluatorLockMs),
+    jobMac,
     log,
     alsoReady: sessions.ready,
     metrics,

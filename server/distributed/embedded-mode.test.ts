@@ -8,8 +8,8 @@ import { KeyOwner } from '../../src/he/key-owner'
 import { configFromEnv } from '../config'
 import type { ModelFiles } from '../model-files'
 import { WorkerPool } from '../pool/pool'
-import { SessionStore } from '../session-store'
-import { classifyDigit, digits, newSession, publicModelOf, startApp } from '../test-support/harness'
+import { SessionStore } from '../sessions/session-store'
+import { classifyDigit, digits, newSession, publicModelOf, startApp, poolOf } from '../test-support/harness'
 
 let app: FastifyInstance
 let model: ModelFiles
@@ -31,8 +31,8 @@ describe('embedded mode (no REDIS_URL)', () => {
   })
 
   it('evaluates on the in-process pool with sessions in memory', async () => {
-    expect(app.blindfold.evaluation).toBe(app.blindfold.pool)
-    expect(app.blindfold.pool).toBeInstanceOf(WorkerPool)
+    expect(app.blindfold.evaluation).toBe(poolOf(app))
+    expect(poolOf(app)).toBeInstanceOf(WorkerPool)
     expect(app.blindfold.sessions).toBeInstanceOf(SessionStore)
     const session = await newSession(app, owner)
     const d = digits(model, 0, 1)[0]

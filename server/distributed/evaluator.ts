@@ -6,7 +6,7 @@
  *
  * Environment: REDIS_URL (required), MODELS_DIR, POOL_SIZE (= jobs run at once), the pool's
  * knobs of server/config.ts, EVALUATOR_LOCK_MS (BullMQ lock: a job whose evaluator died
- * is run again by another after about this long; default 30 s), and METRICS_PORT /
+ * is run again by another within about 1.5 times this; job-timing.ts), and METRICS_PORT /
  * METRICS_HOST (its own GET /metrics: key-cache hits, evaluation times, worker restarts;
  * metrics-server.ts; unset port: none).
  *
@@ -19,24 +19,32 @@
  * deleted session is never used, only aged out.
  */
 import { Worker, type Job } from 'bullmq'
-import { BoundedLru } from '../bounded-lru'
+import { BoundedLru } from '../limits/bounded-lru'
 import { configFromEnv } from '../config'
-import { HttpError } from '../http-error'
-import { Metrics } from '../metrics'
+import { HttpError } from '../http/http-error'
+import { Metrics } from '../metrics/metrics'
 import { loadModels } from '../model-files'
-import { cancelledError, WorkerPool } from '../pool/pool'
-import { jobError, type EvalJobData, type EvalJobName, type EvalJobResult } from './job-wire'
+import { cancelledError } from '../backend/contract'
+import { poolFromConfig } from '../pool/from-config'
+import { JobMac } from './job-mac'
+import { cancelFlag, checkContainer, jobError, openJob, sealResponse, sealResult, type EvalJobData, type EvalJobName, type EvalJobResult } from './job-wire'
+import { jobTiming } from './job-timing'
 import { serveMetrics } from './metrics-server'
-import { connection, QUEUE_NAME, redisKeys } from './redis-keys'
+import { checkRedis, connection, QUEUE_NAME, redisKeys } from './redis-keys'
 
 /** how often a running job checks its cancel flag in Redis */
 const CANCEL_POLL_MS = 200
 /** how long a response waits in Redis for the API replica that asked (it deletes it on reading) */
 const RESULT_TTL_MS = 60_000
+/** how long a finished job's hash (names, hashes, MACs, the sealed session) stays in Redis */
+const FINISHED_JOB_TTL_MS = 60_000
 
 const config = configFromEnv()
 if (!config.redisUrl) throw new Error('the evaluator needs REDIS_URL')
-const lockMs = Number(process.env.EVALUATOR_LOCK_MS || 30_000)
+if (!config.jobMacKey) throw new Error('the evaluator needs JOB_MAC_KEY, the secret its API replicas share (job-mac.ts)')
+const mac = new JobMac(config.jobMacKey)
+await checkRedis(config.redisUrl)
+const timing = jobTiming(config.evaluatorLockMs)
 const line = (level: string, o: object, m: string) => JSON.stringify({ level, time: Date.now(), pid: process.pid, msg: m, ...o })
 const log = {
   info: (o: object, m: string) => console.log(line('info', o, m)),
@@ -47,20 +55,8 @@ const metrics = new Metrics({ sessionGauges: false })
 
 const models = await loadModels(process.env.MODELS_DIR || undefined)
 if (models.size === 0) throw new Error('no models under server/models (set MODELS_DIR)')
-const pool = new WorkerPool({
-  models,
-  size: config.poolSize,
-  queueMax: config.poolSize,
-  // the API replica holds the client's deadline; this bounds one run on a worker
-  timeoutMs: config.requestTimeoutMs,
-  keyCache: config.workerKeyCache,
-  heapLimitBytes: config.workerHeapLimitMb * 1024 * 1024,
-  logitNoiseStd: config.logitNoiseStd,
-  // as in embedded mode (app.ts): an image is shared by the idle workers
-  shareImages: config.splitImages === 'auto',
-  log,
-  observer: metrics.poolObserver,
-})
+// the API replica holds the client's wait; here the pool's deadlines bound each run on a worker
+const pool = poolFromConfig({ ...config, queueMax: config.poolSize }, models, { log, observer: metrics.poolObserver })
 metrics.watch({ queued: () => pool.queued })
 await pool.ready
 const metricsPort = process.env.METRICS_PORT ? Number(process.env.METRICS_PORT) : undefined
@@ -91,27 +87,40 @@ async function keysOf(session: string, pending: boolean): Promise<Uint8Array> {
   return keys
 }
 
+/** Whether the job's cancel flag was raised by a replica (a flag without the job key's MAC is ignored). */
+async function cancelRaised(id: string): Promise<boolean> {
+  const flag = await redis.get(redisKeys.cancel(id))
+  if (flag === null) return false
+  if (flag === cancelFlag(mac, id)) return true
+  log.warn({ reqId: id }, 'cancel flag ignored: it does not verify')
+  return false
+}
+
 async function run(job: Job<EvalJobData, EvalJobResult, EvalJobName>): Promise<EvalJobResult> {
   const id = job.id!
-  const { session, model } = job.data
+  // a job the API replicas did not make (injected, or its data changed) is refused before anything is read
+  const opened = openJob(mac, id, job.name, job.data)
+  const { session, model } = opened
   if (!models.has(model)) throw new HttpError(404, 'unknown_model', 'this evaluator does not serve the model')
-  if (await redis.exists(redisKeys.cancel(id))) throw cancelledError()
+  if (await cancelRaised(id)) throw cancelledError()
   if (job.name === 'validate') {
-    await pool.validateKeys(session, model, await keysOf(session, true), id)
-    return { ms: 0, parts: 1 }
+    const keys = await keysOf(session, true)
+    checkContainer(opened, keys, 'the uploaded keys')
+    await pool.validateKeys(session, model, keys, id)
+    return sealResult(mac, id, 'validate', opened.requestHash, 0, 1)
   }
   const keys = await keysOf(session, false)
   const body = await redis.getBuffer(redisKeys.request(id))
   // the API deletes it when the POST ends: nobody waits for this answer any more
   if (!body) throw cancelledError()
   const request = new Uint8Array(body.buffer, body.byteOffset, body.byteLength)
+  checkContainer(opened, request, 'the request')
   let polling = false
   const poll = setInterval(() => {
     if (polling) return
     polling = true
-    redis
-      .exists(redisKeys.cancel(id))
-      .then((n) => n === 1 && pool.cancel(id))
+    cancelRaised(id)
+      .then((raised) => raised && pool.cancel(id))
       .catch(() => {})
       .finally(() => (polling = false))
   }, CANCEL_POLL_MS)
@@ -119,8 +128,8 @@ async function run(job: Job<EvalJobData, EvalJobResult, EvalJobName>): Promise<E
     const r = await pool.classify(session, model, keys, request, id, {
       onProgress: (p) => void job.updateProgress({ done: p.done, total: p.total, ...(p.stage ? { stage: p.stage } : {}) }).catch(() => {}),
     })
-    await redis.set(redisKeys.result(id), Buffer.from(r.response.buffer, r.response.byteOffset, r.response.byteLength), 'PX', RESULT_TTL_MS)
-    return { ms: r.ms, parts: r.parts }
+    await redis.set(redisKeys.result(id), sealResponse(mac, id, r.response), 'PX', RESULT_TTL_MS)
+    return sealResult(mac, id, 'classify', opened.requestHash, r.ms, r.parts)
   } finally {
     clearInterval(poll)
   }
@@ -130,7 +139,7 @@ const worker = new Worker<EvalJobData, EvalJobResult, EvalJobName>(
   QUEUE_NAME,
   async (job) => {
     // ids of the job only: never the session id (a bearer token) nor any key byte
-    const ids = { reqId: job.id, op: job.name, model: job.data.model, started: job.attemptsStarted, stalled: job.stalledCounter }
+    const ids = { reqId: job.id, op: job.name, model: String(job.data?.model).slice(0, 64), started: job.attemptsStarted, stalled: job.stalledCounter }
     try {
       const r = await run(job)
       log.info({ ...ids, ms: r.ms }, 'job answered')
@@ -144,13 +153,23 @@ const worker = new Worker<EvalJobData, EvalJobResult, EvalJobName>(
   {
     connection: connection(config.redisUrl, { maxRetriesPerRequest: null }),
     concurrency: config.poolSize,
-    lockDuration: lockMs,
-    stalledInterval: lockMs,
+    lockDuration: timing.lockMs,
+    lockRenewTime: timing.lockRenewMs,
+    stalledInterval: timing.stalledIntervalMs,
     // a job whose evaluator died goes back to waiting once; a second death fails it (5xx, never a wrong answer)
     maxStalledCount: 1,
   },
 )
 worker.on('error', (e) => log.warn({ err: e.message }, 'queue worker'))
+// a finished job's hash expires by time even when no later job completes (and its replica died before removing it)
+// ('failed' also tells of an attempt that will be retried: only a job that stays failed expires)
+const expire = async (job: Job | undefined) => {
+  if (!job?.id) return
+  const state = await job.getState()
+  if (state === 'completed' || state === 'failed') await redis.pexpire(`${worker.qualifiedName}:${job.id}`, FINISHED_JOB_TTL_MS)
+}
+worker.on('completed', (job) => void expire(job).catch(() => {}))
+worker.on('failed', (job) => void expire(job).catch(() => {}))
 await worker.waitUntilReady()
 log.info({ workers: config.poolSize, models: [...models.keys()], metricsPort: metricsServer?.port }, 'evaluator ready')
 

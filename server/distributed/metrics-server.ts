@@ -6,7 +6,7 @@
  */
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { Metrics } from '../metrics'
+import type { Metrics } from '../metrics/metrics'
 
 export async function serveMetrics(metrics: Metrics, port: number, host = '127.0.0.1'): Promise<{ server: Server; port: number }> {
   const server = createServer((request, response) => {

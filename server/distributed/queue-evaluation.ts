@@ -6,7 +6,8 @@
  * - The answer comes back through BullMQ's QueueEvents (completed / failed), backed by a poll of
  *   the job's state (follow(): an event lost while the stream reconnected is never waited for);
  *   the response container itself waits in Redis under redisKeys.result, read and deleted here
- *   (job-wire.ts). Every wait is bounded by the request timeout (504).
+ *   (job-wire.ts). A job's wait in the queue is bounded by QUEUE_WAIT_MS, its run by its
+ *   evaluation deadline with room for a takeover (job-timing.ts); past either, 504.
  * - Progress: the evaluator's job.updateProgress reaches this replica as a QueueEvents
  *   'progress' event; progress() answers from what was heard last, and for a waiting job asks
  *   Redis how many jobs are ahead of it in BullMQ's wait list (queuePosition). Jobs are
@@ -14,7 +15,7 @@
  * - Readiness: besides Redis, at least one evaluator must be connected to the queue (BullMQ's
  *   getWorkersCount, read every few seconds): without one every request would wait for its
  *   timeout, so GET /readyz answers 503 and a load balancer sends no traffic here.
- * - Metrics (server/metrics.ts): the queue wait as this replica saw it (enqueue to the job's
+ * - Metrics (server/metrics/metrics.ts): the queue wait as this replica saw it (enqueue to the job's
  *   'active' event) and the evaluator's own time per model and op, from each job's result.
  * - Cancel: a waiting job is removed from the queue (its POST answers 409 at once); a running
  *   one gets a Redis flag (redis-keys.ts cancel) that its evaluator polls and turns into the
@@ -25,31 +26,41 @@
 import { Queue, QueueEvents, type Job } from 'bullmq'
 import type { Redis } from 'ioredis'
 import { randomUUID } from 'node:crypto'
-import type { Evaluation } from '../evaluation'
-import { HttpError } from '../http-error'
-import { cancelledError, type ClassifyOptions, type PoolJobState } from '../pool/pool'
-import type { Metrics } from '../metrics'
-import { errorOfReason, type EvalJobData, type EvalJobName, type EvalJobResult, type EvalProgress } from './job-wire'
+import type { Evaluation } from '../backend/contract'
+import { HttpError } from '../http/http-error'
+import { cancelledError, type ClassifyOptions, type PoolJobState } from '../backend/contract'
+import type { Metrics } from '../metrics/metrics'
+import { cancelFlag, checkResult, errorOfReason, openResponse, sealJob, type EvalJobData, type EvalJobName, type EvalJobResult, type EvalProgress } from './job-wire'
+import { followJob, type JobEnd } from './follow-job'
+import { integrityFailed, type JobMac } from './job-mac'
 import { connection, failFast, QUEUE_NAME, redisKeys, storeUnavailable } from './redis-keys'
+import { runningWaitMs, type JobTiming } from './job-timing'
+import { Deadlines } from '../pool/deadlines'
 
 export interface QueueEvaluationOptions {
   redisUrl: string
   models: string[]
-  /** from enqueue to answer, as the pool's request timeout: past it the client gets 504 */
-  timeoutMs: number
+  /** the floor of a job's evaluation deadline (REQUEST_TIMEOUT_MS), as the evaluators' pools take it */
+  deadlineFloorMs: number
+  /** jobs waiting in the shared queue, every replica's (QUEUE_MAX): beyond it 503 overloaded + Retry-After */
+  queueMax: number
+  /** the longest a job waits for an evaluator (QUEUE_WAIT_MS): past it 504 and the job leaves the queue */
+  queueWaitMs: number
+  /** the evaluators' lock and stalled-check timing (job-timing.ts): the wait covers a takeover */
+  timing: JobTiming
   /** runs of a job in all (a retry after an evaluator died or failed with 5xx) */
   attempts?: number
   log?: { warn(o: object, m: string): void }
   /** readiness also waits for this (the session store's connection) */
   alsoReady?: Promise<void>
+  /** the key shared with the evaluators that binds jobs, results and cancel flags (job-mac.ts) */
+  jobMac: JobMac
   /** where queue waits and evaluation times are recorded */
   metrics?: Pick<Metrics, 'queueWaited' | 'evaluated'>
 }
 
 /** How long a cancel flag and validated-but-unstored keys stay in Redis. */
 const FLAG_TTL_MS = 10 * 60_000
-/** How often a waiting request checks its job's state in Redis (besides QueueEvents' events). */
-const STATE_POLL_MS = 1000
 /** How long close() waits for BullMQ's own close before cutting the connections (Redis down). */
 const CLOSE_MS = 3000
 /** How often the count of evaluators connected to the queue is read (readiness). */
@@ -70,6 +81,8 @@ interface Live {
   cancelled: boolean
   /** ends the waiting POST at once (a job removed before it ran) */
   abort(e: Error): void
+  /** the job left the queue: its wait is now bounded by its evaluation deadline */
+  onStart(): void
   onProgress?: ClassifyOptions['onProgress']
 }
 
@@ -86,8 +99,11 @@ export class QueueEvaluation implements Evaluation {
   private evaluators: number | undefined = 0
   private evaluatorsKnown = false
   private readonly countTimer: ReturnType<typeof setInterval>
+  /** per-model deadlines by the pool's rule, from the evaluators' measured times in each result */
+  private readonly deadlines: Deadlines
 
   constructor(private readonly options: QueueEvaluationOptions) {
+    this.deadlines = new Deadlines(options.deadlineFloorMs)
     this.redis = connection(options.redisUrl, failFast)
     // producer: fail fast while Redis is down (503), as BullMQ advises for request paths
     this.queue = new Queue(QUEUE_NAME, { connection: connection(options.redisUrl, failFast) })
@@ -191,8 +207,9 @@ export class QueueEvaluation implements Evaluation {
     // the evaluator reads the keys from here; the session store writes them again once valid
     const pending = redisKeys.pending(session)
     const bytes = Buffer.from(keys.buffer, keys.byteOffset, keys.byteLength)
+    const jobId = requestId ?? randomUUID()
     try {
-      await this.run('validate', { session, model }, requestId ?? randomUUID(), undefined, async () => {
+      await this.run('validate', sealJob(this.options.jobMac, jobId, 'validate', session, model, keys), jobId, undefined, async () => {
         await this.redis.set(pending, bytes, 'PX', FLAG_TTL_MS)
       })
     } finally {
@@ -213,8 +230,8 @@ export class QueueEvaluation implements Evaluation {
     const bytes = Buffer.from(request.buffer, request.byteOffset, request.byteLength)
     let r: EvalJobResult
     try {
-      r = await this.run('classify', { session, model }, jobId, options.onProgress, async () => {
-        await this.redis.set(requestKey, bytes, 'PX', this.options.timeoutMs + FLAG_TTL_MS)
+      r = await this.run('classify', sealJob(this.options.jobMac, jobId, 'classify', session, model, request), jobId, options.onProgress, async () => {
+        await this.redis.set(requestKey, bytes, 'PX', this.longestWaitMs(model) + FLAG_TTL_MS)
       })
     } finally {
       // a retry of the job (its evaluator died) still needs it until the POST ends
@@ -226,7 +243,7 @@ export class QueueEvaluation implements Evaluation {
     })
     void this.redis.del(key).catch(() => {})
     if (!response) throw new HttpError(500, 'internal', 'the evaluation answered, but its response was lost: retry')
-    return { response: new Uint8Array(response.buffer, response.byteOffset, response.byteLength), ms: r.ms, parts: r.parts }
+    return { response: openResponse(this.options.jobMac, jobId, response), ms: r.ms, parts: r.parts }
   }
 
   /** Sessions live in Redis and are deleted there; evaluators' cached copies age out of their LRU. */
@@ -265,17 +282,21 @@ export class QueueEvaluation implements Evaluation {
         this.live.delete(jobId)
         f()
       }
-      const timer = setTimeout(() => {
+      const timeout = (message: string) => () => {
         // nobody will read the answer: the job stops wherever it is
         const job = this.live.get(jobId)
         if (job) void this.stop(jobId, job)
-        settle(() => reject(new HttpError(504, 'timeout', 'the evaluation took too long')))
-      }, this.options.timeoutMs)
-      const added = before()
+        settle(() => reject(new HttpError(504, 'timeout', message)))
+      }
+      // in the queue: bounded as the pool bounds it; from its start: by its deadline, with room for a takeover
+      let timer = setTimeout(timeout(`no evaluator was free within ${this.options.queueWaitMs} ms`), this.options.queueWaitMs)
+      // admission against the shared queue: replicas racing on the last places may pass a few over
+      const added = this.admit()
+        .then(before)
         .then(() =>
           this.queue.add(name, data, {
             jobId,
-            attempts: this.options.attempts ?? 2,
+            attempts: this.attempts,
             removeOnComplete: { age: 60, count: 1000 },
             removeOnFail: { age: 60, count: 1000 },
           }),
@@ -284,8 +305,8 @@ export class QueueEvaluation implements Evaluation {
           live.enqueued = true
           return job
         })
-        .catch(() => {
-          settle(() => reject(storeUnavailable()))
+        .catch((e: unknown) => {
+          settle(() => reject(e instanceof HttpError ? e : storeUnavailable()))
           return undefined
         })
       const live: Live = {
@@ -298,83 +319,51 @@ export class QueueEvaluation implements Evaluation {
         enqueued: false,
         cancelled: false,
         abort: (e) => settle(() => reject(e)),
+        onStart: () => {
+          if (settled) return
+          clearTimeout(timer)
+          timer = setTimeout(timeout('the evaluation took too long'), runningWaitMs(this.deadlineMs(data.model, name), this.attempts, this.options.timing))
+        },
         onProgress,
       }
       this.live.set(jobId, live)
       void added.then((job) => {
         if (!job) return
-        this.follow(job, live, settle, resolve, reject)
+        followJob(job, {
+          events: this.events,
+          queue: this.queue,
+          redis: this.redis,
+          stillLive: () => this.live.get(jobId) === live,
+          ended: (e) => settle(() => this.ended(e, live, jobId, data, resolve, reject)),
+        })
       })
     })
   }
 
   /**
-   * Waits for the job's end through two paths, whichever tells first: QueueEvents' completed /
-   * failed events (prompt) and a poll of the job's state in Redis every STATE_POLL_MS. The poll
-   * is what cannot miss: an event published while this replica's QueueEvents stream was
-   * reconnecting (Redis restarted, a loaded machine slow to reconnect) is never heard, and
-   * BullMQ's job.waitUntilFinished would then wait for its whole ttl. A job Redis no longer
-   * holds (restarted empty) answers 503 store_unavailable at once. Poll errors (Redis down) are
-   * ignored: run()'s request timeout bounds the whole wait.
+   * Answers a job's end: a result only once it verifies (job-wire.ts checkResult), a cancel only
+   * when this replica asked for it, a job Redis no longer holds 503 store_unavailable.
    */
-  private follow(
-    job: Job<EvalJobData, EvalJobResult, EvalJobName>,
-    live: Live,
-    settle: (f: () => void) => void,
-    resolve: (r: EvalJobResult) => void,
-    reject: (e: Error) => void,
-  ): void {
-    const jobId = job.id!
-    // BullMQ emits `completed:ID` / `failed:ID` too (untyped in its listener map)
-    const events = this.events as unknown as NodeJS.EventEmitter
-    let over = false
-    let poll: ReturnType<typeof setInterval> | undefined
-    const completedEvent = `completed:${jobId}`
-    const failedEvent = `failed:${jobId}`
-    const end = (f: () => void) => {
-      if (over) return
-      over = true
-      clearInterval(poll)
-      events.off(completedEvent, onCompleted)
-      events.off(failedEvent, onFailed)
-      settle(f)
+  private ended(e: JobEnd, live: Live, jobId: string, data: EvalJobData, resolve: (r: EvalJobResult) => void, reject: (e: Error) => void): void {
+    if (live.cancelled) return reject(cancelledError())
+    if (e.kind === 'gone') return reject(storeUnavailable())
+    if (e.kind === 'failed') {
+      const error = errorOfReason(e.reason)
+      // a cancel nobody asked for here was planted in Redis: an error, and not the client's own
+      return reject(error.code === 'cancelled' ? integrityFailed('a cancel this replica did not ask for') : error)
     }
-    const ok = (result: EvalJobResult, measured = true) =>
-      end(() => {
-        if (live.cancelled) return reject(cancelledError())
-        this.started(live)
-        if (measured) this.options.metrics?.evaluated(live.op, live.model, result.ms)
-        resolve(result)
-      })
-    const failed = (reason: string | undefined) => end(() => reject(live.cancelled ? cancelledError() : errorOfReason(reason)))
-    const onCompleted = (args: { returnvalue: unknown }) => ok(args.returnvalue as EvalJobResult)
-    const onFailed = (args: { failedReason: string }) => failed(args.failedReason)
-    events.on(completedEvent, onCompleted)
-    events.on(failedEvent, onFailed)
-    // the settle of run() (timeout, abort, close) ends this too
-    const stillLive = () => this.live.get(jobId) === live
-    let polling = false
-    poll = setInterval(() => {
-      if (!stillLive()) return end(() => {})
-      if (polling || this.redis.status !== 'ready') return
-      polling = true
-      this.queue
-        .getJob(jobId)
-        .then(async (j) => {
-          if (!stillLive()) return
-          if (!j) {
-            // removed on completion (removeOnComplete) before this poll: a classification's response still waits
-            if (job.name === 'classify' && (await this.redis.exists(redisKeys.result(jobId))) === 1) return ok({ ms: 0, parts: 1 }, false)
-            if (!stillLive()) return
-            return end(() => reject(live.cancelled ? cancelledError() : storeUnavailable()))
-          }
-          const state = await j.getState()
-          if (state === 'completed') ok(j.returnvalue)
-          else if (state === 'failed') failed(j.failedReason)
-        })
-        .catch(() => {})
-        .finally(() => (polling = false))
-    }, STATE_POLL_MS)
+    this.started(live)
+    // a job removed before its return value was read: its response record is checked on its own
+    if (e.result === undefined) return resolve({ ms: 0, parts: 1, mac: '' })
+    let result: EvalJobResult
+    try {
+      result = checkResult(this.options.jobMac, jobId, live.op, data, e.result as Partial<EvalJobResult>)
+    } catch (err) {
+      return reject(err as Error)
+    }
+    this.options.metrics?.evaluated(live.op, live.model, result.ms)
+    if (live.op === 'classify') this.deadlines.record(live.model, result.ms)
+    resolve(result)
   }
 
   /** Removes a waiting job, or flags a running one for its evaluator. */
@@ -389,11 +378,33 @@ export class QueueEvaluation implements Evaluation {
     } catch {
       // running: its evaluator polls the flag
     }
-    await this.redis.set(redisKeys.cancel(jobId), '1', 'PX', FLAG_TTL_MS).catch((e: Error) => this.options.log?.warn({ err: e.message }, 'cancel flag not set'))
+    await this.redis.set(redisKeys.cancel(jobId), cancelFlag(this.options.jobMac, jobId), 'PX', FLAG_TTL_MS).catch((e: Error) => this.options.log?.warn({ err: e.message }, 'cancel flag not set'))
+  }
+
+  /** Refuses a job while the shared queue holds QUEUE_MAX waiting jobs (as the pool refuses when its queue is full). */
+  private async admit(): Promise<void> {
+    if ((await this.queue.getWaitingCount()) >= this.options.queueMax) {
+      throw new HttpError(503, 'overloaded', 'all evaluators are busy and the queue is full', { 'retry-after': '2' })
+    }
+  }
+
+  private get attempts(): number {
+    return this.options.attempts ?? 2
+  }
+
+  /** A job's evaluation deadline: a classification's by its model's measured time, a validation's the floor. */
+  private deadlineMs(model: string, op: EvalJobName): number {
+    return op === 'classify' ? this.deadlines.evaluationMs(model) : this.options.deadlineFloorMs
+  }
+
+  /** The longest a replica waits for a classification of `model`, queue and reruns included. */
+  private longestWaitMs(model: string): number {
+    return this.options.queueWaitMs + runningWaitMs(this.deadlineMs(model, 'classify'), this.attempts, this.options.timing)
   }
 
   /** The job left the queue (its 'active' event, or the first sign of it): records its wait once. */
   private started(job: Live): void {
+    if (job.state === 'queued') job.onStart()
     job.state = 'running'
     if (job.addedAt === undefined) return
     this.options.metrics?.queueWaited(job.op, performance.now() - job.addedAt)

@@ -3,8 +3,9 @@
  * Redis failure reaches a client. One Redis (not Cluster): the session scripts touch keys
  * they compute themselves.
  */
+import { readFileSync } from 'node:fs'
 import { Redis, type RedisOptions } from 'ioredis'
-import { HttpError } from '../http-error'
+import { HttpError } from '../http/http-error'
 
 export const QUEUE_NAME = 'blindfold-eval'
 const P = 'bf:'
@@ -54,11 +55,43 @@ export function mapRedisError(e: unknown): never {
 export const failFast = { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000 } as const
 
 /**
+ * TLS for a `rediss://` URL: the CA of REDIS_TLS_CA (a PEM file) when set, else the system's.
+ * A user and password ride in the URL (`rediss://user:password@host:port`, AUTH with an ACL user).
+ */
+function tlsOf(url: string): Pick<RedisOptions, 'tls'> {
+  if (!/^rediss:/i.test(url)) return {}
+  const ca = process.env.REDIS_TLS_CA
+  return ca ? { tls: { ca: readFileSync(ca) } } : {}
+}
+
+/**
  * A connection whose errors are reported per command (or, for BullMQ's blocking connections,
  * retried for ever): its 'error' events while Redis is down are expected, not crashes.
  */
 export function connection(url: string, options: RedisOptions, onError?: (e: Error) => void): Redis {
-  const redis = new Redis(url, options)
+  const redis = new Redis(url, { ...tlsOf(url), ...options })
   redis.on('error', (e: Error) => onError?.(e))
   return redis
+}
+
+/**
+ * Connects once and PINGs, without retrying: a process in distributed mode calls it at start, so
+ * a wrong password, an unknown user or a TLS failure stops it with a clear message instead of
+ * leaving it retrying, never ready.
+ */
+export async function checkRedis(url: string): Promise<void> {
+  const redis = new Redis(url, { ...tlsOf(url), lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 5000 })
+  // the reason (an AUTH refusal) arrives as an 'error' event; connect() then only says the connection closed
+  let reason: string | undefined
+  redis.on('error', (e: Error) => (reason ??= e.message))
+  try {
+    await redis.connect()
+    await redis.ping()
+  } catch (e) {
+    const m = reason ?? (e as Error).message
+    const hint = /WRONGPASS|NOAUTH|invalid username-password/i.test(m) ? ' (Redis refused the user or password given in REDIS_URL, redis://user:password@host:port)' : ''
+    throw new Error(`REDIS_URL: Redis cannot be used: ${m}${hint}`)
+  } finally {
+    redis.disconnect()
+  }
 }

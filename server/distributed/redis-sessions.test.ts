@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Redis } from 'ioredis'
-import { HttpError } from '../http-error'
+import { HttpError } from '../http/http-error'
 import { startRedis, type TestRedis } from '../test-support/redis'
 import { redisKeys } from './redis-keys'
 import { RedisSessionStore } from './redis-sessions'
@@ -94,21 +94,52 @@ describe('RedisSessionStore', () => {
     expect([s.size, s.totalBytes]).toEqual([1, 450])
   })
 
-  it('refuses when full (503 sessions_full, Retry-After) and when too large (413), evicting nobody', async () => {
+  it('when full, a new client takes the place of a client over its share; with every client within its share, 503 sessions_full (Retry-After) and 413 when too large, evicting nobody', async () => {
     await client.flushall()
     const s = store()
     await s.ready
     for (const [id, who] of [['f1', 'a'], ['f2', 'a'], ['f3', 'b'], ['f4', 'c']]) await s.add(id, 'm', bytes(10), who)
-    const full = await refusal(s.add('f5', 'm', bytes(10), 'e'))
+    // 4 clients share 4 sessions: a's two are over its share, its least recent makes room
+    await s.add('f5', 'm', bytes(10), 'e')
+    expect(await s.peek('f1')).toBeUndefined()
+    for (const id of ['f2', 'f3', 'f4', 'f5']) expect(await s.peek(id)).toBeDefined()
+    // one session each: within every share, so a fifth client is refused
+    const full = await refusal(s.add('g1', 'm', bytes(10), 'g'))
     expect(full).toMatchObject({ status: 503, code: 'sessions_full' })
     expect(Number(full!.retryAfter)).toBeGreaterThan(0)
-    expect(await refusal(s.admit('e', 10))).toMatchObject({ status: 503, code: 'sessions_full' })
-    expect(await refusal(s.admit('e', 501))).toMatchObject({ status: 413, code: 'body_too_large' })
-    for (const id of ['f1', 'f2', 'f3', 'f4']) expect(await s.peek(id)).toBeDefined()
-    // a client at its own quota still gets in, in place of its own least recent session
+    expect(await refusal(s.admit('g', 10))).toMatchObject({ status: 503, code: 'sessions_full' })
+    expect(await refusal(s.admit('g', 501))).toMatchObject({ status: 413, code: 'body_too_large' })
+    for (const id of ['f2', 'f3', 'f4', 'f5']) expect(await s.peek(id)).toBeDefined()
+    // a client holding a session still gets in, in place of its own least recent session
     await s.add('f6', 'm', bytes(10), 'a')
-    expect(await s.peek('f1')).toBeUndefined()
-    for (const id of ['f2', 'f3', 'f4', 'f6']) expect(await s.peek(id)).toBeDefined()
+    expect(await s.peek('f2')).toBeUndefined()
+    for (const id of ['f3', 'f4', 'f5', 'f6']) expect(await s.peek(id)).toBeDefined()
+  })
+
+  it('16 addresses filling the store do not lock a new client out; a client within its share keeps its session; an idle session makes room', async () => {
+    await client.flushall()
+    const s = store({ maxSessions: 1000, maxBytes: 1000, perClientSessions: 4, perClientBytes: 100, idleMs: 60_000 })
+    await s.ready
+    await s.add('victim', 'm', bytes(10), 'victim')
+    for (let round = 0; round < 4; round++) for (let a = 1; a <= 16; a++) await s.add(`s${a}-${round}`, 'm', bytes(15), `10.0.0.${a}`)
+    await s.touch('victim')
+    // 18 clients share 1000 bytes (55 each): the attackers' 60 are over it
+    await s.add('newcomer', 'm', bytes(50), 'newcomer')
+    expect([await s.peek('s1-0'), await s.peek('s2-0')]).toEqual([undefined, undefined])
+    expect(await s.peek('s3-0')).toBeDefined()
+    expect(await s.peek('victim')).toBeDefined()
+    expect(await s.peek('newcomer')).toBeDefined()
+    await s.refresh()
+    expect(s.totalBytes).toBe(990)
+
+    // idle: with idleMs 0 every session is idle, so the least recently used one goes, whoever holds it
+    await client.flushall()
+    const quick = store({ idleMs: 0 })
+    await quick.ready
+    for (const [id, who] of [['i1', 'a'], ['i2', 'b'], ['i3', 'c'], ['i4', 'd']]) await quick.add(id, 'm', bytes(10), who)
+    await quick.add('i5', 'm', bytes(10), 'e')
+    expect(await quick.peek('i1')).toBeUndefined()
+    for (const id of ['i2', 'i3', 'i4', 'i5']) expect(await quick.peek(id)).toBeDefined()
   })
 
   it('counts queries in Redis; delete removes everything', async () => {

@@ -1,10 +1,12 @@
 /**
  * Sessions in Redis (distributed mode), so that any API replica finds a session another made,
- * with the same rules as the in-memory SessionStore (server/session-store.ts):
+ * with the same rules as the in-memory SessionStore (server/sessions/session-store.ts):
  * - the key container is stored as one binary string, PEXPIRE'd with the session's TTL, which
  *   slides with each use (touch); Redis drops expired data itself, the index is swept lazily;
  * - per client (count and bytes): the client's own least recently used sessions make room;
- * - in all (count and bytes): when full, 503 sessions_full with Retry-After, nobody evicted.
+ * - in all (bytes, count as a backstop): when full, a new session takes the place of idle
+ *   sessions, then of the least recently used sessions of clients over their fair share (the
+ *   capacity divided by the clients holding sessions); else 503 sessions_full with Retry-After.
  * Every rule runs in one Lua script (atomic across replicas), on Redis's own clock (TIME), so
  * replicas need not agree on time. Persistence of this data is the Redis operator's choice:
  * run it with `--save '' --appendonly no` (the test harness does) so keys never reach disk.
@@ -18,9 +20,9 @@
  * two replicas racing on the last query of a budget may both pass (documented limit).
  */
 import type { Redis } from 'ioredis'
-import { HttpError } from '../http-error'
-import type { Sessions } from '../evaluation'
-import type { Session, SessionStoreOptions } from '../session-store'
+import { HttpError } from '../http/http-error'
+import type { Sessions } from '../backend/contract'
+import type { Session, SessionStoreOptions } from '../sessions/session-store'
 import { connection, failFast, mapRedisError, SESSION_PREFIX } from './redis-keys'
 
 const PRELUDE = `
@@ -47,41 +49,85 @@ end
 `
 
 /**
- * ARGV: owner, bytes, maxSessions, maxBytes, perClientSessions, perClientBytes, ttlMs, commit,
- * then (commit = 1) id, model, keys. Answers {'too_large'}, {'full', retryAfterSeconds} or
- * {'ok', expiresAt}.
+ * ARGV: owner, bytes, maxSessions, maxBytes, perClientSessions, perClientBytes, ttlMs, idleMs,
+ * commit, then (commit = 1) id, model, keys. Answers {'too_large'}, {'full', retryAfterSeconds}
+ * or {'ok', expiresAt}. The in-memory store's rules (server/sessions/session-store.ts): the
+ * owner's own quota first; when full, idle sessions, then those of clients over their share.
  */
 const ADD = `${PRELUDE}
 local owner, bytes = ARGV[1], tonumber(ARGV[2])
-local maxS, maxB, perS, perB, ttl = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+local maxS, maxB, perS, perB, ttl, idle = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
 if bytes > perB or bytes > maxB then return {'too_large'} end
 local now = now_ms()
 sweep(now)
-local own = redis.call('ZRANGE', P..'own:'..owner, 0, -1)
-local sizes, ownBytes = {}, 0
-for i, id in ipairs(own) do
-  sizes[i] = tonumber(redis.call('HGET', P..'idx:bytes', id) or '0')
-  ownBytes = ownBytes + sizes[i]
-end
-local evict, freed = 0, 0
-while evict < #own and ((#own - evict) + 1 > perS or ownBytes + bytes > perB) do
-  evict = evict + 1
-  ownBytes = ownBytes - sizes[evict]
-  freed = freed + sizes[evict]
-end
 local size = redis.call('ZCARD', P..'exp')
 local total = tonumber(redis.call('GET', P..'total') or '0')
-if size - evict + 1 > maxS or total - freed + bytes > maxB then
+local victims, taken, freed = {}, {}, 0
+local function sizeOf(id) return tonumber(redis.call('HGET', P..'idx:bytes', id) or '0') end
+local own = redis.call('ZRANGE', P..'own:'..owner, 0, -1)
+local ownCount, ownBytes = #own, 0
+for _, id in ipairs(own) do ownBytes = ownBytes + sizeOf(id) end
+for _, id in ipairs(own) do
+  if ownCount + 1 <= perS and ownBytes + bytes <= perB then break end
+  local b = sizeOf(id)
+  victims[#victims + 1] = id
+  taken[id] = true
+  freed = freed + b
+  ownCount = ownCount - 1
+  ownBytes = ownBytes - b
+end
+local function fits() return size - #victims + 1 <= maxS and total - freed + bytes <= maxB end
+if not fits() then
+  -- every live session, least recently used first (the expiry slides by one TTL from last use)
+  local all = redis.call('ZRANGE', P..'exp', 0, -1, 'WITHSCORES')
+  local ids, owners, sizes, exps, count, held, clients = {}, {}, {}, {}, {}, {}, 0
+  for i = 1, #all, 2 do
+    local id = all[i]
+    local o = redis.call('HGET', P..'idx:owner', id) or ''
+    ids[#ids + 1] = id
+    owners[id], sizes[id], exps[id] = o, sizeOf(id), tonumber(all[i + 1])
+    if not taken[id] then
+      if not count[o] then count[o], held[o], clients = 0, 0, clients + 1 end
+      count[o] = count[o] + 1
+      held[o] = held[o] + sizes[id]
+    end
+  end
+  if not count[owner] or count[owner] == 0 then clients = clients + 1 end
+  local function take(id)
+    local o = owners[id]
+    victims[#victims + 1] = id
+    taken[id] = true
+    freed = freed + sizes[id]
+    count[o] = count[o] - 1
+    held[o] = held[o] - sizes[id]
+  end
+  for _, id in ipairs(ids) do
+    if fits() then break end
+    if not taken[id] and now - (exps[id] - ttl) >= idle then take(id) end
+  end
+  local shareS, shareB = math.max(1, math.floor(maxS / clients)), math.floor(maxB / clients)
+  local function overShare(o)
+    local c, b = count[o], held[o]
+    if o == owner then c, b = c + 1, b + bytes end
+    return c > 1 and (c > shareS or b > shareB)
+  end
+  for _, id in ipairs(ids) do
+    if fits() then break end
+    if not taken[id] and overShare(owners[id]) then take(id) end
+  end
+end
+if not fits() then
+  -- seconds until the first session expires or may be taken as idle, if nobody uses it
   local first = redis.call('ZRANGE', P..'exp', 0, 0, 'WITHSCORES')
   local ms = ttl
-  if first[2] then ms = tonumber(first[2]) - now end
+  if first[2] then ms = math.min(tonumber(first[2]), tonumber(first[2]) - ttl + idle) - now end
   return {'full', math.max(1, math.ceil(ms / 1000))}
 end
-if ARGV[8] ~= '1' then return {'ok', 0} end
-for i = 1, evict do drop(own[i]) end
-local id, model = ARGV[9], ARGV[10]
+if ARGV[9] ~= '1' then return {'ok', 0} end
+for _, id in ipairs(victims) do drop(id) end
+local id, model = ARGV[10], ARGV[11]
 local exp = now + ttl
-redis.call('SET', P..'keys:'..id, ARGV[11], 'PX', ttl)
+redis.call('SET', P..'keys:'..id, ARGV[12], 'PX', ttl)
 redis.call('HSET', P..'sess:'..id, 'model', model, 'owner', owner, 'queries', 0)
 redis.call('PEXPIRE', P..'sess:'..id, ttl)
 redis.call('ZADD', P..'exp', exp, id)
@@ -208,8 +254,10 @@ export class RedisSessionStore implements Sessions {
   /** The admission script: evicts (when committing) and stores, or throws the refusal. */
   private async run(owner: string, bytes: number, commit: (string | Buffer)[]): Promise<number> {
     const o = this.options
+    // Lua reads numbers as doubles: "never idle" is a bound no session reaches
+    const idleMs = o.idleMs ?? Number.MAX_SAFE_INTEGER
     const r = await this.redis
-      .bfAdd(owner, bytes, o.maxSessions, o.maxBytes, o.perClientSessions, o.perClientBytes, o.ttlMs, commit.length > 0 ? 1 : 0, ...commit)
+      .bfAdd(owner, bytes, o.maxSessions, o.maxBytes, o.perClientSessions, o.perClientBytes, o.ttlMs, idleMs, commit.length > 0 ? 1 : 0, ...commit)
       .catch(mapRedisError)
     if (r[0] === 'too_large') throw new HttpError(413, 'body_too_large', 'the keys exceed what one client may store')
     if (r[0] === 'full') {

@@ -1,17 +1,14 @@
 /**
  * Which queued job an idle worker takes: loading a session's keys into a SEAL instance costs most
  * of a classification, so a worker prefers a job whose keys it already holds (affinity), within a
- * bound that keeps every job's wait finite. Shared by WorkerPool.dispatch() and
- * scripts/measure-piscina.ts (which compares this rule with piscina's balancer).
+ * bound that keeps every job's wait finite. Why a rule of its own rather than a library pool's
+ * balancer: docs/decisions/pool-not-piscina.md.
  */
 
 /**
- * How many later jobs may go ahead of a job because their worker holds their keys. Unbounded, the
- * sessions whose keys no worker held waited behind those that kept their workers busy: p50 1.5 s
- * but p95 138 s with 64 sessions on one worker (bench:load, 2026-12-03); bounding only the
- * oldest job's overtakers changed nothing, as every job behind it was overtaken again once it
- * became the oldest. Bounded per job, a job waits at most for the jobs ahead of it when it came
- * plus this many, at the price of key loads (a fraction of a second each for N = 8192 models).
+ * How many later jobs may go ahead of a job because their worker holds their keys, counted per
+ * job: a job waits at most for the jobs ahead of it when it came plus this many, at the price
+ * of key loads. Why per job: docs/decisions/dispatch-fairness.md.
  */
 export const MAX_PASSED_OVER = 8
 

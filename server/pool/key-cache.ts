@@ -1,5 +1,5 @@
 // A small LRU of loaded evaluation keys; every eviction frees the SEAL handles.
-import type { LoadedKeys } from '../../src/he/evaluator'
+import type { LoadedKeys } from '../../src/he/evaluation-job'
 
 export class KeyCache {
   private readonly entries = new Map<string, LoadedKeys>()

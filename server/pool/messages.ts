@@ -28,11 +28,8 @@ export type ToWorker =
        * shared image gets the same buffer.
        */
       cancel?: SharedArrayBuffer
-      /** test hook: after each stage the worker waits this long (woken early by the cancel flag) */
-      stageDelayMs?: number
-      /** test hooks: the worker dies on this job the way a WASM abort would, or SEAL traps in it */
-      crash?: true
-      trap?: true
+      /** injected by tests only (PoolOptions.faults): what goes wrong with this job in the worker */
+      fault?: WorkerFault
     }
   | { type: 'drop'; session: string }
 
@@ -48,6 +45,20 @@ export type FromWorker =
   | { type: 'progress'; id: number; done: number; total: number; stage?: string }
   | { type: 'done'; id: number; response?: Uint8Array; ms: number; cached: string[]; retire?: Retirement }
   | { type: 'failed'; id: number; code: string; message: string; clientFault: boolean; cached: string[]; retire?: Retirement }
+
+/**
+ * A fault a test injects into one job (PoolOptions.faults, faults.ts); production never sends one.
+ */
+export interface WorkerFault {
+  /** the worker dies on this job the way a WASM abort would */
+  crash?: boolean
+  /** SEAL traps in this job (a WebAssembly.RuntimeError) */
+  trap?: boolean
+  /** after each stage the worker waits this long, woken early by the cancel flag */
+  stageDelayMs?: number
+  /** before the job the worker blocks this long and reads no cancel flag: a stuck thread */
+  stuckMs?: number
+}
 
 /** Why a worker exits after answering: its heap passed the bound, or SEAL failed in a way that may have broken it. */
 export type Retirement = 'heap_limit' | 'seal_fault'

@@ -6,8 +6,8 @@
  * bias and squares, then sends the result back for the next stage. The lead
  * answers the pool with the response; followers answer without one.
  *
- * Ciphertexts cross threads uncompressed (saving and loading ~1 MB costs ~2 ms
- * a side; zstd would cost more than it saves in-process). A part that fails
+ * Ciphertexts cross threads uncompressed (in-process, compressing them would
+ * cost more time than it saves). A part that fails
  * closes its ports, so its peers stop waiting and fail too; at the end the
  * lead sends `end` and each follower closes its channel.
  *
@@ -16,7 +16,8 @@
  * close its ports, and answers `cancelled` too rather than a peer failure.
  */
 import type { MessagePort } from 'node:worker_threads'
-import type { EvaluationControl, LoadedKeys, ModelEvaluator, Share } from '../../src/he/evaluator'
+import type { ModelEvaluator } from '../../src/he/evaluator'
+import type { EvaluationControl, LoadedKeys, Share } from '../../src/he/evaluation-job'
 import { BlindfoldError } from '../../src/he/errors'
 
 export interface SplitLink {

@@ -1,9 +1,10 @@
 /**
  * One pool worker: its own SEAL instance and one ModelEvaluator per model.
  * Jobs arrive one at a time (the pool never sends a second before the first
- * answers); classification is synchronous WASM, so a stuck job can only be
- * stopped by terminating this thread, which the pool does. A job may be one
- * part of an image shared with other workers (split-job.ts).
+ * answers). Classification is synchronous WASM: the pool stops a job past its
+ * deadline through the job's cancel flag, and terminates this thread only if it
+ * does not answer within a grace period after that (pool/deadlines.ts). A job
+ * may be one part of an image shared with other workers (split-job.ts).
  *
  * After answering, the worker retires (exits, and the pool starts a fresh one)
  * when its WASM heap has passed the configured bound (a WASM heap never
@@ -17,7 +18,8 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { BlindfoldError, isClientFault, isSealException, sealMessage } from '../../src/he/errors'
 import { loadSeal } from '../../src/he/context'
-import { ModelEvaluator, type EvaluationControl } from '../../src/he/evaluator'
+import { ModelEvaluator } from '../../src/he/evaluator'
+import type { EvaluationControl } from '../../src/he/evaluation-job'
 import { readWeights, type ModelManifest } from '../../src/model/manifest'
 import { cancelFlagOf, isRaised, newCancelFlag, sleepUnlessRaised } from './cancel-flag'
 import { KeyCache } from './key-cache'
@@ -25,7 +27,7 @@ import { runSplitPart, type SplitLink } from './split-job'
 import type { FromWorker, Retirement, ToWorker, WorkerInit } from './messages'
 import { Wasm, wasmHeapBytes, watchWasmHeap } from './wasm-heap'
 
-/** room above the loaded models' heap: a full key cache of the largest keys (8 x ~80 MB loaded) and a job */
+/** room above the loaded models' heap: a full key cache of the largest models' loaded keys and a job */
 const AUTO_HEAP_HEADROOM_BYTES = 1024 * 1024 * 1024
 
 const port = parentPort
@@ -81,15 +83,23 @@ async function main(init: WorkerInit): Promise<void> {
   /** What the pool watches and stops of a classification: progress messages (if `reports`) and the cancel flag. */
   const controlOf = (msg: Extract<ToWorker, { type: 'job' }>, evaluator: ModelEvaluator, reports: boolean): EvaluationControl => {
     const flag = msg.cancel ? cancelFlagOf(msg.cancel) : undefined
-    const delayMs = msg.stageDelayMs ?? 0
+    const delayMs = msg.fault?.stageDelayMs ?? 0
     return {
       cancelled: flag ? () => isRaised(flag) : undefined,
       onStage: (done, total) => {
         if (reports) send({ type: 'progress', id: msg.id, done, total, stage: evaluator.stageNames[done] })
-        // test hook: a slow stage, which a cancel cuts short
+        // injected by a test: a slow stage, which a cancel cuts short
         if (delayMs > 0) sleepUnlessRaised(flag ?? newCancelFlag(), delayMs)
       },
     }
+  }
+  /** Faults a test injected into this job (PoolOptions.faults); production jobs carry none. */
+  const injectFault = (msg: Extract<ToWorker, { type: 'job' }>) => {
+    // a stuck thread: busy for stuckMs, deaf to the cancel flag and to messages
+    const stuckUntil = performance.now() + (msg.fault?.stuckMs ?? 0)
+    while (performance.now() < stuckUntil);
+    // what a trap inside SEAL throws (unreachable, out-of-bounds access)
+    if (msg.fault?.trap) throw new Wasm.RuntimeError('unreachable (injected by a test)')
   }
   const exitAfterAnswer = (retire: Retirement | undefined) => {
     if (retire) setImmediate(() => process.exit(0)) // after the answer is posted
@@ -102,6 +112,7 @@ async function main(init: WorkerInit): Promise<void> {
     const started = performance.now()
     let retire: Retirement | undefined
     try {
+      injectFault(msg)
       const ready = prepare(msg)
       // the pool sends keys to every part it does not believe holds them; a miss here is a pool bug
       if (!ready) throw new BlindfoldError('internal', 'a shared image arrived without the session keys')
@@ -128,8 +139,8 @@ async function main(init: WorkerInit): Promise<void> {
       else cache.drop(msg.session)
       return
     }
-    // what an abort in WASM looks like from outside: the thread dies mid-job
-    if (msg.crash) process.exit(70)
+    // injected by a test: what an abort in WASM looks like from outside, the thread dies mid-job
+    if (msg.fault?.crash) process.exit(70)
     if (msg.split) {
       splitRunning = true
       void runSplit(msg, msg.split)
@@ -138,8 +149,7 @@ async function main(init: WorkerInit): Promise<void> {
     const started = performance.now()
     let retire: Retirement | undefined
     try {
-      // test hook: what a trap inside SEAL throws (unreachable, out-of-bounds access)
-      if (msg.trap) throw new Wasm.RuntimeError('unreachable (injected by the pool test hook)')
+      injectFault(msg)
       const ready = prepare(msg)
       if (!ready) return send({ type: 'need_keys', id: msg.id })
       const { evaluator, keys } = ready

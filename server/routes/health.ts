@@ -2,13 +2,17 @@
 // mode: Redis answers and an evaluator is connected to the queue).
 // Readiness says nothing else: no session, queue or worker counts (they told anyone how full the server is).
 import type { FastifyInstance } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { paths } from '../../src/api/wire'
+import { health, ready } from './health.schema'
 
-export async function healthRoutes(app: FastifyInstance): Promise<void> {
-  // probes cost nothing: a load balancer's probes must not use up one client's rate limit
-  app.get(paths.health, { config: { cost: 'free' } }, async () => ({ status: 'ok' }))
-  app.get(paths.ready, { config: { cost: 'free' } }, async (_request, reply) => {
-    if (app.blindfold.evaluation.isReady()) return { ready: true }
+export async function healthRoutes(fastify: FastifyInstance): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  // probes are cheap but counted (1 point, like any GET): a free route would let any client keep
+  // connections busy without limit, while a load balancer's probes use a sliver of its bucket
+  app.get(paths.health, { schema: health }, async () => ({ status: 'ok' as const }))
+  app.get(paths.ready, { schema: ready }, async (_request, reply) => {
+    if (app.blindfold.evaluation.isReady()) return { ready: true as const }
     // why the workers failed is in the server log, not in a public answer
     const { evaluation } = app.blindfold
     const message = evaluation.failure ? 'workers failed to start' : (evaluation.notReadyReason?.() ?? 'workers are loading the models')

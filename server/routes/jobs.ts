@@ -13,9 +13,11 @@
  * refused without reading it, and the job can be polled while its body is still arriving.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { headers, paths, REQUEST_ID_PATTERN, type JobProgress } from '../../src/api/wire'
-import { HttpError } from '../http-error'
-import type { TrackedJob } from '../job-registry'
+import { HttpError } from '../http/http-error'
+import type { TrackedJob } from '../sessions/job-registry'
+import { cancelJob, jobProgress } from './jobs.schema'
 
 /** how long a finished job's final state answers GET */
 export const JOB_KEEP_MS = 60_000
@@ -85,19 +87,20 @@ async function progressOf(job: TrackedJob, app: FastifyInstance): Promise<JobPro
   return { ...base, state: 'running', done: now.done, ...(now.done < job.stages.length ? { stage: now.stage ?? job.stages[now.done] } : {}) }
 }
 
-export async function jobRoutes(app: FastifyInstance): Promise<void> {
+export async function jobRoutes(fastify: FastifyInstance): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
   const { jobs, evaluation: pool } = app.blindfold
+  // the schema has checked the request id's format (400 bad_request)
   const find = (params: { id: string; requestId: string }) => {
-    if (!REQUEST_ID_PATTERN.test(params.requestId)) throw badRequestId()
     const job = jobs.find(params.id, params.requestId)
     if (!job) throw unknownJob()
     return job
   }
 
   // polled every few hundred ms while an image is evaluated: costs 1 point like any GET, reads no session
-  app.get<{ Params: { id: string; requestId: string } }>(jobPattern, async (request): Promise<JobProgress> => progressOf(find(request.params), app))
+  app.get(jobPattern, { schema: jobProgress }, async (request): Promise<JobProgress> => progressOf(find(request.params), fastify))
 
-  app.delete<{ Params: { id: string; requestId: string } }>(jobPattern, async (request, reply) => {
+  app.delete(jobPattern, { schema: cancelJob }, async (request, reply) => {
     const job = find(request.params)
     // a job that already ended stays as it ended
     if (!job.final) {

@@ -1,12 +1,14 @@
 /**
- * GET /metrics: the Prometheus text exposition (server/metrics.ts). Counts are operational data,
+ * GET /metrics: the Prometheus text exposition (server/metrics/metrics.ts). Counts are operational data,
  * not for the public: only loopback clients and the addresses METRICS_ALLOW names get them;
  * anyone else gets the same 404 not_found as an unknown route (and is charged like one).
  * METRICS_ALLOW=none registers no route at all.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { BlockList, isIPv4, isIPv6 } from 'node:net'
-import { HttpError } from '../http-error'
+import { Type } from '@sinclair/typebox'
+import { HttpError } from '../http/http-error'
+import { errorResponses } from './common.schema'
 
 export const METRICS_PATH = '/metrics'
 
@@ -52,10 +54,23 @@ function normalise(ip: string | undefined): string | undefined {
   return isIPv4(address) || isIPv6(address) ? address : undefined
 }
 
+const scrape = {
+  summary: 'Prometheus metrics',
+  description:
+    'The Prometheus text exposition: requests, refusals by error code, queue, sessions, pool and evaluation times. Only loopback clients and the addresses METRICS_ALLOW names get it; anyone else gets 404 not_found, as for an unknown route. Absent when METRICS_ALLOW=none.',
+  response: {
+    200: Type.Unsafe<string>({
+      description: 'the exposition (text/plain; version=0.0.4)',
+      content: { 'text/plain': { schema: { type: 'string' } } },
+    }),
+    ...errorResponses(404, 413, 429),
+  },
+}
+
 export async function metricsRoutes(app: FastifyInstance, options: { allowed: (request: FastifyRequest) => boolean }): Promise<void> {
   const { metrics } = app.blindfold
   // no `cost`: a refused client is charged 1 point like any unknown route; app.ts exempts allowed scrapes
-  app.get(METRICS_PATH, async (request, reply) => {
+  app.get(METRICS_PATH, { schema: scrape }, async (request, reply) => {
     // the API's answer for an unknown route (static-site.ts), nothing about the metrics
     if (!options.allowed(request)) throw new HttpError(404, 'not_found', 'no such route')
     const { contentType, body } = await metrics.exposition()

@@ -1,37 +1,41 @@
 /**
  * Sessions: a client uploads its evaluation keys once (validated in a worker
  * before the session exists), then sends one request container per image.
- * Media type and body size are refused before the body is read (body-policy.ts);
+ * Media type, the model (by name, or the session's) and its body limit are checked before the
+ * body is read (body-policy.ts);
  * session quotas are in session-store.ts, query budgets here. A classification
  * may be followed and cancelled by its request id (jobs.ts).
  */
 import type { FastifyInstance } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { BINARY, headers, paths, type SessionCreated } from '../../src/api/wire'
-import { clientOf } from '../client-id'
-import { HttpError } from '../http-error'
-import { cancelledError } from '../pool/pool'
-import { QueryBudget } from '../query-budget'
-import { SessionStore, type Session } from '../session-store'
-import { checkKeysBody, checkRequestBody } from '../validate'
+import { limitedByTarget } from '../http/body-policy'
+import { clientOf } from '../http/client-id'
+import { HttpError } from '../http/http-error'
+import { cancelledError } from '../backend/contract'
+import type { Reserve } from '../limits/query-budget'
+import { clientQueryBudget } from '../limits/shared-query-budget'
+import { SessionStore, type Session } from '../sessions/session-store'
+import { checkKeysBody, checkRequestBody } from './body-checks'
 import { classificationOf, trackClassification } from './jobs'
+import { classify, createSession, deleteSession } from './sessions.schema'
 
 const sessionPattern = `${paths.sessions}/:id`
 
-export async function sessionRoutes(app: FastifyInstance): Promise<void> {
-  // pool: the in-process WorkerPool or, with REDIS_URL, the BullMQ queue (server/evaluation.ts)
+export async function sessionRoutes(fastify: FastifyInstance): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>()
+  // pool: the in-process WorkerPool or, with REDIS_URL, the BullMQ queue (server/backend/contract.ts)
   const { config, models, evaluation: pool, sessions, jobs, costs } = app.blindfold
   const unknownSession = () =>
     new HttpError(404, 'unknown_session', 'no such session (unknown or expired): upload the evaluation keys again')
-  const clientBudget =
-    config.maxQueriesPerClient > 0
-      ? new QueryBudget({ max: config.maxQueriesPerClient, windowMs: config.queryWindowSeconds * 1000, maxClients: config.rateLimitClients, now: app.blindfold.now })
-      : undefined
+  // in memory, or shared by the replicas through Redis (distributed mode)
+  const clientBudget = clientQueryBudget(fastify, config, app.blindfold.now)
 
   /**
    * Counts one classification against the session's and the client's budgets, or refuses it.
    * Returns the refund for a classification that produced no answer (nothing was learnt from it).
    */
-  function reserveQuery(session: Session, client: string): () => void {
+  async function reserveQuery(session: Session, client: string): Promise<() => void> {
     if (config.maxQueriesPerSession > 0 && session.queries >= config.maxQueriesPerSession) {
       throw new HttpError(
         429,
@@ -39,8 +43,18 @@ export async function sessionRoutes(app: FastifyInstance): Promise<void> {
         `these evaluation keys have had their ${config.maxQueriesPerSession} classifications: upload new keys for a new session`,
       )
     }
-    const reserved = clientBudget?.reserve(client)
+    // counted before the client's budget is asked (which may wait on Redis), so that concurrent
+    // classifications cannot all pass the session's check
+    session.queries++
+    let reserved: Reserve | undefined
+    try {
+      reserved = await clientBudget?.reserve(client)
+    } catch (e) {
+      session.queries--
+      throw e
+    }
     if (reserved && !reserved.ok) {
+      session.queries--
       throw new HttpError(
         429,
         'query_budget_exhausted',
@@ -48,29 +62,40 @@ export async function sessionRoutes(app: FastifyInstance): Promise<void> {
         { 'retry-after': String(reserved.retryAfterSeconds) },
       )
     }
-    session.queries++
     return () => {
       session.queries--
       if (reserved?.ok) clientBudget!.refund(client, reserved.slot)
     }
   }
 
-  // a route's limit is the largest of its models'; each body is then held to its own model's
+  // a route's limit is the largest of its models' (Fastify's own bound); each body is held to its
+  // own model's before a byte is read (preParsing, limitedByTarget)
   const routeLimit = (kind: 'keys' | 'request') => Math.max(...[...models.values()].map((m) => m.limits[kind]))
-  const withinModel = (body: unknown, limit: number, name: string) => {
-    if (body instanceof Uint8Array && body.byteLength > limit) throw new HttpError(413, 'body_too_large', `the body is larger than model ${name} accepts (${limit} bytes)`)
-  }
+  const unknownModel = (name: string) => new HttpError(404, 'unknown_model', `no model named ${JSON.stringify(name).slice(0, 80)}`)
+  // the hooks run before the schema's validation: what they read is checked here
+  const keysLimit = limitedByTarget(async (request) => {
+    const name = (request.query as { model?: unknown }).model
+    if (typeof name !== 'string' || name === '') throw new HttpError(400, 'bad_request', 'the query parameter model is required')
+    const model = models.get(name)
+    if (!model) throw unknownModel(name)
+    return { limit: model.limits.keys, what: `model ${name}` }
+  })
+  const requestLimit = limitedByTarget(async (request) => {
+    // not a use of the keys: the handler touches the session once the body has arrived
+    const session = await sessions.peek(String((request.params as { id?: unknown }).id))
+    if (!session) throw unknownSession()
+    return { limit: models.get(session.model)!.limits.request, what: `model ${session.model}` }
+  })
 
-  app.post<{ Querystring: { model?: string } }>(
+  app.post(
     paths.sessions,
-    { bodyLimit: routeLimit('keys'), config: { cost: 'keys', binaryBody: true } },
+    { schema: createSession, bodyLimit: routeLimit('keys'), config: { cost: 'keys', binaryBody: true }, preParsing: keysLimit },
     async (request, reply) => {
+      // the schema has refused a missing or empty model (400 bad_request)
       const name = request.query.model
-      if (!name) throw new HttpError(400, 'bad_request', 'the model query parameter is required')
       const model = models.get(name)
-      if (!model) throw new HttpError(404, 'unknown_model', `no model named ${JSON.stringify(name).slice(0, 80)}`)
+      if (!model) throw unknownModel(name)
       const owner = clientOf(request)
-      withinModel(request.body, model.limits.keys, name)
       // copy out of Fastify's buffer: the store keeps these bytes for the session's life
       const keys = new Uint8Array(checkKeysBody(request.body))
       await sessions.admit(owner, keys.byteLength) // refuse before a worker spends time on the keys
@@ -83,19 +108,18 @@ export async function sessionRoutes(app: FastifyInstance): Promise<void> {
     },
   )
 
-  app.post<{ Params: { id: string } }>(
+  app.post(
     `${sessionPattern}/classify`,
-    { bodyLimit: routeLimit('request'), config: { cost: 'classify', binaryBody: true }, onRequest: trackClassification(app) },
+    { schema: classify, bodyLimit: routeLimit('request'), config: { cost: 'classify', binaryBody: true }, onRequest: trackClassification(fastify), preParsing: requestLimit },
     async (request, reply) => {
       const job = classificationOf(request)
       const session = await sessions.touch(request.params.id)
       if (!session) throw unknownSession()
       const model = models.get(session.model)!
-      withinModel(request.body, model.limits.request, session.model)
       const bytes = checkRequestBody(request.body, model.plan.input.ciphertexts, model.manifest.he)
       // cancelled while its body was arriving: never queued, nothing counted
       if (job.stopped()) throw cancelledError()
-      const refund = reserveQuery(session, clientOf(request))
+      const refund = await reserveQuery(session, clientOf(request))
       let result: { response: Uint8Array; ms: number; parts: number }
       try {
         // request.id is also the pool's key of this job (cancel when the client goes away, jobs.ts)
@@ -125,7 +149,7 @@ export async function sessionRoutes(app: FastifyInstance): Promise<void> {
     },
   )
 
-  app.delete<{ Params: { id: string } }>(sessionPattern, async (request, reply) => {
+  app.delete(sessionPattern, { schema: deleteSession }, async (request, reply) => {
     if (!(await sessions.delete(request.params.id))) throw unknownSession()
     return reply.code(204).send()
   })

@@ -1,18 +1,26 @@
 // Small helpers shared by the server tests: build an app, speak the API through inject().
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { buildApp, type AppOptions } from '../app'
-import { loadMnist } from '../../scripts/mnist'
+import { loadMnistSplit as loadMnist } from '../../src/datasets'
 import { BINARY, paths, type ModelsResponse, type SessionCreated } from '../../src/api/wire'
 import { KeyOwner } from '../../src/he/key-owner'
 import { argmax, forward, normalise } from '../../src/model/forward'
 import type { ModelFiles } from '../model-files'
+import { WorkerPool } from '../pool/pool'
 import { testModels } from './models'
 
 export async function startApp(options: Partial<AppOptions> = {}): Promise<{ app: FastifyInstance; model: ModelFiles }> {
   const models = options.models ?? (await testModels())
   const app = await buildApp({ poolSize: 1, rateLimitMax: 0, ...options, models })
-  await app.blindfold.pool.ready
+  await app.blindfold.evaluation.ready
   return { app, model: [...models.values()][0] }
+}
+
+/** The in-process pool of an app built in embedded mode (no REDIS_URL), for tests that watch its workers. */
+export function poolOf(app: FastifyInstance): WorkerPool {
+  const evaluation = app.blindfold.evaluation
+  if (!(evaluation instanceof WorkerPool)) throw new Error('this app runs in distributed mode: it has no in-process pool')
+  return evaluation
 }
 
 export async function publicModelOf(app: FastifyInstance) {
@@ -51,7 +59,7 @@ export function digits(model: ModelFiles, from: number, count: number) {
   const mnist = loadMnist('test')
   return Array.from({ length: count }, (_, k) => {
     const i = from + k
-    const x = normalise(mnist.pixels.subarray(i * 784, (i + 1) * 784), model.manifest)
+    const x = normalise(mnist.images.subarray(i * 784, (i + 1) * 784), model.manifest)
     return { index: i, x, expected: argmax(forward(model.manifest, model.weights, x)) }
   })
 }

@@ -6,12 +6,13 @@
 import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { loadModels, MODELS_DIR, type ModelFiles } from '../model-files'
-import { DEFAULT_HE_PARAMS, derivePublicPlan } from '../../src/he/plan'
+import { derivePublicPlan } from '../../src/he/plan'
+import { DEFAULT_HE_PARAMS } from '../../src/he/params'
 import { contentHash, MODEL_FORMAT, readWeights, sha256Hex, type ModelManifest } from '../../src/model/manifest'
 
 /**
  * The server tests exercise sessions, limits and faults, not the models, and every pool worker
- * builds every model it serves: an N = 16384 model (CIFAR-10) takes ~35 s and ~2 GB per worker
+ * builds every model it serves: an N = 16384 model (CIFAR-10) takes tens of seconds and gigabytes per worker
  * to build, so these tests serve the N = 8192 models unless TEST_ALL_MODELS=1. The heavy models
  * are tested where they matter: src/he/shipped-models.test.ts, src/model/model.test.ts and the
  * minimal client against the real server (examples/minimal-client.test.ts).

@@ -76,13 +76,16 @@ async function startNodeService(
 }
 
 /** An evaluator process (server/distributed/evaluator.ts), ready once it logs "evaluator ready". */
+/** The job key the tests' API replicas and evaluators share (JOB_MAC_KEY; a real deployment's is random). */
+export const TEST_JOB_MAC_KEY = 'test-only job key shared by replicas and evaluators'
+
 export function startEvaluator(env: Record<string, string>, readyWithinMs = 120_000): Promise<ServiceProcess> {
-  return startNodeService('evaluator', 'server/distributed/evaluator.ts', { POOL_SIZE: '1', ...env }, (out) => out.includes('"evaluator ready"'), readyWithinMs)
+  return startNodeService('evaluator', 'server/distributed/evaluator.ts', { POOL_SIZE: '1', JOB_MAC_KEY: TEST_JOB_MAC_KEY, ...env }, (out) => out.includes('"evaluator ready"'), readyWithinMs)
 }
 
 /** An API replica as its own process (server/main.ts), listening on loopback `port`; ready once GET /readyz answers 200. */
 export function startApiReplica(port: number, env: Record<string, string>, readyWithinMs = 60_000): Promise<ServiceProcess> {
-  const replicaEnv = { PORT: String(port), HOST: '127.0.0.1', RATE_LIMIT_MAX: '0', STATIC_DIR: join(tmpdir(), 'blindfold-no-spa'), LOG_LEVEL: 'warn', ...env }
+  const replicaEnv = { PORT: String(port), HOST: '127.0.0.1', RATE_LIMIT_MAX: '0', STATIC_DIR: join(tmpdir(), 'blindfold-no-spa'), LOG_LEVEL: 'warn', JOB_MAC_KEY: TEST_JOB_MAC_KEY, ...env }
   const ready = () => fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(5000) }).then((r) => r.ok, () => false)
   return startNodeService('API replica', 'server/main.ts', replicaEnv, ready, readyWithinMs)
 }

@@ -1,4 +1,4 @@
-/** Reading a Prometheus text exposition in tests (server/metrics.test.ts, server/distributed/). */
+/** Reading a Prometheus text exposition in tests (server/metrics/metrics.test.ts, server/distributed/). */
 
 export interface Sample {
   name: string

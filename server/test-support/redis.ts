@@ -5,7 +5,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer, connect } from 'node:net'
+import { createServer, connect, type Socket } from 'node:net'
+import { connect as connectTls } from 'node:tls'
+import type { TestCertificates } from './tls'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { reap } from './reaper'
@@ -34,27 +36,49 @@ export function freePort(): Promise<number> {
   })
 }
 
-/** One RESP PING over a raw socket: true on +PONG (no client library involved in the harness). */
-function ping(port: number): Promise<boolean> {
+const resp = (...args: string[]) => `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`
+
+/**
+ * The process id of the redis-server answering on `port` (INFO server over a raw socket, after
+ * AUTH when a password is set; no client library involved in the harness): undefined while
+ * nothing answers, -1 for a server that refuses the password. Telling the server apart by its pid
+ * matters: a port found free may be taken by another test file's Redis before this one binds it.
+ */
+function serverPid(port: number, tls: boolean, password: string | undefined): Promise<number | undefined> {
   return new Promise((resolve) => {
-    const sock = connect(port, '127.0.0.1')
+    // the harness only asks who answers: it does not check the certificate here
+    const sock: Socket = tls ? connectTls({ port, host: '127.0.0.1', rejectUnauthorized: false }) : connect(port, '127.0.0.1')
     let got = ''
-    const done = (ok: boolean) => {
+    const done = (pid: number | undefined) => {
       sock.destroy()
-      resolve(ok)
+      resolve(pid)
     }
-    sock.setTimeout(500, () => done(false))
-    sock.once('error', () => done(false))
-    sock.on('connect', () => sock.write('PING\r\n'))
+    sock.setTimeout(500, () => done(undefined))
+    sock.once('error', () => done(undefined))
+    sock.on(tls ? 'secureConnect' : 'connect', () => sock.write((password ? resp('AUTH', password) : '') + resp('INFO', 'server')))
     sock.on('data', (d) => {
       got += d.toString()
-      if (got.includes('\r\n')) done(got.startsWith('+PONG'))
+      const pid = /process_id:(\d+)/.exec(got)?.[1]
+      if (pid) done(Number(pid))
+      else if (/^-(NOAUTH|WRONGPASS)/m.test(got)) done(-1)
     })
   })
 }
 
-export async function startRedis(): Promise<TestRedis> {
-  const port = await freePort()
+/**
+ * A Redis for one test file. With `password`, the server requires it (`--requirepass`) and
+ * `url` carries it (`redis://:password@127.0.0.1:port`). With `tls`, it listens for TLS only,
+ * with that certificate, and `url` is `rediss://`.
+ */
+class PortTaken extends Error {}
+
+export async function startRedis(options: { password?: string; tls?: TestCertificates } = {}): Promise<TestRedis> {
+  const { tls } = options
+  let port = await freePort()
+  const listen = () =>
+    tls
+      ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile, '--tls-ca-cert-file', tls.caFile, '--tls-auth-clients', 'no']
+      : ['--port', String(port)]
   // its working directory is a fresh temp dir, removed at stop: were anything written, it goes with it
   const dir = mkdtempSync(join(tmpdir(), 'blindfold-redis-'))
   let child: ChildProcess | undefined
@@ -63,16 +87,22 @@ export async function startRedis(): Promise<TestRedis> {
     // SIGKILLed with this process however it ends (reaper.ts)
     const p = reap(spawn(
       'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'yes', '--loglevel', 'warning'],
+      [...listen(), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'yes', '--loglevel', 'warning', ...(options.password ? ['--requirepass', options.password] : [])],
       { stdio: ['ignore', 'ignore', 'pipe'], detached: false },
     ))
     child = p
     let stderr = ''
     p.stderr!.on('data', (d) => (stderr += d.toString()))
     const end = Date.now() + 10_000
-    while (!(await ping(port))) {
-      if (p.exitCode !== null) throw new Error(`redis-server exited (${p.exitCode}): ${stderr.slice(0, 500)}`)
-      if (Date.now() > end) throw new Error('redis-server did not answer PING within 10 s')
+    for (;;) {
+      const pid = await serverPid(port, tls !== undefined, options.password)
+      if (pid === p.pid) return
+      if (pid !== undefined) throw new PortTaken(`port ${port} is held by another redis-server`)
+      if (p.exitCode !== null) {
+        const why = `redis-server exited (${p.exitCode}): ${stderr.slice(0, 500)}`
+        throw /in use/i.test(stderr) ? new PortTaken(why) : new Error(why)
+      }
+      if (Date.now() > end) throw new Error('redis-server did not answer within 10 s')
       await new Promise((r) => setTimeout(r, 25))
     }
   }
@@ -86,10 +116,21 @@ export async function startRedis(): Promise<TestRedis> {
     await exited
   }
 
-  await start()
+  // a port taken between freePort() and the bind: another port (a restart keeps the first one)
+  for (let tries = 1; ; tries++) {
+    try {
+      await start()
+      break
+    } catch (e) {
+      await kill()
+      if (!(e instanceof PortTaken) || tries >= 5) throw e
+      port = await freePort()
+    }
+  }
+  const url = `${tls ? 'rediss' : 'redis'}://${options.password ? `:${encodeURIComponent(options.password)}@` : ''}127.0.0.1:${port}`
   return {
     port,
-    url: `redis://127.0.0.1:${port}`,
+    url,
     start,
     kill,
     async restart() {

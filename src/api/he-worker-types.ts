@@ -1,9 +1,10 @@
 /**
- * What the HE worker reports to the page. Plain data only: nothing here can
- * carry a secret key (the worker never hands one out), only public facts,
- * sizes, digests and decrypted results for the page to show.
+ * The HE worker's API as the page sees it, and what it reports. Plain data
+ * only: nothing here can carry a secret key (the worker never hands one out),
+ * only public facts, sizes, digests and decrypted results for the page to show.
+ * workers/he.worker.ts implements `HeWorkerApi`; the page imports only this file.
  */
-import type { PublicModel } from '../model/manifest'
+import type { PublicModel } from '../he/public-model'
 import type { JobProgress, ModelsResponse } from './wire'
 
 /** A model as the server lists it: public description plus what it costs on that server. */
@@ -92,3 +93,26 @@ export interface RequestRecord {
 }
 
 export type WorkerEvent = { type: 'request'; record: RequestRecord }
+
+export type OnSessionProgress = (p: SessionProgress) => void
+export type OnStage = (stage: ClassifyStage) => void
+export type OnServerProgress = (p: ServerProgress) => void
+
+/** The one object the HE worker exposes (comlink); callbacks arrive as comlink proxies. */
+export interface HeWorkerApi {
+  /** Registers the page's listener for request records. */
+  listen(listener: (e: WorkerEvent) => void): void
+  /** The server's models with their public description and measured costs (asked again when `refresh`). */
+  models(refresh?: boolean): Promise<ListedModel[]>
+  /** The model's session: keys made and uploaded the first time, then kept. */
+  ensureSession(modelName: string, onProgress?: OnSessionProgress): Promise<SessionInfo>
+  /** Fresh keys for one model (its old secret key dropped, its old session deleted). */
+  newKeys(modelName: string, onProgress?: OnSessionProgress): Promise<SessionInfo>
+  /**
+   * The model's raw input, height x width x channels bytes (HWC, 0..255, as
+   * src/image makes it in the image worker); `requestId` names the job for cancel().
+   */
+  classify(modelName: string, pixels: Uint8Array, requestId: string, onStage?: OnStage, onProgress?: OnServerProgress): Promise<ClassifyResult>
+  /** Stops a classification in flight (a no-op when it is not). */
+  cancel(requestId: string): void
+}

@@ -3,7 +3,7 @@
  * versions, headers and JSON shapes. Binary bodies (keys, ciphertexts) are
  * the containers of src/he/wire.ts, sent as application/octet-stream.
  */
-import type { PublicModel } from '../model/manifest'
+import type { PublicModel } from '../he/public-model'
 export { WIRE_FORMAT_VERSION } from '../he/wire'
 
 export const API_PREFIX = '/api/v1'
@@ -16,6 +16,8 @@ export const paths = {
   classify: (id: string) => `${API_PREFIX}/sessions/${encodeURIComponent(id)}/classify`,
   /** GET: the progress of one classification (JobProgress); DELETE: cancel it (204) */
   job: (id: string, requestId: string) => `${API_PREFIX}/sessions/${encodeURIComponent(id)}/jobs/${encodeURIComponent(requestId)}`,
+  /** the OpenAPI 3.1 document of this API, generated from the route schemas */
+  openapi: `${API_PREFIX}/openapi.json`,
   health: '/healthz',
   ready: '/readyz',
 } as const
@@ -62,8 +64,8 @@ export interface JobProgress {
 /**
  * What a model costs on this server (published with each model in GET /models). Byte sizes are
  * the medians of the last 50 the server accepted or sent for this model (what clients really
- * send: zstd); before the first, the exact uncompressed size of a seeded upload or of the
- * response, which the measured ones stay below.
+ * send: zstd); before the first, the exact size of a seeded, uncompressed upload and of the
+ * packed response the server writes.
  */
 export interface ModelCost {
   /** bytes of one evaluation-key upload (null only before the workers have loaded the model) */
@@ -73,12 +75,18 @@ export interface ModelCost {
   responseBytes: number | null
   /** median worker time (ms) of the last 50 classifications on this server, and how many that is; null before the first */
   serverMs: { median: number; samples: number } | null
-  /** which byte sizes are medians of what this server saw; the others are the plan's uncompressed upper bounds */
+  /** which byte sizes are medians of what this server saw; the others are the plan's sizes */
   measured: { evaluationKeys: boolean; request: boolean; response: boolean }
 }
 
+/** The largest bodies this server accepts for a model (larger: 413 body_too_large). */
+export interface ModelLimits {
+  evaluationKeyBytes: number
+  requestBytes: number
+}
+
 export interface ModelsResponse {
-  models: Array<PublicModel & { cost: ModelCost }>
+  models: Array<PublicModel & { cost: ModelCost; limits: ModelLimits }>
 }
 
 export interface SessionCreated {

@@ -1,13 +1,18 @@
 import { CameraCapture } from './components/CameraCapture'
+import { DownloadResults } from './components/DownloadResults'
 import { DrawPad } from './components/DrawPad'
+import { ExampleGallery } from './components/ExampleGallery'
 import { InputPanel } from './components/InputPanel'
+import { ModelFacts } from './components/ModelFacts'
 import { ModelPicker } from './components/ModelPicker'
 import { PrivacyInspector } from './components/PrivacyInspector'
 import { ResultCard } from './components/ResultCard'
+import { ServerWarmup } from './components/ServerWarmup'
 import { SessionPanel } from './components/SessionPanel'
 import { StageStrip } from './components/StageStrip'
 import { IDLE, isSettled, queuePlace, selectedModel, type Session, type State } from './state'
 import { useBlindfold } from './use-blindfold'
+import { useSamples } from './use-samples'
 
 /** The selected model's session; before there is one, the model list's own failure (the server is down, say). */
 function shownSession(state: State): Session {
@@ -17,8 +22,9 @@ function shownSession(state: State): Session {
 }
 
 export function App() {
-  const { state, select, addFiles, addImage, cancel, newKeys, retry, clearDone } = useBlindfold()
+  const { state, select, addFiles, addImage, addExample, cancel, newKeys, retry, clearDone } = useBlindfold()
   const model = selectedModel(state)
+  const samples = useSamples(state.selected)
   const classesOf = (name: string) => state.models.list.find((m) => m.name === name)?.classes ?? []
   const pending = state.items.filter((i) => !isSettled(i.status)).length
   const isPhoto = model?.input.preprocess === 'photo'
@@ -36,16 +42,37 @@ export function App() {
       </header>
       <main className="layout">
         <div className="column inputs">
-          <ModelPicker models={state.models} selected={state.selected} sessions={state.sessions} onSelect={select} />
-          <SessionPanel model={state.selected} session={shownSession(state)} onNewKeys={newKeys} onRetry={retry} />
-          <InputPanel onFiles={addFiles} hint={isPhoto ? 'One object per photo, filling most of it.' : 'One item per image, on a plain background.'}>
-            {isPhoto && <CameraCapture onCapture={addImage} />}
-          </InputPanel>
-          {model && !isPhoto && <DrawPad onClassify={(rgba) => addImage('drawing', rgba)} />}
+          <div className="area-picker">
+            <ServerWarmup reason={state.warming} />
+            <ModelPicker models={state.models} selected={state.selected} sessions={state.sessions} onSelect={select} />
+          </div>
+          <div className="area-examples">
+            <ExampleGallery samples={samples} classes={model?.classes ?? []} onPick={addExample} />
+          </div>
+          <div className="area-input">
+            <InputPanel onFiles={addFiles} hint={isPhoto ? 'One object per photo, filling most of it.' : 'One item per image, on a plain background.'}>
+              {isPhoto && <CameraCapture onCapture={addImage} />}
+            </InputPanel>
+          </div>
+          <div className="area-session">
+            <SessionPanel model={state.selected} session={shownSession(state)} onNewKeys={newKeys} onRetry={retry} />
+          </div>
+          {model && !isPhoto && (
+            <div className="area-draw">
+              <DrawPad onClassify={(rgba) => addImage('drawing', rgba)} />
+            </div>
+          )}
+          {model && (
+            <div className="area-facts">
+              <ModelFacts model={model} />
+            </div>
+          )}
         </div>
         <div className="column outputs">
-          <StageStrip latest={state.items.find((i) => i.status !== 'error' && i.status !== 'cancelled') ?? state.items[0]} />
-          <section className="panel" aria-labelledby="results-title" id="results">
+          <div className="area-strip">
+            <StageStrip latest={state.items.find((i) => i.status !== 'error' && i.status !== 'cancelled') ?? state.items[0]} />
+          </div>
+          <section className="panel area-results" aria-labelledby="results-title" id="results">
             <div className="session-row">
               <h2 id="results-title" className="panel-title">Results</h2>
               <p className="muted" role="status" aria-live="polite">
@@ -57,6 +84,7 @@ export function App() {
                 </button>
               )}
             </div>
+            {state.items.length > pending && <DownloadResults items={state.items} classesOf={classesOf} />}
             {state.items.length === 0 ? (
               <p className="muted empty">No images yet. Choose a model, then drop, choose, paste{isPhoto ? ' or take a photo' : ' or draw'}.</p>
             ) : (
@@ -67,7 +95,9 @@ export function App() {
               </ul>
             )}
           </section>
-          <PrivacyInspector sessions={state.sessions} selected={state.selected} requests={state.requests} />
+          <div className="area-privacy">
+            <PrivacyInspector sessions={state.sessions} selected={state.selected} requests={state.requests} />
+          </div>
         </div>
       </main>
       <footer className="footer">Encryption and decryption run in a Web Worker in this tab (Microsoft SEAL, CKKS).</footer>

@@ -1,6 +1,6 @@
 /**
  * The build hash of the code this page runs, as the serving host reports it
- * (dist/build-manifest.json, written by scripts/build-manifest.ts). The host
+ * (dist/build-manifest.json, written by scripts/tools/build-manifest.ts). The host
  * that serves the page also serves this file, so the value is self-reported:
  * `npm run verify:deployment -- URL` against a local build of the release is
  * the real check.

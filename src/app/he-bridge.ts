@@ -6,8 +6,7 @@
  * secret keys.
  */
 import { proxy, transfer, wrap, type Remote } from 'comlink'
-import type { ClassifyResult, ClassifyStage, ListedModel, ServerProgress, SessionInfo, SessionProgress, WorkerEvent } from '../api/he-worker-types'
-import type { HeWorkerApi } from '../../workers/he.worker'
+import type { ClassifyResult, ClassifyStage, HeWorkerApi, ListedModel, ServerProgress, SessionInfo, SessionProgress, WorkerEvent } from '../api/he-worker-types'
 import { watchDeath } from './worker-death'
 
 export interface BridgeEvents {

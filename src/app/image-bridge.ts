@@ -7,7 +7,7 @@
 import { transfer, wrap, type Remote } from 'comlink'
 import type { Preprocessed } from '../image/pipeline'
 import type { InputSpec } from '../model/manifest'
-import type { ImageSource, ImageWorkerApi } from '../../workers/image.worker'
+import type { ImageSource, ImageWorkerApi } from '../api/image-worker-types'
 import { watchDeath } from './worker-death'
 
 interface Live {

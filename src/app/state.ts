@@ -18,6 +18,8 @@ export interface Item {
   name: string
   /** the model it was classified with; results keep theirs when the page switches models */
   model: string
+  /** the true class, for a sample image the server labelled */
+  truth?: number
   status: ItemStatus
   frame?: Frame
   /** the server's progress while it computes */
@@ -37,6 +39,8 @@ export interface Session {
 
 export interface State {
   models: { status: 'loading' | 'ready' | 'error'; list: ListedModel[]; error?: string }
+  /** the server's reason while it is still starting (its /readyz answers 503); absent once it is ready */
+  warming?: string
   /** the model new images go to */
   selected?: string
   sessions: Record<string, Session>
@@ -47,6 +51,8 @@ export interface State {
 export type Action =
   | { type: 'models'; list: ListedModel[]; selected: string }
   | { type: 'models-error'; error: string }
+  /** the server is still starting, for this reason */
+  | { type: 'warming'; message: string }
   /** the same models with the server's latest measured costs */
   | { type: 'models-refreshed'; list: ListedModel[] }
   | { type: 'select'; model: string }
@@ -89,12 +95,14 @@ function withSession(s: State, model: string, next: (old: Session) => Session): 
 
 export function reducer(s: State, a: Action): State {
   switch (a.type) {
+    case 'warming':
+      return { ...s, warming: a.message }
     case 'models':
-      return { ...s, models: { status: 'ready', list: a.list }, selected: a.selected }
+      return { ...s, models: { status: 'ready', list: a.list }, selected: a.selected, warming: undefined }
     case 'models-refreshed':
       return { ...s, models: { ...s.models, list: a.list } }
     case 'models-error':
-      return { ...s, models: { ...s.models, status: 'error', error: a.error } }
+      return { ...s, models: { ...s.models, status: 'error', error: a.error }, warming: undefined }
     case 'select':
       return { ...s, selected: a.model }
     case 'session-progress':

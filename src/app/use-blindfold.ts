@@ -7,8 +7,11 @@
 import { useCallback, useEffect, useReducer, useRef } from 'react'
 import type { ListedModel } from '../api/he-worker-types'
 import { CancelledError, HeBridge } from './he-bridge'
-import type { ImageSource } from '../../workers/image.worker'
+import type { ImageSource } from '../api/image-worker-types'
+import type { SampleImage } from '../api/samples'
 import { ImageBridge } from './image-bridge'
+import { sampleBlob } from './samples'
+import { untilServerReady } from './server-ready'
 import { initialState, reducer, type State } from './state'
 
 /** The model a first visit opens with: the cheapest to start (keys in under a second). */
@@ -57,8 +60,8 @@ export function useBlindfold() {
   images.current ??= new ImageBridge()
 
   const loadModels = useCallback(() => {
-    bridge
-      .models()
+    untilServerReady({ onWaiting: (message) => dispatch({ type: 'warming', message }) })
+      .then(() => bridge.models())
       .then((list) => {
         if (list.length === 0) throw new Error('The server offers no model yet.')
         const selected = stateRef.current.selected ?? initialModel(list)
@@ -99,10 +102,10 @@ export function useBlindfold() {
   }, [bridge])
 
   const run = useCallback(
-    async (id: number, requestId: string, model: ListedModel, source: ImageSource) => {
+    async (id: number, requestId: string, model: ListedModel, source: ImageSource | (() => Promise<ImageSource>)) => {
       try {
         // decoded and framed in the image worker, one image at a time, in the order given
-        const pre = await images.current!.prepare(source, model.input)
+        const pre = await images.current!.prepare(typeof source === 'function' ? await source() : source, model.input)
         if (!pre.ok) throw new Error(pre.reason)
         const { height, width, channels } = model.input
         dispatch({ type: 'update', id, patch: { frame: { pixels: pre.pixels, width, height, channels } } })
@@ -123,12 +126,12 @@ export function useBlindfold() {
   )
 
   const add = useCallback(
-    (name: string, source: ImageSource) => {
+    (name: string, source: ImageSource | (() => Promise<ImageSource>), truth?: number) => {
       const model = stateRef.current.models.list.find((m) => m.name === stateRef.current.selected)
       if (!model) return
       const id = nextId++
       const requestId = crypto.randomUUID()
-      dispatch({ type: 'add', item: { id, requestId, name, model: model.name, status: 'queued' } })
+      dispatch({ type: 'add', item: { id, requestId, name, model: model.name, status: 'queued', truth } })
       void run(id, requestId, model, source)
     },
     [run],
@@ -140,6 +143,11 @@ export function useBlindfold() {
     },
     [add],
   )
+
+  const addImage = useCallback((name: string, source: ImageSource) => add(name, source), [add])
+
+  /** A sample image: its card is there at once; the file (cached by the browser) is fetched when its turn comes. */
+  const addExample = useCallback((sample: SampleImage) => add(sample.file, () => sampleBlob(sample), sample.label), [add])
 
   const cancel = useCallback(
     (id: number) => {
@@ -155,5 +163,5 @@ export function useBlindfold() {
   const clearDone = useCallback(() => dispatch({ type: 'clear-done' }), [])
 
   // addImage: a drawing (pixels the page holds) or a camera shot (a frame, handed to the image worker)
-  return { state, select, addFiles, addImage: add, cancel, newKeys, retry, clearDone }
+  return { state, select, addFiles, addImage, addExample, cancel, newKeys, retry, clearDone }
 }

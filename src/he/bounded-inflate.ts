@@ -1,8 +1,8 @@
 /**
  * zstd inflation with a hard output bound, in JS, so that SEAL never inflates
  * untrusted bytes itself. SEAL 4.1.2 checks a section's compressed size but
- * not what it inflates to: a ~260 KB frame declaring gigabytes made SEAL grow
- * its WASM heap (which never shrinks) to ~4 GB. Here the frame is walked
+ * not what it inflates to: a small frame declaring gigabytes made SEAL grow
+ * its WASM heap (which never shrinks) to its 4 GB limit. Here the frame is walked
  * structurally first (one frame, no dictionary, declared content size equal to
  * what the plan expects, a window no larger than that), then decoded block by
  * block (fzstd's streaming decoder, at most 128 KB per block), stopping as

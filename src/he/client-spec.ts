@@ -15,9 +15,11 @@
  */
 import { convShape } from '../model/geometry'
 import { firstConvGeometry } from '../model/forward'
-import type { HeParams, InputSpec, LayerGeometry, Preprocess } from '../model/manifest'
+import { DEFAULT_FRAME, type FrameSpec, type HeParams, type InputSpec, type LayerGeometry, type Preprocess } from '../model/manifest'
+import { preprocessSteps } from '../image/preprocess-rule'
 import { ciphertextSizes } from './object-sizes'
-import { derivePlan, type EvaluationPlan } from './plan'
+import { derivePlan } from './plan'
+import type { EvaluationPlan } from './evaluation-plan'
 import { galoisElement } from './rotation-search'
 import { ComprMode, SEAL_HEADER_SIZE, SEAL_MAGIC, SEAL_VERSION_MAJOR } from './seal-header'
 import { ContainerKind, WIRE_FORMAT_VERSION } from './wire'
@@ -41,8 +43,12 @@ export interface ClientNormalisation {
   /** per channel */
   mean: number[]
   std: number[]
-  /** what the browser does to a picture first (docs/model-format.md) */
+  /** what a client does to a picture first: `steps` says how, in order, with every number */
   preprocess: Preprocess
+  /** 'ink-on-background' only: how the data set framed its object (the manifest's, or the digit rule when it names none) */
+  frame?: FrameSpec
+  /** from an RGBA picture to the 8-bit input this formula reads, in order */
+  steps: string[]
   height: number
   width: number
   channels: 1 | 3
@@ -115,7 +121,9 @@ export interface ClientKeySection {
 
 export interface ClientSpec {
   format: typeof CLIENT_SPEC_FORMAT
-  /** the binary container around SEAL objects (server/README.md, "Wire format") */
+  /** the CKKS parameters to make keys with: SEALContext(EncryptionParameters(ckks) with these, true, tc128) */
+  he: HeParams
+  /** the binary container around SEAL objects (docs/wire-format.md) */
   container: {
     magic: 'BLFD'
     version: number
@@ -246,6 +254,7 @@ export function clientSpec(model: PublicGeometry, plan: EvaluationPlan = deriveP
   const steps = [...plan.rotationSteps]
   return {
     format: CLIENT_SPEC_FORMAT,
+    he: { ...model.he, coeffModulusBits: [...model.he.coeffModulusBits] },
     container: {
       magic: 'BLFD',
       version: WIRE_FORMAT_VERSION,
@@ -265,6 +274,8 @@ export function clientSpec(model: PublicGeometry, plan: EvaluationPlan = deriveP
       mean: [...mean],
       std: [...std],
       preprocess,
+      ...(preprocess === 'ink-on-background' ? { frame: { ...(model.input.frame ?? DEFAULT_FRAME) } } : {}),
+      steps: preprocessSteps(model.input),
       height: model.input.height,
       width: model.input.width,
       channels,

@@ -63,9 +63,10 @@ export function validateParams(p: HeParams): void {
  * `chain: false` builds only the key level and the first data level: enough to make
  * keys, encode and encrypt, not to load or decrypt a ciphertext below the top level.
  * SEAL builds NTT tables for every prime of every level, and in WASM that is most of
- * the cost (about 2.1 s for the whole chain of 9 primes at N = 16384, 0.7 s for the
- * top two levels). A level's parms id is a hash of its parameters, so keys and
- * ciphertexts made under either context are the same objects to the other.
+ * the cost of a context, so key generation need not wait for the whole chain
+ * (docs/decisions/chainless-keygen-context.md). A level's parms id is a hash of its
+ * parameters, so keys and ciphertexts made under either context are the same objects
+ * to the other.
  */
 export function createHeContext(seal: Seal, params: HeParams, { chain = true }: { chain?: boolean } = {}): HeContext {
   validateParams(params)

@@ -7,82 +7,25 @@
  * where they are used; every per-request SEAL handle is freed in a finally.
  */
 import type { ModelManifest, Weights } from '../model/manifest'
-import { tensor } from '../model/manifest'
-import { createHeContext, loadSeal, sameParms, type HeContext, type Seal } from './context'
 import { gaussianNoise } from '../model/logit-noise'
+import { fold, gather, product, square, type StepTools } from './ciphertext-steps'
+import { createHeContext, loadSeal, sameParms, type HeContext, type Seal } from './context'
 import { BlindfoldError, guard } from './errors'
+import { EvaluationJob, type EvaluationControl, type LoadedKeys, type Share } from './evaluation-job'
+import type { EvaluationPlan, LinearStagePlan } from './evaluation-plan'
 import { ciphertextSizes, measureKeySizes, type KeySizes } from './object-sizes'
-import { derivePlan, offsetIndex, runOp, shapeLookup, type EvaluationPlan, type LinearStagePlan, type ProductStagePlan } from './plan'
-import { galoisElement } from './rotation-search'
-import { affineOp, compose, gatheredPoolOp, polyAffines, type LinearOp } from './linear-ops'
-import type { GatherPlan } from './gather'
-import { uncompressedSealObject } from './seal-header'
 import { packCiphertext } from './packed-ciphertext'
+import { derivePlan } from './plan'
+import { galoisElement } from './rotation-search'
+import { uncompressedSealObject } from './seal-header'
 import { rotationPath, stageShare } from './stage-share'
 import { stageNames } from './stage-names'
-import { containerBytes, ContainerKind, pack, unpack } from './wire'
 import { checkEncodedWeights, encodedWeightSize } from './weight-memory'
+import { encodeWeights, freeLinearWeights, type LinearWeights } from './weight-encoding'
+import { containerBytes, ContainerKind, pack, unpack } from './wire'
 
 type Ciphertext = InstanceType<Seal['Ciphertext']>
-type Plaintext = InstanceType<Seal['Plaintext']>
-type RelinKeys = InstanceType<Seal['RelinKeys']>
-type GaloisKeys = InstanceType<Seal['GaloisKeys']>
 type Evaluator = InstanceType<Seal['Evaluator']>
-
-/** A session's evaluation keys, loaded into this evaluator's SEAL instance. */
-export interface LoadedKeys {
-  readonly relin: RelinKeys
-  readonly galois: GaloisKeys
-  readonly byteLength: number
-  dispose(): void
-}
-
-interface LinearWeights {
-  /** pre-rotated diagonals per (output ct, giant step), each with the input ct and baby step it multiplies */
-  products: Array<Array<Array<{ input: number; baby: number; plain: Plaintext }>>>
-  /** bias per output ct, encoded at the scale the stage ends with */
-  bias: Plaintext[]
-  /** exact scale of the stage's output, mirrored from SEAL's double arithmetic */
-  outScale: number
-}
-
-/** Partial results of one linear stage: output ciphertext index -> rescaled sum of its products */
-export type Share = Map<number, Ciphertext>
-
-/**
- * What the caller of one evaluation may watch and stop (server: a pool job's progress
- * messages and its shared cancel flag). Both are optional and must be cheap: `cancelled`
- * is read between stages and between giant steps and output ciphertexts inside one.
- */
-export interface EvaluationControl {
-  /** after each plan stage: `done` of `total` stages finished, `name` the one just finished (stageNames) */
-  onStage?(done: number, total: number, name: string): void
-  /** true stops the evaluation with BlindfoldError('cancelled'); every handle is still freed */
-  cancelled?(): boolean
-}
-
-/** One image in evaluation: the current stage's input and every handle made for it (freed by dispose). */
-export class EvaluationJob {
-  /** next stage to run (a linear one, or past the end) */
-  stage = 0
-  current: Ciphertext[] = []
-  done = false
-  /** time spent in computeShare since the last combine (per-stage timings) */
-  shareMs = 0
-  private readonly owned: Ciphertext[] = []
-  constructor(readonly control: EvaluationControl = {}) {}
-  /** Throws BlindfoldError('cancelled') once the caller has asked to stop. */
-  checkCancelled(): void {
-    if (this.control.cancelled?.()) throw new BlindfoldError('cancelled', 'the classification was cancelled')
-  }
-  track(c: Ciphertext): Ciphertext {
-    this.owned.push(c)
-    return c
-  }
-  dispose(): void {
-    for (const c of this.owned.splice(0)) c.delete()
-  }
-}
 
 export class ModelEvaluator {
   readonly plan: EvaluationPlan
@@ -93,6 +36,7 @@ export class ModelEvaluator {
   readonly encodedWeightBytes: number
   private readonly he: HeContext
   private readonly evaluator: Evaluator
+  private readonly tools: StepTools
   private readonly encoder: InstanceType<Seal['CKKSEncoder']>
   private readonly linear = new Map<number, LinearWeights>()
   private readonly inputScale: number
@@ -114,12 +58,13 @@ export class ModelEvaluator {
     checkEncodedWeights(manifest.name, size, loadedWeightBytes)
     this.encodedWeightBytes = size.bytes
     this.evaluator = new he.seal.Evaluator(he.context)
+    this.tools = { seal: he.seal, evaluator: this.evaluator }
     this.encoder = new he.seal.CKKSEncoder(he.context)
     this.inputScale = 2 ** manifest.he.scaleBits
     try {
       const input = ciphertextSizes(manifest.he.polyModulusDegree, he.levels[0].primes)
       this.sizes = { ...measureKeySizes(he, this.plan.rotationSteps), input: [input.seeded, input.full] }
-      this.encodeWeights(weights)
+      encodeWeights({ he, encoder: this.encoder, evaluator: this.evaluator, plan: this.plan, manifest, inputScale: this.inputScale }, weights, this.linear)
     } catch (e) {
       this.dispose()
       throw e
@@ -307,7 +252,7 @@ export class ModelEvaluator {
         else ev.addInplace(acc, part)
       }
       if (!acc) throw new BlindfoldError('internal', `stage ${index} output ${b} has no terms`)
-      if (stage.fold) this.fold(acc, stage.fold.levels, keys, job.track(new this.he.seal.Ciphertext()))
+      if (stage.fold) fold(ev, acc, stage.fold.levels, keys, job.track(new this.he.seal.Ciphertext()))
       if (acc.scale() !== w.outScale) throw new BlindfoldError('internal', `stage ${index}: scale drifted`)
       ev.addPlainInplace(acc, w.bias[b])
       outputs.push(acc)
@@ -321,7 +266,7 @@ export class ModelEvaluator {
     if (next && next.kind !== 'linear') {
       job.checkCancelled()
       const t = performance.now()
-      job.current = outputs.map((c) => job.track(next.kind === 'square' ? this.square(c, keys) : this.product(c, next, keys)))
+      job.current = outputs.map((c) => job.track(next.kind === 'square' ? square(this.tools, c, keys) : product(this.tools, c, next, keys)))
       if (stageMs) stageMs[job.stage] = performance.now() - t
       job.stage++
       this.finished(job, job.stage - 1)
@@ -330,7 +275,7 @@ export class ModelEvaluator {
     if (after?.kind === 'linear' && after.gather) {
       // made here, before a split evaluation sends the stage's input on: its parts then receive fewer ciphertexts
       const t = performance.now()
-      job.current = this.gather(job, after.gather, keys)
+      job.current = gather(this.tools, job, after.gather, keys)
       job.shareMs += performance.now() - t // counted with the stage it opens
     }
     job.done = job.stage >= this.plan.stages.length
@@ -388,10 +333,7 @@ export class ModelEvaluator {
   dispose(): void {
     if (this.disposed) return
     this.disposed = true
-    for (const w of this.linear.values()) {
-      for (const perOut of w.products) for (const perGiant of perOut) for (const p of perGiant) p.plain.delete()
-      for (const b of w.bias) b.delete()
-    }
+    for (const w of this.linear.values()) freeLinearWeights(w)
     this.linear.clear()
     this.encoder.delete()
     this.evaluator.delete()
@@ -448,216 +390,5 @@ export class ModelEvaluator {
     })
   }
 
-  private square(input: Ciphertext, keys: LoadedKeys): Ciphertext {
-    const out = new this.he.seal.Ciphertext()
-    try {
-      this.evaluator.square(input, out)
-      this.evaluator.relinearizeInplace(out, keys.relin)
-      this.evaluator.rescaleToNextInplace(out)
-      return out
-    } catch (e) {
-      out.delete()
-      throw e
-    }
-  }
 
-  /**
-   * The bilinear read-out: the input times itself rotated by half its period
-   * (each first factor meets its second), then the fold sums each logit's
-   * products into every slot of its residue (ProductStagePlan).
-   */
-  private product(input: Ciphertext, stage: ProductStagePlan, keys: LoadedKeys): Ciphertext {
-    const { seal } = this.he
-    const ev = this.evaluator
-    const out = new seal.Ciphertext()
-    const rotated = new seal.Ciphertext()
-    try {
-      const [first, ...rest] = stage.align
-      ev.rotateVector(input, first, keys.galois, rotated)
-      for (const step of rest) ev.rotateVectorInplace(rotated, step, keys.galois)
-      ev.multiply(input, rotated, out)
-      ev.relinearizeInplace(out, keys.relin)
-      ev.rescaleToNextInplace(out)
-      this.fold(out, stage.fold.levels, keys, rotated)
-      return out
-    } catch (e) {
-      out.delete()
-      throw e
-    } finally {
-      rotated.delete()
-    }
-  }
-
-  /** A staggered pool's window sums (gather.ts): each gathered ciphertext sums its members, rotated. */
-  private gather(job: EvaluationJob, plan: GatherPlan, keys: LoadedKeys): Ciphertext[] {
-    const { seal } = this.he
-    const ev = this.evaluator
-    const tmp = job.track(new seal.Ciphertext())
-    return plan.members.map((members, t) => {
-      const acc = job.track(new seal.Ciphertext())
-      members.forEach((m, i) => {
-        const target = i === 0 ? acc : tmp
-        target.assign(job.current[m.ct])
-        for (const step of plan.paths[t][i]) ev.rotateVectorInplace(target, step, keys.galois)
-        if (i > 0) ev.addInplace(acc, tmp)
-      })
-      return acc
-    })
-  }
-
-  /** At each level, sums `count + 1` copies of `acc` spaced `step` apart, in place (one key per level); `scratch` is overwritten. */
-  private fold(acc: Ciphertext, levels: ReadonlyArray<{ step: number; count: number }>, keys: LoadedKeys, scratch: Ciphertext): void {
-    for (const level of levels) {
-      scratch.assign(acc)
-      for (let i = 0; i < level.count; i++) {
-        this.evaluator.rotateVectorInplace(scratch, level.step, keys.galois)
-        this.evaluator.addInplace(acc, scratch)
-      }
-    }
-  }
-
-  /** Encodes every layer's diagonals and biases at the level and scale they meet. */
-  private encodeWeights(weights: Weights): void {
-    const { levels } = this.he
-    let level = 0
-    let scale = this.inputScale
-    for (let i = 0; i < this.plan.stages.length; i++) {
-      const stage = this.plan.stages[i]
-      if (stage.kind !== 'linear') {
-        // a square or a product: two ciphertexts at `scale` multiplied, then one rescale
-        scale = (scale * scale) / levels[level].lastPrime
-        level++
-        continue
-      }
-      const prime = levels[level].lastPrime
-      const outScale = (scale * prime) / prime
-      this.linear.set(i, this.encodeStage(i, stage, weights, level, prime, outScale))
-      scale = outScale
-      level++
-    }
-  }
-
-  private encodeStage(index: number, stage: LinearStagePlan, weights: Weights, level: number, prime: number, outScale: number): LinearWeights {
-    const { slots } = this.plan
-    const op = this.stageOp(index, stage, weights)
-    const outputs = stage.output.ciphertexts
-
-    // diagonals[(a, b, k)][logical output slot], logical = before the stage's origin shift
-    const diagonals = new Map<string, Float64Array>()
-    const diag = (a: number, b: number, k: number) => {
-      const key = `${a},${b},${k}`
-      let d = diagonals.get(key)
-      if (!d) diagonals.set(key, (d = new Float64Array(slots)))
-      return d
-    }
-    const shift = stage.origin * stage.unit
-    for (let o = 0; o < op.outputs; o++) {
-      const b = stage.output.ct[o]
-      const sOut = mod(stage.output.slot[o] - shift, slots)
-      op.row(o, (i, value) => {
-        if (value === 0) return
-        const a = stage.input.ct[i]
-        const sIn = stage.input.slot[i]
-        if (stage.fold) {
-          // hybrid: row o accumulates in the copy of its slot just at or before sIn
-          const k = mod(sIn - sOut, stage.fold.period)
-          diag(a, 0, k)[mod(sIn - k, slots)] += value
-        } else {
-          diag(a, b, offsetIndex(stage, mod(sIn - sOut, slots), slots))[sOut] += value
-        }
-      })
-    }
-
-    const products: LinearWeights['products'] = Array.from({ length: outputs }, () =>
-      Array.from({ length: stage.giant }, () => []),
-    )
-    const used = new Set<string>()
-    for (const term of stage.terms) {
-      const key = `${term.input},${term.output},${term.k}`
-      const d = diagonals.get(key)
-      used.add(key)
-      if (!d) continue
-      const g = Math.floor(term.k / stage.n1)
-      const j = term.k - g * stage.n1
-      // pre-rotate right by (origin + g*n1)*unit: the giant-step rotation moves it back
-      const rot = (stage.origin + g * stage.n1) * stage.unit
-      const values = new Float64Array(slots)
-      for (let s = 0; s < slots; s++) values[s] = d[mod(s - rot, slots)]
-      products[term.output][g].push({ input: term.input, baby: j, plain: this.encode(values, prime, level) })
-    }
-    for (const key of diagonals.keys()) {
-      if (!used.has(key)) throw new BlindfoldError('internal', `stage ${index}: weights need product ${key}, which the plan lacks`)
-    }
-
-    const biasPlains: Plaintext[] = []
-    for (let b = 0; b < outputs; b++) {
-      const values = new Float64Array(slots)
-      for (let o = 0; o < stage.output.ct.length; o++) {
-        if (stage.output.ct[o] !== b) continue
-        const v = op.bias(o)
-        if (stage.fold) {
-          for (let s = stage.output.slot[o]; s < slots; s += stage.fold.period) values[s] = v
-        } else {
-          values[stage.output.slot[o]] = v
-        }
-      }
-      biasPlains.push(this.encode(values, outScale, level + 1))
-    }
-    return { products, bias: biasPlains, outScale }
-  }
-
-  /**
-   * The stage's linear map with the model's weights: its layers composed, and
-   * the affine halves of a poly activation on either side folded in.
-   */
-  private stageOp(index: number, stage: LinearStagePlan, weights: Weights): LinearOp {
-    const m = this.manifest
-    const shapes = shapeLookup(m)
-    const poly = (layer: number) => {
-      const l = m.layers[layer]
-      if (l.type !== 'poly') throw new BlindfoldError('internal', `layer ${layer} is not poly`)
-      const channels = shapes.in(layer).channels
-      return polyAffines(tensor(weights, l.coefficients, channels * 3), channels)
-    }
-    if (stage.gather) {
-      // the stage reads window sums of squares: the pool's average and the poly's affine half after its square act on them
-      const layer = stage.gather.layer
-      const pool = m.layers[layer] as Extract<ModelManifest['layers'][number], { type: 'avgpool2d' }>
-      const sums = gatheredPoolOp(pool.size, shapes.in(layer), shapes.out(layer), stage.polyBefore === undefined ? undefined : poly(stage.polyBefore).after)
-      let op = compose(runOp(m, stage.layers.slice(1), undefined, weights), sums)
-      if (stage.polyAfter !== undefined) {
-        const { before } = poly(stage.polyAfter)
-        op = compose(affineOp(op.outputs, before.scale.length, before.scale, before.shift), op)
-      }
-      return op
-    }
-    let op = runOp(m, stage.layers, index === 0 ? this.plan.conv : undefined, weights)
-    if (stage.polyBefore !== undefined) {
-      const { after } = poly(stage.polyBefore)
-      op = compose(op, affineOp(op.inputs, after.scale.length, after.scale, after.shift))
-    }
-    if (stage.polyAfter !== undefined) {
-      const { before } = poly(stage.polyAfter)
-      op = compose(affineOp(op.outputs, before.scale.length, before.scale, before.shift), op)
-    }
-    return op
-  }
-
-  private encode(values: Float64Array, scale: number, level: number): Plaintext {
-    const plain = new this.he.seal.Plaintext()
-    try {
-      this.encoder.encode(values, scale, plain)
-      this.evaluator.plainModSwitchToInplace(plain, this.he.levels[level].parmsId)
-      // switching down keeps the top level's buffer (SEAL never shrinks on
-      // resize): without this a deep model's diagonals take ~2x their size
-      plain.shrinkToFit()
-      return plain
-    } catch (e) {
-      plain.delete()
-      throw e
-    }
-  }
 }
-
-const mod = (a: number, n: number) => ((a % n) + n) % n
-

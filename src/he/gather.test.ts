@@ -7,7 +7,8 @@
 import { describe, expect, it } from 'vitest'
 import type { LayerGeometry } from '../model/manifest'
 import { FOUR_LEVELS_8192 } from './params'
-import { derivePlan, type LinearStagePlan } from './plan'
+import { derivePlan } from './plan'
+import type { LinearStagePlan } from './evaluation-plan'
 
 const input = { height: 28, width: 28, channels: 1 as const, mean: [0], std: [1], preprocess: 'ink-on-background' as const }
 const fashionLike = (stagger: boolean, packing: 'image' | 'patches' = 'image'): LayerGeometry[] => [

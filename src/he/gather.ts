@@ -17,7 +17,8 @@
  *
  * The plan checks what it built, slot by slot, and falls back to the plain
  * layout when the grid cannot hold the split (cells past the edge that would
- * land on another activation's slot). Pure arithmetic: no SEAL, no DOM.
+ * land on another activation's slot). Why the pool is staggered at all:
+ * docs/decisions/staggered-pool.md. Pure arithmetic: no SEAL, no DOM.
  */
 import { poolOrigin, type Shape } from '../model/geometry'
 import type { LayerGeometry } from '../model/manifest'

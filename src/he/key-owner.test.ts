@@ -8,7 +8,7 @@
 import SEAL from 'node-seal'
 import { beforeAll, expect, it } from 'vitest'
 import { loadModelDir, MODELS_DIR } from '../../server/model-files'
-import { publicModel, type PublicModel } from '../model/manifest'
+import { publicModel, type PublicModel } from './public-model'
 import { createHeContext, type Seal } from './context'
 import { KeyOwner } from './key-owner'
 

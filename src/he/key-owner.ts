@@ -8,10 +8,11 @@
  */
 import { convShape, im2col } from '../model/geometry'
 import { firstConvGeometry } from '../model/forward'
-import type { PublicModel } from '../model/manifest'
+import type { PublicModel } from './public-model'
 import { createHeContext, loadSeal, type HeContext, type Seal } from './context'
 import { BlindfoldError, guard } from './errors'
-import { derivePlan, type EvaluationPlan } from './plan'
+import { derivePlan } from './plan'
+import type { EvaluationPlan } from './evaluation-plan'
 import { maxPackedBytes, sealCiphertextBytes, unpackCiphertext } from './packed-ciphertext'
 import { ContainerKind, pack, unpack } from './wire'
 

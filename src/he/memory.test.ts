@@ -9,18 +9,16 @@ import { expect, it } from 'vitest'
 import { loadModelDir, MODELS_DIR } from '../../server/model-files'
 import { imageAt, loadSplit } from '../datasets'
 import { normalise } from '../model/forward'
-import { publicModel } from '../model/manifest'
+import { publicModel } from './public-model'
 import { ModelEvaluator } from './evaluator'
 import { KeyOwner } from './key-owner'
 
 const cases = [
   // one leaked ciphertext is ~0.4 MB in the heap at N = 8192: 270 leaks would add > 100 MB
   { model: 'mnist-cnn', warmUp: 30, inferences: 300, keysEvery: 50, maxGrowthMb: 48 },
-  // measured growth 43.5 MB over 20 inferences with two key reloads (2026-12-02): not a leak. SEAL's WASM
-  // heap grows once, on the first inference, then stays at 2,600 MB over 48 inferences with one key set
-  // and over 14 with the keys reloaded before each, while RSS moves within 2,703-2,740 MB as request
-  // buffers come and go (scripts/measure-memory.ts, 2026-12-03). The bound catches a leaked key set
-  // (~94 MB loaded) or baby-step set per image, not one leaked ciphertext
+  // RSS moves by tens of MB as request buffers come and go while SEAL's heap stays flat after the first
+  // inference (docs/decisions/memory-test-bounds.md). The bound catches a leaked key set or baby-step
+  // set per image, not one leaked ciphertext
   { model: 'cifar10-cnn', warmUp: 3, inferences: 23, keysEvery: 10, maxGrowthMb: 96 },
 ]
 

@@ -4,7 +4,8 @@
  *
  * Why: a response is one ciphertext at the last level, 2 x N coefficients below
  * q0. SEAL saves each in a 64-bit word and zstd gets little back from uniformly
- * random words (cifar10-cnn: 262 KB for 2 x 16384 x 60 bits of information).
+ * random words, though each holds only log2(q0) bits of information
+ * (docs/decisions/packed-response.md).
  * Dropping the k low bits of every coefficient adds an error e0 + e1*s to the
  * decrypted polynomial (|e0|, |e1| <= 2^(k-1), s ternary), which after decoding
  * is noise of standard deviation about 2^k * sqrt(N (1 + 2N/3) / 12) / scale

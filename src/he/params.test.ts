@@ -2,7 +2,7 @@ import SEAL from 'node-seal'
 import { describe, expect, it } from 'vitest'
 import { createHeContext } from './context'
 import { heParamsForDepth, heParamsForNetwork, parseHeParams } from './params'
-import { DEFAULT_HE_PARAMS } from './plan'
+import { DEFAULT_HE_PARAMS } from './params'
 
 describe('HE parameters for a model', () => {
   it('keeps the MNIST parameters for three levels and moves to N = 16384 beyond', () => {

@@ -10,7 +10,18 @@
  */
 import type { HeParams, InputSpec, LayerGeometry } from '../model/manifest'
 import { linearRuns } from './linear-ops'
-import { DEFAULT_HE_PARAMS } from './plan'
+
+/** The parameters of a network of up to three levels (mnist-cnn's). */
+export const DEFAULT_HE_PARAMS: HeParams = {
+  scheme: 'ckks',
+  polyModulusDegree: 8192,
+  // q0 holds the result (scale 2^33, logits up to 2^16); three 33-bit primes are
+  // consumed by conv, square and dense; the 60-bit special prime keeps
+  // key-switching noise far below the scale. 209 bits <= 218 allowed at tc128.
+  coeffModulusBits: [50, 33, 33, 33, 60],
+  scaleBits: 33,
+  securityLevel: 'tc128',
+}
 
 export const MAX_COEFF_BITS: Record<number, number> = { 4096: 109, 8192: 218, 16384: 438, 32768: 881 }
 
@@ -27,8 +38,8 @@ export function heParamsForDepth(depth: number): HeParams {
 
 /**
  * Four levels at N = 8192 and tc128 (at most 218 bits there), the special prime the largest. 30-bit
- * rather than 31-bit scales: a Fashion-MNIST request is 197 KB instead of 200 KB (the target's
- * limit), keys 10.24 MB instead of 10.42, logits still within 1.5e-4 (both measured 2026-12-04).
+ * rather than 31-bit scales keep a Fashion-MNIST request under the request-size target with logits
+ * still accurate (docs/decisions/four-levels-at-8192.md).
  */
 export const FOUR_LEVELS_8192: HeParams = { scheme: 'ckks', polyModulusDegree: 8192, coeffModulusBits: [40, 30, 30, 30, 30, 48], scaleBits: 30, securityLevel: 'tc128' }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { LayerGeometry } from '../model/manifest'
-import { DEFAULT_HE_PARAMS, derivePlan } from './plan'
+import { derivePlan } from './plan'
+import { DEFAULT_HE_PARAMS } from './params'
 
 const input = { height: 28, width: 28, channels: 1 as const, mean: [0.1307], std: [0.3081], preprocess: 'ink-on-background' as const }
 const model = (kernel: number, stride: number, filters: number, units = 10, he = DEFAULT_HE_PARAMS) => ({

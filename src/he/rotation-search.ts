@@ -77,15 +77,15 @@ export function chainSteps(chain: BabyChain): number[] {
 
 /**
  * What one more Galois key is worth, in rotations: a key is uploaded once per
- * session (0.7 MB at N = 8192, several MB at 16384), a rotation costs
- * milliseconds per image; a few rotations per key keeps plans on few keys.
+ * session and grows with the ring and the modulus chain, a rotation costs time
+ * on every image; a few rotations per key keeps plans on few keys.
  */
 export const KEY_COST = 4
 
 /**
- * At N = 16384 a key of a depth-7 chain is ~7.6 MB compressed, ~10x one at
- * 8192, while a rotation costs ~3-4x more: a key is worth four times as many
- * rotations (measured on the CIFAR-10 net: 16 drops the 1024-or-4 key for
+ * At N = 16384 a key of a deep chain is an order of magnitude larger than one
+ * at 8192, while a rotation costs only a few times more: a key is worth four
+ * times as many rotations (on the CIFAR-10 net, 16 drops the 1024-or-4 key for
  * nine rotations at the last levels).
  */
 export const keyCost = (polyModulusDegree: number) => (polyModulusDegree >= 16384 ? 4 * KEY_COST : KEY_COST)

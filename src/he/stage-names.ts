@@ -5,7 +5,7 @@
  * A linear stage is named by the layers it composes. Isomorphic.
  */
 import type { LayerGeometry } from '../model/manifest'
-import type { EvaluationPlan } from './plan'
+import type { EvaluationPlan } from './evaluation-plan'
 
 const KIND_NAMES: Record<LayerGeometry['type'], string> = {
   conv2d: 'conv',

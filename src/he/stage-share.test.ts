@@ -8,12 +8,14 @@
 import SEAL from 'node-seal'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { forward } from '../model/forward'
-import { publicModel, type LayerGeometry, type ModelManifest, type Weights } from '../model/manifest'
-import { randomModel, SMALL_DEEP_NET } from '../model/random-model'
-import { ModelEvaluator, type EvaluationJob, type LoadedKeys, type Share } from './evaluator'
+import type { LayerGeometry, ModelManifest, Weights } from '../model/manifest'
+import { publicModel } from './public-model'
+import { randomModel, SMALL_DEEP_NET } from './random-model'
+import { ModelEvaluator } from './evaluator'
+import type { EvaluationJob, LoadedKeys, Share } from './evaluation-job'
 import { KeyOwner } from './key-owner'
 import { FOUR_LEVELS_8192 } from './params'
-import type { EvaluationPlan } from './plan'
+import type { EvaluationPlan } from './evaluation-plan'
 import { rotationPath, stageShare } from './stage-share'
 
 describe('stageShare', () => {

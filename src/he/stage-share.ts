@@ -9,9 +9,9 @@
  * - Otherwise it splits by giant steps: part q runs Horner over its own range
  *   [from, to) of giant steps, then rotates its sum by from * n1 * unit with the
  *   session's existing keys. The baby rotations (per input) are duplicated, the
- *   products and giant rotations are not; products dominate at N = 16384
- *   (measured: 1.3-2.9 ms a plaintext product vs 8-53 ms a rotation, ~1000
- *   products vs ~60 rotations a CIFAR-10 conv).
+ *   products and giant rotations are not; at N = 16384 the products are most
+ *   of a stage's work (a CIFAR-10 conv has about a thousand of them against
+ *   some sixty rotations).
  * Isomorphic: no DOM, no Node.
  */
 export interface StageShare {

@@ -1,18 +1,18 @@
 /**
  * The server's encoded weights must fit one 32-bit SEAL heap. A network the
- * trainer exports happily (Fashion-MNIST, conv 64 -> conv 128 at N = 8192:
- * 4.15 GiB of diagonals) used to fail in the middle of encoding with SEAL's
- * bare std::bad_alloc; it is now refused before any weight is encoded.
+ * trainer exports happily (Fashion-MNIST, conv 64 -> conv 128 at N = 8192,
+ * whose diagonals pass the budget) would fail in the middle of encoding with
+ * SEAL's bare std::bad_alloc; it is refused before any weight is encoded.
  */
 import SEAL from 'node-seal'
 import { describe, expect, it } from 'vitest'
 import { loadModels } from '../../server/model-files'
-import { randomModel } from '../model/random-model'
+import { randomModel } from './random-model'
 import { createHeContext } from './context'
 import { ModelEvaluator } from './evaluator'
 import { parseHeParams } from './params'
 import { derivePlan } from './plan'
-import { parseArch } from '../../scripts/arch-string'
+import { parseArch } from '../model/arch-string'
 import { ENCODED_WEIGHTS_BUDGET_BYTES, encodedWeightSize, WASM_HEAP_MAX_BYTES } from './weight-memory'
 
 const FIVE_LEVELS_8192 = parseHeParams('8192:38,28x5,40:28')

@@ -4,7 +4,7 @@
  * with its size instead of failing halfway through encoding with SEAL's
  * `std::bad_alloc`. Isomorphic: no DOM, no Node.
  */
-import type { EvaluationPlan } from './plan'
+import type { EvaluationPlan } from './evaluation-plan'
 
 /** node-seal is 32-bit WASM: one heap (one server worker, one browser worker) holds at most 4 GiB. */
 export const WASM_HEAP_MAX_BYTES = 4 * 2 ** 30
@@ -13,7 +13,7 @@ export const WASM_HEAP_MAX_BYTES = 4 * 2 ** 30
  * What the encoded weights of every model one worker serves may take: the
  * last GiB is for SEAL's context, loaded evaluation keys (the pool's key cache
  * keeps the pool's AUTO_HEAP_HEADROOM_BYTES, 1 GiB, above the models for them)
- * and a job's ciphertexts. cifar10-cnn 2.0.0 takes 1.65 GiB.
+ * and a job's ciphertexts.
  */
 export const ENCODED_WEIGHTS_BUDGET_BYTES = WASM_HEAP_MAX_BYTES - 2 ** 30
 

@@ -6,8 +6,8 @@
  * (packed-ciphertext.ts) in responses. Both sides check magic, version, kind
  * and sizes before SEAL sees a byte.
  *
- * Versions: 1, every section a SEAL object; 2, response sections packed (a
- * CIFAR-10 response 262 KB -> 197 KB). Keys and requests are the same in both,
+ * Versions: 1, every section a SEAL object; 2, response sections packed
+ * (smaller; docs/decisions/packed-response.md). Keys and requests are the same in both,
  * but a version-1 client could not read a version-2 response, so the server
  * answers its first upload with 'unsupported_version' instead.
  */

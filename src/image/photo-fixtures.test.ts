@@ -1,6 +1,6 @@
-/** The e2e fixtures of e2e/support/photos.ts: that they are what the round trips and the browser tests take them for. */
+/** The image fixtures of src/datasets/fixtures/photos.ts: that they are what the round trips and the browser tests take them for. */
 import { describe, expect, it } from 'vitest'
-import { cifarPhotoPixels, enlarge, garmentOnWhitePixels, y4mFromRgb } from '../../e2e/support/photos'
+import { cifarPhotoPixels, enlarge, garmentOnWhitePixels, y4mFromRgb } from '../datasets/fixtures/photos'
 import { areaAverage, type Raster } from './resize'
 
 let seed = 7

@@ -1,10 +1,10 @@
 /**
  * A model is a manifest plus a weights file. The manifest holds everything the
  * engine needs to derive its evaluation plan; a second model is a second
- * manifest, not new code. `publicManifest()` strips what must stay on the
- * server (weight file layout, hashes of private data are fine to publish).
+ * manifest, not new code. `layerGeometry()` strips the weight references from
+ * a layer; the public description a client sees is assembled from it in
+ * src/he/public-model.ts.
  */
-import { clientSpec, type ClientSpec } from '../he/client-spec'
 
 export const MODEL_FORMAT = 'blindfold-model/2'
 /** The first format (one conv, square, dense; scalar normalisation): read as v2 by `migrateManifest`. */
@@ -27,7 +27,7 @@ export interface Conv2dLayer {
   /** zeros around the input, in normalised (activation) space */
   padding: number
   filters: number
-  /** first layer only: how the client packs the input (see src/he/plan.ts ConvPacking); default 'patches' */
+  /** first layer only: how the client packs the input (see src/he/conv-packing.ts); default 'patches' */
   packing?: 'patches' | 'image'
   /** tensor [kernel*kernel*inChannels, filters], row (ky * kernel + kx) * inChannels + ci */
   weights: string
@@ -141,25 +141,6 @@ export interface ModelManifest {
   contentHash: string
 }
 
-/**
- * What any client may see: geometry, classes, HE parameters, rotation steps,
- * and `client`, the machine-readable description a client is built from
- * (normalisation, input slot layout, scale, key sections, logit slots; see
- * src/he/client-spec.ts). Nothing in it comes from a weight.
- */
-export interface PublicModel {
-  name: string
-  version: string
-  description: string
-  classes: string[]
-  input: InputSpec
-  layers: LayerGeometry[]
-  he: HeParams
-  plan: { rotationSteps: number[] }
-  client: ClientSpec
-  contentHash: string
-}
-
 /** A layer's public geometry: every field but the names of its weight tensors. */
 export function layerGeometry(l: Layer): LayerGeometry {
   switch (l.type) {
@@ -173,41 +154,6 @@ export function layerGeometry(l: Layer): LayerGeometry {
     default:
       return { ...l }
   }
-}
-
-export function publicModel(m: ModelManifest): PublicModel {
-  const geometry = {
-    input: { ...m.input, mean: [...m.input.mean], std: [...m.input.std], ...(m.input.frame ? { frame: { ...m.input.frame } } : {}) },
-    layers: m.layers.map(layerGeometry),
-    he: { ...m.he, coeffModulusBits: [...m.he.coeffModulusBits] },
-  }
-  return {
-    name: m.name,
-    version: m.version,
-    description: m.description,
-    classes: [...m.classes],
-    ...geometry,
-    plan: { rotationSteps: [...m.plan.rotationSteps] },
-    client: cachedClientSpec(geometry),
-    contentHash: m.contentHash,
-  }
-}
-
-/**
- * Deriving a plan takes tens of milliseconds; GET /models must not pay it each
- * time. Keyed by the public geometry itself (never by object identity, so a
- * manifest changed in place gets a fresh description); each call gets a copy.
- */
-const clientSpecs = new Map<string, string>()
-function cachedClientSpec(geometry: Pick<PublicModel, 'input' | 'layers' | 'he'>): ClientSpec {
-  const key = JSON.stringify(geometry)
-  let json = clientSpecs.get(key)
-  if (json === undefined) {
-    json = JSON.stringify(clientSpec(geometry))
-    if (clientSpecs.size >= 64) clientSpecs.delete(clientSpecs.keys().next().value as string)
-    clientSpecs.set(key, json)
-  }
-  return JSON.parse(json) as ClientSpec
 }
 
 export type Weights = Map<string, Float32Array>

@@ -3,15 +3,12 @@
  * ciphertext, follow the server's progress, decrypt the answer. Only the class
  * probabilities go back to the page; the secret key never leaves this worker.
  */
-import type { ClassifyResult, ClassifyStage, ServerProgress } from '../../src/api/he-worker-types'
+import type { ClassifyResult, OnServerProgress, OnStage } from '../../src/api/he-worker-types'
 import { headers, paths, type JobProgress } from '../../src/api/wire'
 import { argmax, normalise } from '../../src/model/forward'
 import { CANCELLED, errorOf, expectOk, HttpError, json, type Exchange } from './http'
 import { loggedSend } from './request-log'
 import { current, reupload } from './session'
-
-export type OnStage = (stage: ClassifyStage) => void
-export type OnServerProgress = (p: ServerProgress) => void
 
 /** how often the card's progress is refreshed while the server computes */
 const POLL_MS = 400

@@ -118,7 +118,7 @@ export function send(o: SendOptions): Promise<Exchange> {
     xhr.timeout = 120_000
     // A Blob, not the bytes: Chromium uploads either at the same speed, but with DevTools attached
     // (Playwright, or a person watching the network panel) it copies an ArrayBuffer body into the
-    // protocol first: 1.3-2.8 s more for 38 MB of keys in our runs (npm run bench:upload). A route still sees it.
+    // protocol first, which adds seconds to a large key upload (the upload benchmark measures it). A route still sees it.
     xhr.send(o.body ? new Blob([o.body as Uint8Array<ArrayBuffer>]) : null)
   })
 }

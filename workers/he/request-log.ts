@@ -16,7 +16,7 @@ export function setListener(l: Listener | undefined): void {
 }
 
 /** send(), recorded: the body's digest is taken before it leaves. */
-/** `digest`: the body's sha256Prefix when the caller already has it (38 MB of keys are not hashed twice). */
+/** `digest`: the body's sha256Prefix when the caller already has it (tens of MB of keys are not hashed twice). */
 export async function loggedSend(carries: RequestCarries, o: SendOptions, model?: string, digest?: string): Promise<Exchange> {
   digest ??= o.body ? await sha256Prefix(o.body) : undefined
   const record: RequestRecord = {

@@ -4,15 +4,13 @@
  * server session its evaluation keys were uploaded to. A session is made the
  * first time a model is used and kept when the page switches to another.
  */
-import type { ListedModel, SessionInfo, SessionProgress } from '../../src/api/he-worker-types'
+import type { ListedModel, OnSessionProgress, SessionInfo } from '../../src/api/he-worker-types'
 import { paths, type ModelsResponse, type SessionCreated } from '../../src/api/wire'
 import { loadSeal } from '../../src/he/context'
 import { KeyOwner } from '../../src/he/key-owner'
 import { sha256Prefix } from './digest'
 import { expectOk, json } from './http'
 import { loggedSend } from './request-log'
-
-export type OnSessionProgress = (p: SessionProgress) => void
 
 interface State {
   owner: KeyOwner

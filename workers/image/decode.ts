@@ -1,8 +1,8 @@
 /**
  * Blob or bitmap -> RGBA pixels, in the image worker. createImageBitmap
  * decodes, and a second createImageBitmap downscales so that the pixels read
- * back are at most WORK_SIDE on a side (a full-size photo would be 48 MB of
- * RGBA and a long scan for nothing).
+ * back are at most WORK_SIDE on a side (a full-size photo would be tens of MB
+ * of RGBA and a long scan for nothing).
  */
 import type { Rgba } from '../../src/image/ink'
 import { declaredSize, HEADER_BYTES } from '../../src/image/image-dimensions'

@@ -3,6 +3,7 @@ import { bytes, ms } from '../format'
 import { isSettled, type Item } from '../state'
 import { FramePreview } from './FramePreview'
 import { ProbabilityBars } from './ProbabilityBars'
+import { TrueLabel } from './TrueLabel'
 
 const STATUS_TEXT: Record<Item['status'], string> = {
   queued: 'Queued',
@@ -42,6 +43,7 @@ export const ResultCard = memo(function ResultCard({ item, classes, place, onCan
       data-status={item.status}
       data-model={item.model}
       data-prediction={item.status === 'done' && r ? String(r.prediction) : undefined}
+      data-truth={item.truth}
       // exact decrypted values, for tests that check they never left the tab
       data-probabilities={r ? JSON.stringify(r.probabilities) : undefined}
       data-timings={r ? JSON.stringify({ ...r.timings, bytesSent: r.bytesSent, bytesReceived: r.bytesReceived }) : undefined}
@@ -59,6 +61,7 @@ export const ResultCard = memo(function ResultCard({ item, classes, place, onCan
               <span className="prediction-label">Prediction</span> <strong>{classes[r.prediction] ?? r.prediction}</strong>
             </p>
           )}
+          {item.truth !== undefined && <TrueLabel truth={item.truth} classes={classes} prediction={r?.prediction} />}
           <p className="card-model">{item.model}</p>
         </div>
       </div>

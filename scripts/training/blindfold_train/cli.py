@@ -1,0 +1,80 @@
+"""The command line: options and defaults, then a training run or (--check DIR) a standalone check."""
+import argparse
+import sys
+
+from . import __doc__ as PACKAGE_DOC
+from .config import TrainConfig
+from .data import DATASETS
+
+
+def _bool(s):
+    return s.lower() in ('1', 'true', 'yes')
+
+
+def parser():
+    ap = argparse.ArgumentParser(prog='train:torch', description=PACKAGE_DOC,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--dataset', choices=sorted(DATASETS))
+    ap.add_argument('--arch')
+    ap.add_argument('--epochs', type=int, default=30)
+    ap.add_argument('--out')
+    ap.add_argument('--name', help='manifest name (default: basename of --out)')
+    ap.add_argument('--version', default='1.0.0',
+                    help='manifest version: bump it when a retrained model replaces a shipped one')
+    ap.add_argument('--log', help='log file (default: OUT/train.log)')
+    ap.add_argument('--seed', type=int, default=1)
+    ap.add_argument('--batch', type=int, default=128)
+    ap.add_argument('--opt', choices=['sgd', 'adamw'], default='sgd')
+    ap.add_argument('--lr', type=float, default=None, help='peak LR (default sgd 0.05, adamw 0.003)')
+    ap.add_argument('--wd', type=float, default=5e-4)
+    ap.add_argument('--clip', type=float, default=2.0)
+    ap.add_argument('--label-smoothing', type=float, default=0.1)
+    ap.add_argument('--crop-pad', type=int, default=None, help='default: cifar10 4, others 2')
+    ap.add_argument('--flip', type=_bool, default=None)
+    ap.add_argument('--teacher-arch', help='distil from a teacher of this architecture (training only)')
+    ap.add_argument('--teacher-epochs', type=int, default=15)
+    ap.add_argument('--teacher-ckpt', help='cache of the trained teacher (reused when its settings match)')
+    ap.add_argument('--kd-temp', type=float, default=4.0, help='distillation temperature T')
+    ap.add_argument('--kd-alpha', type=float, default=0.9, help='weight of the distillation term')
+    ap.add_argument('--poly-a0', type=float, default=0.125)
+    ap.add_argument('--poly-b0', type=float, default=0.5)
+    ap.add_argument('--packing', choices=['image', 'patches'], default='image',
+                    help='manifest packing of the first conv (the HE engine decides what it supports)')
+    ap.add_argument('--threads', type=int, default=2,
+                    help='torch threads; use 1 when the other core is busy (two threads on a shared '
+                         'core run slower than one)')
+    ap.add_argument('--channels-last', type=_bool, default=True,
+                    help='channels-last memory format for training (faster on CPU)')
+    ap.add_argument('--train-limit', type=int, default=0, help='use only the first N training images')
+    ap.add_argument('--check', metavar='DIR', help='only check an exported model')
+    ap.add_argument('--check-count', type=int, default=10000)
+    return ap
+
+
+def config_of(args, command):
+    """The run's TrainConfig from parsed options (the peak LR's default follows the optimiser)."""
+    lr = args.lr if args.lr is not None else (0.05 if args.opt == 'sgd' else 0.003)
+    return TrainConfig(
+        dataset=args.dataset, arch=args.arch, out=args.out, epochs=args.epochs, name=args.name,
+        version=args.version, log=args.log, seed=args.seed, batch=args.batch, opt=args.opt, lr=lr,
+        wd=args.wd, clip=args.clip, label_smoothing=args.label_smoothing, crop_pad=args.crop_pad,
+        flip=args.flip, teacher_arch=args.teacher_arch, teacher_epochs=args.teacher_epochs,
+        teacher_ckpt=args.teacher_ckpt, kd_temp=args.kd_temp, kd_alpha=args.kd_alpha,
+        poly_a0=args.poly_a0, poly_b0=args.poly_b0, packing=args.packing, threads=args.threads,
+        channels_last=args.channels_last, train_limit=args.train_limit, command=command)
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    ap = parser()
+    args = ap.parse_args(argv)
+    if args.check:
+        import torch
+        from .check import check_model
+        torch.set_num_threads(args.threads)
+        check_model(args.check, args.check_count)
+        return
+    if not (args.dataset and args.arch and args.out):
+        ap.error('--dataset, --arch and --out are required (or --check DIR)')
+    from .pipeline import run
+    run(config_of(args, ' '.join([sys.argv[0], *argv])))

@@ -1,0 +1,46 @@
+"""The settings of one training run (the command line's options, defaults resolved by cli)."""
+from dataclasses import dataclass
+from typing import Optional
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    dataset: str
+    arch: str
+    out: str
+    epochs: int = 30
+    name: Optional[str] = None
+    version: str = '1.0.0'
+    log: Optional[str] = None
+    seed: int = 1
+    batch: int = 128
+    opt: str = 'sgd'
+    lr: float = 0.05
+    wd: float = 5e-4
+    clip: float = 2.0
+    label_smoothing: float = 0.1
+    # None: the dataset's default (cifar10 4, others 2); resolved where the run starts
+    crop_pad: Optional[int] = None
+    # None: flip for cifar10 and fashion; MNIST never flips
+    flip: Optional[bool] = None
+    teacher_arch: Optional[str] = None
+    teacher_epochs: int = 15
+    teacher_ckpt: Optional[str] = None
+    kd_temp: float = 4.0
+    kd_alpha: float = 0.9
+    poly_a0: float = 0.125
+    poly_b0: float = 0.5
+    packing: str = 'image'
+    threads: int = 2
+    channels_last: bool = True
+    train_limit: int = 0
+    # the command line as typed, for train.log
+    command: str = ''
+
+    def augmentation(self):
+        """(crop padding, flip) of this run, the dataset defaults filled in."""
+        pad = self.crop_pad if self.crop_pad is not None else (4 if self.dataset == 'cifar10' else 2)
+        flip = self.flip if self.flip is not None else (self.dataset in ('cifar10', 'fashion'))
+        if self.dataset == 'mnist':
+            flip = False
+        return pad, flip

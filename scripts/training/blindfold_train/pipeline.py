@@ -1,0 +1,115 @@
+"""A whole training run: data, network, optional teacher, training, export, reference check."""
+import datetime
+import os
+import time
+
+import numpy as np
+import torch
+
+from .arch import describe, parse_arch, shapes_through
+from .check import reference_check
+from .data import DATASETS, load_split, normalise
+from .distill import load_or_train_teacher
+from .export import fold_and_export, write_manifest
+from .model import PolyInit, build_torch
+from .train import Logger, TrainData, fit
+
+
+def training_record(cfg, ds, pad, flip, acc, n_test, n_params, epoch_times, wall):
+    """The manifest's `training` record: the recipe, the result and where it ran."""
+    aug = []
+    if pad:
+        aug.append(f'random crop with {pad}px zero padding (normalised space)')
+    if flip:
+        aug.append('horizontal flip p=0.5')
+    return {
+        'dataset': ds['title'],
+        'arch': cfg.arch,
+        'seed': cfg.seed,
+        'epochs': cfg.epochs,
+        'batch': cfg.batch,
+        'optimizer': (f'{"SGD nesterov momentum 0.9" if cfg.opt == "sgd" else "AdamW"}, '
+                      f'one-cycle LR max {cfg.lr} (25% warm-up, cosine), weight decay {cfg.wd} '
+                      f'(weights only), gradient clipping norm {cfg.clip}'),
+        'augmentation': ', '.join(aug) or 'none',
+        'labelSmoothing': cfg.label_smoothing,
+        'distillation': ({'teacherArch': cfg.teacher_arch, 'teacherEpochs': cfg.teacher_epochs,
+                          'temperature': cfg.kd_temp, 'alpha': cfg.kd_alpha}
+                         if cfg.teacher_arch else None),
+        'batchNorm': 'after each conv (and hidden dense), folded at export',
+        'polyInit': {'a': cfg.poly_a0, 'b': cfg.poly_b0, 'c': 0, 'minAbsA': 0.01},
+        'testAccuracy': round(acc, 4),
+        'testImages': n_test,
+        'parameters': None,
+        'trainableParameters': n_params,
+        'epochSeconds': round(float(np.mean(epoch_times)), 1),
+        'wallSeconds': round(wall, 1),
+        'machine': f'{os.cpu_count()} vCPU, torch.set_num_threads({cfg.threads})',
+        'torch': torch.__version__,
+        'exportedAt': datetime.datetime.utcnow().isoformat(timespec='seconds') + 'Z',
+    }
+
+
+def run(cfg):
+    """Trains cfg.arch on cfg.dataset, exports it to cfg.out and checks the export."""
+    torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    np.random.seed(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)
+
+    ds = DATASETS[cfg.dataset]
+    os.makedirs(cfg.out, exist_ok=True)
+    log_path = cfg.log or os.path.join(cfg.out, 'train.log')
+    if os.path.exists(log_path):
+        os.remove(log_path)
+    log = Logger(log_path)
+    log(f'# {datetime.datetime.utcnow().isoformat(timespec="seconds")}Z torch {torch.__version__} '
+        f'threads {cfg.threads}')
+    log('# ' + cfg.command)
+
+    t0 = time.time()
+    xtr_u8, ytr_u8 = load_split(cfg.dataset, 'train')
+    xte_u8, yte_u8 = load_split(cfg.dataset, 'test')
+    if cfg.train_limit:
+        xtr_u8, ytr_u8 = xtr_u8[:cfg.train_limit], ytr_u8[:cfg.train_limit]
+    data = TrainData(xtr=normalise(xtr_u8, ds), ytr=torch.from_numpy(ytr_u8.astype(np.int64)),
+                     xte=normalise(xte_u8, ds), yte=torch.from_numpy(yte_u8.astype(np.int64)))
+    log(f'data: train {tuple(data.xtr.shape)} test {tuple(data.xte.shape)} loaded in {time.time() - t0:.1f}s')
+
+    layers = shapes_through(parse_arch(cfg.arch), ds['shape'])
+    model = build_torch(layers, PolyInit(cfg.poly_a0, cfg.poly_b0))
+    fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
+    model = model.to(memory_format=fmt)
+    n_params = sum(p.numel() for p in model.parameters())
+    log(f'arch {cfg.arch}: ' + ' -> '.join(f'{L["type"]}{L["out_shape"]}' for L in layers)
+        + f'; trainable params {n_params}')
+
+    pad, flip = cfg.augmentation()
+    teacher = None
+    if cfg.teacher_arch:
+        teacher = load_or_train_teacher(cfg, ds, data, pad, flip, fmt, log)
+
+    acc, epoch_times, wall = fit(model, cfg, cfg.epochs, cfg.label_smoothing, data, pad, flip, gen,
+                                 fmt, log, teacher=teacher)
+    n_test = len(data.xte)
+    log(f'final test accuracy {acc:.4f} ({int(round(acc * n_test))}/{n_test}), '
+        f'training wall time {wall:.0f}s, mean epoch {np.mean(epoch_times):.1f}s')
+
+    meta = {
+        'dataset': cfg.dataset,
+        'name': cfg.name or os.path.basename(os.path.normpath(cfg.out)),
+        'version': cfg.version,
+        'packing': cfg.packing,
+        # the server publishes the description: geometry only, no measured number
+        'description': f'{ds["subject"]}: {describe(layers)}, batch-norm folded',
+        'training': training_record(cfg, ds, pad, flip, acc, n_test, n_params, epoch_times, wall),
+    }
+    model.eval()
+    manifest = fold_and_export(model, layers, meta, cfg.out)
+    manifest['training']['parameters'] = manifest['weights']['byteLength'] // 4
+    write_manifest(cfg.out, manifest)
+    log(f'exported {cfg.out}: weights.bin {manifest["weights"]["byteLength"]} bytes '
+        f'({manifest["weights"]["byteLength"] // 4} floats), sha256 {manifest["weights"]["sha256"]}')
+
+    reference_check(model, cfg.out, manifest, data.xte, xte_u8, yte_u8, log)
+    log('ok')

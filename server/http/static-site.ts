@@ -1,0 +1,28 @@
+// Serves the built SPA (dist/) when present; unknown non-API GETs fall back to index.html.
+import type { FastifyInstance } from 'fastify'
+import fastifyStatic from '@fastify/static'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { API_PREFIX } from '../../src/api/wire'
+import { HttpError } from './http-error'
+
+export async function staticSite(app: FastifyInstance, dir: string | undefined): Promise<void> {
+  const site = dir && existsSync(join(dir, 'index.html')) ? dir : undefined
+  if (site) {
+    await app.register(fastifyStatic, {
+      root: site,
+      wildcard: false,
+      // hashed asset names never change content
+      setHeaders: (res, path) => {
+        if (path.includes('/assets/')) res.setHeader('cache-control', 'public, max-age=31536000, immutable')
+      },
+    })
+  }
+  app.setNotFoundHandler((request, reply) => {
+    if (site && request.method === 'GET' && !request.url.startsWith(API_PREFIX) && !request.url.startsWith('/assets/')) {
+      return reply.type('text/html').sendFile('index.html')
+    }
+    // the message never quotes the URL: it may be long or hold a session id
+    throw new HttpError(404, 'not_found', 'no such route')
+  })
+}

@@ -1,0 +1,43 @@
+/**
+ * The preprocessing steps published in `client.normalisation.steps` name the rule and the
+ * numbers pipeline.ts uses for each kind of model.
+ */
+import { describe, expect, it } from 'vitest'
+import { DEFAULT_FRAME, type InputSpec } from '../model/manifest'
+import { TRIM } from './fashion-frame'
+import { MIN_CONTRAST } from './ink'
+import { BBOX_THRESHOLD } from './mnist-frame'
+import { preprocessSteps } from './preprocess-rule'
+
+const base = { height: 28, width: 28, channels: 1 as const, mean: [0], std: [1] }
+
+describe('preprocessSteps', () => {
+  it('digits: opacity as ink, the ink threshold, the fit and the centre of mass', () => {
+    const text = preprocessSteps({ ...base, preprocess: 'ink-on-background' } satisfies InputSpec).join('\n')
+    expect(text).toContain('alpha < 128')
+    expect(text).toContain(`contrast < ${MIN_CONTRAST}`)
+    expect(text).toContain(`ink >= ${BBOX_THRESHOLD}`)
+    expect(text).toContain(`longest side is ${DEFAULT_FRAME.fit} px`)
+    expect(text).toContain('centre of mass')
+    expect(text).not.toContain('Sharpen')
+  })
+
+  it('garments: over white, the trim, sharpening after scaling, the box centred', () => {
+    const steps = preprocessSteps({ ...base, preprocess: 'ink-on-background', frame: { fit: 28, centre: 'box' } })
+    const text = steps.join('\n')
+    expect(steps[0]).toContain('Composite over white')
+    expect(text).toContain(`${TRIM * 100}%`)
+    expect(text).toContain('longest side is 28 px')
+    expect(steps.findIndex((s) => s.startsWith('Scale'))).toBeLessThan(steps.findIndex((s) => s.startsWith('Sharpen')))
+    expect(text).toContain("ceil((28 - width') / 2)")
+    expect(text).not.toContain('centre of mass')
+  })
+
+  it('photos: over white, the centred crop, the resampling, RGB or grey', () => {
+    const rgb = preprocessSteps({ ...base, height: 32, width: 32, channels: 3, preprocess: 'photo' })
+    expect(rgb[0]).toContain('Composite over white')
+    expect(rgb.join('\n')).toContain('floor((W - w) / 2)')
+    expect(rgb.at(-1)).toBe('Keep R, G, B.')
+    expect(preprocessSteps({ ...base, preprocess: 'photo' }).at(-1)).toContain('0.299 R')
+  })
+})

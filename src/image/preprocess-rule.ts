@@ -1,0 +1,61 @@
+/**
+ * What pipeline.ts does to a picture, in words with every number, for the public client
+ * description (`client.normalisation.steps`): a client in any language can reproduce the
+ * model's framing without reading this code. Built from the same constants the code uses.
+ */
+import { DEFAULT_FRAME, type FrameSpec, type InputSpec } from '../model/manifest'
+import { MIN_CONTRAST } from './ink'
+import { BBOX_THRESHOLD } from './mnist-frame'
+import { TRIM } from './fashion-frame'
+
+const GREY = 'grey = 0.299 R + 0.587 G + 0.114 B'
+const OVER_WHITE = 'Composite over white: each colour c at opacity a (alpha/255) becomes round(255 - (255 - c) * a).'
+const RESAMPLE =
+  'resampling, on 8-bit values as stored: bilinear when neither side shrinks (samples at ((x + 0.5) * srcWidth / width - 0.5, likewise y), edge pixels repeated), ' +
+  'otherwise area averaging (each output pixel the mean of its exact footprint, partly covered source pixels weighted by the part covered); results rounded to integers'
+const FIT = (fit: number) =>
+  `Scale the crop so its longest side is ${fit} px, keeping the aspect ratio: s = ${fit} / longest, width' = max(1, round(width * s)), likewise height; ${RESAMPLE}.`
+
+function inkSteps(transparentIsInk: boolean): string[] {
+  return [
+    transparentIsInk
+      ? 'If more than half of the border pixels (first and last row and column) have alpha < 128, ink = alpha * 255 / (largest alpha), rounded, and colour is ignored; contrast = largest alpha. Otherwise:'
+      : OVER_WHITE,
+    `Grey: ${GREY}${transparentIsInk ? ' (a pixel with alpha < 128 counts as paper)' : ''}; paper = the median grey of the border pixels${transparentIsInk ? ' with alpha >= 128 (0 if none)' : ''}: the value at index floor(count / 2) once sorted.`,
+    'Ink: on light paper (paper >= 128) ink = paper - grey, on dark paper ink = grey - paper, negative values 0; contrast = the largest ink; then ink = min(255, round(ink * 255 / contrast)).',
+    `Blank: when contrast < ${MIN_CONTRAST}, send nothing.`,
+  ]
+}
+
+function frameSteps(frame: FrameSpec, width: number, height: number): string[] {
+  if (frame.centre === 'mass') {
+    return [
+      `Crop to the bounding box of the pixels with ink >= ${BBOX_THRESHOLD} (none: blank).`,
+      FIT(frame.fit),
+      `Place it in a zeroed ${width} x ${height} frame so that its centre of mass (sum of ink * x / sum of ink, likewise y, over the scaled crop, pixel indices from 0) lands on ((${width} - 1) / 2, (${height} - 1) / 2): offset x = round((${width} - 1) / 2 - cx), likewise y; what falls outside is clipped.`,
+    ]
+  }
+  return [
+    `Crop to the bounding box of the pixels with ink >= ${TRIM} * 255 * 255 / max(1, contrast), that is ${TRIM * 100}% of the contrast before stretching (none: blank).`,
+    FIT(frame.fit),
+    'Sharpen (after scaling, on the ink): a 3x3 kernel of weights -exp(-(u^2 + v^2) / 2) for u, v in -1..1 with the centre weight replaced by -2 times the sum of all nine, then all divided by their sum (ImageMagick -sharpen 1x1); edge pixels repeated; rounded and clamped to 0..255.',
+    `Place it in a zeroed ${width} x ${height} frame at offset x = ceil((${width} - width') / 2), y = ceil((${height} - height') / 2): the bounding box centred, an odd spare pixel left and top.`,
+  ]
+}
+
+/** The steps from an RGBA picture to the model's 8-bit input (height x width x channels, HWC), in order. */
+export function preprocessSteps(input: Pick<InputSpec, 'preprocess' | 'frame' | 'height' | 'width' | 'channels'>): string[] {
+  const { width, height, channels } = input
+  if (input.preprocess === 'photo') {
+    return [
+      OVER_WHITE,
+      `Crop the largest centred region of aspect ${width}:${height}: w = max(1, min(W, round(H * ${width} / ${height}))), h = max(1, min(H, round(W * ${height} / ${width}))), from x0 = floor((W - w) / 2), y0 = floor((H - h) / 2).`,
+      `Resize to ${width} x ${height}: ${RESAMPLE}.`,
+      channels === 1 ? `One channel: round(${GREY}).` : 'Keep R, G, B.',
+    ]
+  }
+  const f = input.frame ?? DEFAULT_FRAME
+  const steps = [...inkSteps(f.centre === 'mass'), ...frameSteps(f, width, height)]
+  if (channels === 3) steps.push('Repeat the grey value in R, G and B.')
+  return steps
+}
