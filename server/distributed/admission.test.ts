@@ -1,0 +1,150 @@
+/**
+ * Admission in distributed mode, across API replicas: two replicas (two buildApp instances on one
+ * real redis-server) and one evaluator process with one worker. QUEUE_MAX counts the shared
+ * BullMQ queue, every replica's jobs; the cost-weighted rate limit is one count in Redis that
+ * every replica charges.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { FastifyInstance } from 'fastify'
+import { Redis } from 'ioredis'
+import { join } from 'node:path'
+import { buildApp } from '../app'
+import { headers, paths, type JobProgress } from '../../src/api/wire'
+import { KeyOwner } from '../../src/he/key-owner'
+import { argmax } from '../../src/model/forward'
+import { loadModelDir, MODELS_DIR, type ModelFiles } from '../model-files'
+import { digits, errorCode, newSession, publicModelOf } from '../test-support/harness'
+import { startRedis, type TestRedis } from '../test-support/redis'
+import { modelsDirWith, startEvaluator, TEST_JOB_MAC_KEY, type ServiceProcess } from '../test-support/processes'
+import { QUEUE_NAME } from './redis-keys'
+
+const MODEL = 'mnist-cnn'
+const PROCESS_TEST_MS = 300_000
+const WAIT_MS = 120_000
+
+let redis: TestRedis
+let models: { dir: string; remove(): void }
+let model: ModelFiles
+let owner: KeyOwner
+let client: Redis
+let evaluator: ServiceProcess
+const apps: FastifyInstance[] = []
+
+async function replica(options: { queueMax?: number; rateLimitMax?: number; maxQueriesPerClient?: number } = {}): Promise<FastifyInstance> {
+  const app = await buildApp({ models: new Map([[MODEL, model]]), redisUrl: redis.url, rateLimitMax: 0, jobMacKey: TEST_JOB_MAC_KEY, ...options })
+  await app.blindfold.evaluation.ready
+  apps.push(app)
+  return app
+}
+
+function post(app: FastifyInstance, session: string, requestId: string, x: Float64Array) {
+  return app.inject({
+    method: 'POST',
+    url: paths.classify(session),
+    headers: { 'content-type': 'application/octet-stream', [headers.requestId]: requestId },
+    payload: Buffer.from(owner.encrypt(x)),
+  })
+}
+
+async function until(cond: () => Promise<boolean>, what: string): Promise<void> {
+  const end = Date.now() + WAIT_MS
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`never: ${what}`)
+    await new Promise((r) => setTimeout(r, 5))
+  }
+}
+
+beforeAll(async () => {
+  redis = await startRedis()
+  models = modelsDirWith([MODEL])
+  model = await loadModelDir(join(MODELS_DIR, MODEL))
+  client = new Redis(redis.url)
+  evaluator = await startEvaluator({ REDIS_URL: redis.url, MODELS_DIR: models.dir })
+  owner = await KeyOwner.create(await publicModelOf(await replica()))
+}, PROCESS_TEST_MS)
+
+afterAll(async () => {
+  owner?.dispose()
+  for (const app of apps) await app.close()
+  await evaluator?.stop()
+  await client?.quit()
+  await redis?.stop()
+  models?.remove()
+}, PROCESS_TEST_MS)
+
+describe('admission across replicas (distributed mode)', () => {
+  it('answers 503 overloaded with Retry-After once the shared queue holds QUEUE_MAX jobs, whichever replica asks', async () => {
+    const [a, b] = [await replica({ queueMax: 2 }), await replica({ queueMax: 2 })]
+    const session = await newSession(a, owner)
+    const [d1, d2, d3, d4] = digits(model, 40, 4)
+    // one evaluator with one worker: the first runs, the next two wait (one through each replica)
+    const running = post(a, session, 'admit-running-001', d1.x)
+    await until(async () => {
+      const g = await a.inject({ method: 'GET', url: paths.job(session, 'admit-running-001') })
+      return g.statusCode === 200 && (g.json() as JobProgress).state === 'running'
+    }, 'the first job running')
+    const waiting = [post(a, session, 'admit-waiting-001', d2.x), post(b, session, 'admit-waiting-002', d3.x)]
+    await until(async () => (await client.llen(`bull:${QUEUE_NAME}:wait`)) >= 2, 'two jobs waiting')
+    // the queue is full for both replicas
+    for (const app of [a, b]) {
+      const r = await post(app, session, 'admit-refused-001', d4.x)
+      expect(r.statusCode).toBe(503)
+      expect(errorCode(r)).toBe('overloaded')
+      expect(Number(r.headers['retry-after'])).toBeGreaterThan(0)
+    }
+    // the admitted ones answer rightly
+    for (const [p, d] of [[running, d1], [waiting[0], d2], [waiting[1], d3]] as const) {
+      const r = await p
+      expect(r.statusCode).toBe(200)
+      expect(argmax(owner.decrypt(new Uint8Array(r.rawPayload)))).toBe(d.expected)
+    }
+  }, PROCESS_TEST_MS)
+
+  it('holds one address to its rate limit across two replicas (within 10%), weighted by cost; others keep theirs', async () => {
+    const LIMIT = 60
+    const [a, b] = [await replica({ rateLimitMax: LIMIT }), await replica({ rateLimitMax: LIMIT })]
+    // requests that cost 1 point each (unknown routes: 404), alternating between the replicas
+    let granted = 0
+    for (let i = 0; i < 3 * LIMIT; i++) {
+      const r = await (i % 2 ? b : a).inject({ method: 'GET', url: '/api/v1/no-such-route', remoteAddress: '127.0.0.7' })
+      if (r.statusCode === 429) {
+        expect(errorCode(r)).toBe('rate_limited')
+        expect(Number(r.headers['retry-after'])).toBeGreaterThan(0)
+      } else {
+        expect(r.statusCode).toBe(404)
+        granted++
+      }
+    }
+    expect(granted).toBeGreaterThanOrEqual(LIMIT)
+    expect(granted).toBeLessThanOrEqual(LIMIT * 1.1)
+    // the count is the address's, in Redis: another address still has its whole limit
+    expect((await b.inject({ method: 'GET', url: '/api/v1/no-such-route', remoteAddress: '127.0.0.8' })).statusCode).toBe(404)
+    // costs are weighted: a key upload (cost 50 of 60) through A leaves too little for a second through B
+    const heavy = (app: FastifyInstance) =>
+      app.inject({ method: 'POST', url: `${paths.sessions}?model=${MODEL}`, headers: { 'content-type': 'application/octet-stream' }, payload: Buffer.from(owner.evaluationKeys), remoteAddress: '127.0.0.9' })
+    expect((await heavy(a)).statusCode).toBe(201)
+    const second = await heavy(b)
+    expect(second.statusCode).toBe(429)
+    expect(errorCode(second)).toBe('rate_limited')
+  }, PROCESS_TEST_MS)
+
+  it('holds one address to its query budget across two replicas', async () => {
+    const [a, b] = [await replica({ maxQueriesPerClient: 2 }), await replica({ maxQueriesPerClient: 2 })]
+    const session = await newSession(a, owner)
+    const [d1, d2, d3] = digits(model, 50, 3)
+    const classify = (app: FastifyInstance, d: { x: Float64Array }, remoteAddress: string) =>
+      app.inject({ method: 'POST', url: paths.classify(session), headers: { 'content-type': 'application/octet-stream' }, payload: Buffer.from(owner.encrypt(d.x)), remoteAddress })
+    expect((await classify(a, d1, '127.0.0.20')).statusCode).toBe(200)
+    expect((await classify(b, d2, '127.0.0.20')).statusCode).toBe(200)
+    for (const app of [a, b]) {
+      const r = await classify(app, d3, '127.0.0.20')
+      expect(r.statusCode).toBe(429)
+      expect(errorCode(r)).toBe('query_budget_exhausted')
+      expect(Number(r.headers['retry-after'])).toBeGreaterThan(0)
+    }
+    // another address has its own budget
+    const other = await classify(b, d3, '127.0.0.21')
+    expect(other.statusCode).toBe(200)
+    expect(argmax(owner.decrypt(new Uint8Array(other.rawPayload)))).toBe(d3.expected)
+  }, PROCESS_TEST_MS)
+})
