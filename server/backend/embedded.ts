@@ -4,7 +4,7 @@ import type { ModelFiles } from '../model-files'
 import type { PoolFaults } from '../pool/faults'
 import { poolFromConfig } from '../pool/from-config'
 import type { PoolOptions } from '../pool/pool-options'
-import { SessionStore } from '../sessions/session-store'
+import { SessionStore, sessionLimits } from '../sessions/session-store'
 import type { Evaluation, Sessions } from './contract'
 
 export function embeddedBackend(
@@ -15,12 +15,7 @@ export function embeddedBackend(
   const { now, ...poolExtras } = extras
   const pool = poolFromConfig(config, files, poolExtras)
   const sessions = new SessionStore({
-    ttlMs: config.sessionTtlSeconds * 1000,
-    maxSessions: config.sessionMax,
-    maxBytes: config.sessionMaxBytes,
-    perClientSessions: config.sessionsPerClient,
-    perClientBytes: config.sessionBytesPerClient,
-    idleMs: config.sessionIdleSeconds * 1000,
+    ...sessionLimits(config),
     onDrop: (id) => pool.dropSession(id),
     now,
   })

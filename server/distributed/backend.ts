@@ -9,6 +9,7 @@ import type { Metrics } from '../metrics/metrics'
 import { JobMac } from './job-mac'
 import { jobTiming } from './job-timing'
 import { QueueEvaluation } from './queue-evaluation'
+import { sessionLimits } from '../sessions/session-store'
 import { RedisSessionStore } from './redis-sessions'
 
 export function distributedBackend(
@@ -22,12 +23,7 @@ export function distributedBackend(
   const jobMac = new JobMac(config.jobMacKey)
   const sessions = new RedisSessionStore({
     redisUrl: config.redisUrl,
-    ttlMs: config.sessionTtlSeconds * 1000,
-    maxSessions: config.sessionMax,
-    maxBytes: config.sessionMaxBytes,
-    perClientSessions: config.sessionsPerClient,
-    perClientBytes: config.sessionBytesPerClient,
-    idleMs: config.sessionIdleSeconds * 1000,
+    ...sessionLimits(config),
   })
   // ready (GET /readyz) once both the queue and the session store reach Redis
   const evaluation = new QueueEvaluation({

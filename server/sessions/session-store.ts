@@ -42,6 +42,25 @@ export interface SessionStoreOptions {
   now?: () => number
 }
 
+/** The store's bounds as the server's configuration states them (both modes read the same settings). */
+export function sessionLimits(config: {
+  sessionTtlSeconds: number
+  sessionMax: number
+  sessionMaxBytes: number
+  sessionsPerClient: number
+  sessionBytesPerClient: number
+  sessionIdleSeconds: number
+}): Omit<SessionStoreOptions, 'onDrop' | 'now'> {
+  return {
+    ttlMs: config.sessionTtlSeconds * 1000,
+    maxSessions: config.sessionMax,
+    maxBytes: config.sessionMaxBytes,
+    perClientSessions: config.sessionsPerClient,
+    perClientBytes: config.sessionBytesPerClient,
+    idleMs: config.sessionIdleSeconds * 1000,
+  }
+}
+
 export class SessionStore {
   // Map keeps insertion order: re-inserting on use makes the first entry the LRU
   private readonly sessions = new Map<string, Session>()

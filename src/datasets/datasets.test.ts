@@ -71,12 +71,12 @@ describe('datasets', () => {
     expect(Array.from(d.train.labels.subarray(0, 5))).toEqual([6, 9, 9, 4, 1])
   }, 120_000)
 
-  it('a missing cache names the fetch script', () => {
+  it('a missing cache names the fetch command', () => {
     const saved = process.env.BLINDFOLD_DATASETS
     process.env.BLINDFOLD_DATASETS = '/nonexistent-dataset-cache'
     try {
-      expect(() => loadFashionMnist({ splits: ['test'] })).toThrow(/bash scripts\/fetch-datasets\.sh/)
-      expect(() => loadCifar10({ splits: ['test'] })).toThrow(/bash scripts\/fetch-datasets\.sh/)
+      expect(() => loadFashionMnist({ splits: ['test'] })).toThrow(/npm run datasets:fetch/)
+      expect(() => loadCifar10({ splits: ['test'] })).toThrow(/npm run datasets:fetch/)
     } finally {
       if (saved === undefined) delete process.env.BLINDFOLD_DATASETS
       else process.env.BLINDFOLD_DATASETS = saved
