@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
 import { KeyOwner } from '../src/he/key-owner'
 import { paths } from '../src/api/wire'
-import type { ModelFiles } from './model-files'
+import type { ModelFiles } from '../src/datasets/model-files'
 import { classifyDigit, digits, errorCode, newSession, postClassify, publicModelOf, startApp, poolOf } from './test-support/harness'
 import { CONTENT_SECURITY_POLICY } from './http/security-headers'
 

@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify'
 import { KeyOwner } from '../src/he/key-owner'
 import { BINARY, headers, paths, type SessionCreated } from '../src/api/wire'
 import { argmax } from '../src/model/forward'
-import type { ModelFiles } from './model-files'
+import type { ModelFiles } from '../src/datasets/model-files'
 import { digits, publicModelOf, startApp, poolOf } from './test-support/harness'
 
 const SESSIONS = 8

@@ -2,7 +2,7 @@
 import { fileURLToPath } from 'node:url'
 import { buildApp } from './app'
 import { configFromEnv } from './config'
-import { loadModels } from './model-files'
+import { loadModels } from '../src/datasets/model-files'
 import { loggerOptions } from './http/logging'
 import { checkRedis } from './distributed/redis-keys'
 

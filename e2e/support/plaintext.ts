@@ -1,5 +1,5 @@
 /** The shipped models' plaintext answers, through the TypeScript reference forward pass: what the app must agree with. */
-import { loadModels, type ModelFiles } from '../../server/model-files'
+import { loadModels, type ModelFiles } from '../../src/datasets/model-files'
 import { argmax, forward, normalise } from '../../src/model/forward'
 
 let models: Promise<Map<string, ModelFiles>> | undefined

@@ -18,7 +18,7 @@ helpIfAsked(import.meta.url)
 // before SEAL loads: the heap is found by watching WebAssembly.instantiate
 watchWasmHeap()
 const { default: SEAL } = await import('node-seal')
-const { loadModelDir, MODELS_DIR } = await import('../../server/model-files')
+const { loadModelDir, MODELS_DIR } = await import('../../src/datasets/model-files')
 const { imageAt, loadSplit } = await import('../../src/datasets')
 const { normalise } = await import('../../src/model/forward')
 const { publicModel } = await import('../../src/he/public-model')

@@ -13,7 +13,7 @@
  */
 import { parseArgs } from 'node:util'
 import { loadSeal } from '../../src/he/context'
-import { loadModelDir, MODELS_DIR } from '../../server/model-files'
+import { loadModelDir, MODELS_DIR } from '../../src/datasets/model-files'
 import { measureUnitPrices } from './unit-prices'
 import { helpIfAsked } from '../help'
 helpIfAsked(import.meta.url)

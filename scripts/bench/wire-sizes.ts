@@ -2,7 +2,7 @@
 // Run: npm run bench:wire-sizes
 import SEAL from 'node-seal'
 import { loadMnistSplit as loadMnist } from '../../src/datasets'
-import { loadModelDir, MODELS_DIR } from '../../server/model-files'
+import { loadModelDir, MODELS_DIR } from '../../src/datasets/model-files'
 import { normalise } from '../../src/model/forward'
 import { publicModel } from '../../src/he/public-model'
 import { ModelEvaluator } from '../../src/he/evaluator'

@@ -21,7 +21,7 @@ import { parseArgs } from 'node:util'
 import { PNG } from 'pngjs'
 import { CLASSES, imageAt, loadSplit, type DatasetName, type Split } from '../../src/datasets'
 import { argmax, forward, normalise } from '../../src/model/forward'
-import { loadModelDir, MODELS_DIR, type ModelFiles } from '../../server/model-files'
+import { loadModelDir, MODELS_DIR, type ModelFiles } from '../../src/datasets/model-files'
 import { helpIfAsked } from '../help'
 
 /** What each data set is and the terms its images come under. */

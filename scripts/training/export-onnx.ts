@@ -9,7 +9,7 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { loadModelDir, MODELS_DIR } from '../../server/model-files'
+import { loadModelDir, MODELS_DIR } from '../../src/datasets/model-files'
 import { helpIfAsked } from '../help'
 import { checkAgainstOrt } from './onnx/reference-check'
 import { manifestToOnnx } from './onnx/write-onnx'

@@ -9,7 +9,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { loadModelDir } from '../../server/model-files'
+import { loadModelDir } from '../../src/datasets/model-files'
 import { createHeContext, loadSeal } from '../../src/he/context'
 import { heParamsForNetwork, parseHeParams } from '../../src/he/params'
 import { derivePlan } from '../../src/he/plan'

@@ -1,6 +1,6 @@
 /** Embedded mode's back end (no REDIS_URL): the in-process worker pool, sessions in memory. */
 import type { ServerConfig } from '../config'
-import type { ModelFiles } from '../model-files'
+import type { ModelFiles } from '../../src/datasets/model-files'
 import type { PoolFaults } from '../pool/faults'
 import { poolFromConfig } from '../pool/from-config'
 import type { PoolOptions } from '../pool/pool-options'

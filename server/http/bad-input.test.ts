@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify'
 import { KeyOwner } from '../../src/he/key-owner'
 import { ContainerKind, pack, unpack } from '../../src/he/wire'
 import { BINARY, paths } from '../../src/api/wire'
-import type { ModelFiles } from '../model-files'
+import type { ModelFiles } from '../../src/datasets/model-files'
 import { Forger, editSection, request, withSealSize } from '../test-support/forge'
 import { classifyDigit, digits, errorCode, newSession, postClassify, postKeys, publicModelOf, startApp, poolOf } from '../test-support/harness'
 

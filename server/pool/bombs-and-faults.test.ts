@@ -11,7 +11,7 @@ import { KeyOwner } from '../../src/he/key-owner'
 import { ContainerKind, pack, unpack } from '../../src/he/wire'
 import { ciphertextSizes } from '../../src/he/object-sizes'
 import { rleFrame, sealZstdSection } from '../../src/he/test-support/zstd-frames'
-import type { ModelFiles } from '../model-files'
+import type { ModelFiles } from '../../src/datasets/model-files'
 import { classifyDigit, digits, errorCode, newSession, postClassify, postKeys, publicModelOf, startApp, until, poolOf } from '../test-support/harness'
 import { InjectedFaults } from '../test-support/faults'
 

@@ -3,7 +3,7 @@
  * end (server/backend/embedded.ts) and the distributed evaluator (server/distributed/evaluator.ts).
  */
 import type { ServerConfig } from '../config'
-import type { ModelFiles } from '../model-files'
+import type { ModelFiles } from '../../src/datasets/model-files'
 import type { PoolFaults } from './faults'
 import { WorkerPool } from './pool'
 import type { PoolOptions } from './pool-options'

@@ -1,5 +1,5 @@
 // What a WorkerPool is built with and whom it tells what happened (pool.ts).
-import type { ModelFiles } from '../model-files'
+import type { ModelFiles } from '../../src/datasets/model-files'
 import type { JobOp, PoolFaults } from './faults'
 import type { Retirement } from './messages'
 

@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
 import { KeyOwner } from '../../src/he/key-owner'
-import type { ModelFiles } from '../model-files'
+import type { ModelFiles } from '../../src/datasets/model-files'
 import { MAX_PASSED_OVER } from './dispatch-rule'
 import { classifyDigit, digits, errorCode, newSession, postClassify, publicModelOf, startApp, until, poolOf } from '../test-support/harness'
 import { InjectedFaults } from '../test-support/faults'

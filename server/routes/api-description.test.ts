@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { BINARY, paths, type ModelsResponse } from '../../src/api/wire'
 import { publicModel } from '../../src/he/public-model'
 import { buildApp } from '../app'
-import { loadModels } from '../model-files'
+import { loadModels } from '../../src/datasets/model-files'
 import { sharedSchemas } from './api-description'
 
 type Operation = {

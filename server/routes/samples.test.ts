@@ -11,7 +11,7 @@ import type { FastifyInstance } from 'fastify'
 import { PNG } from 'pngjs'
 import { samplePaths, SAMPLE_FILE_PATTERN, type SampleList } from '../../src/api/samples'
 import { paths, type ModelsResponse } from '../../src/api/wire'
-import { MODELS_DIR } from '../model-files'
+import { MODELS_DIR } from '../../src/datasets/model-files'
 import { errorCode, startApp } from '../test-support/harness'
 import { readSamples } from './sample-catalog'
 

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { API_PREFIX } from '../../src/api/wire'
 import { HttpError } from '../http/http-error'
-import { MODELS_DIR } from '../model-files'
+import { MODELS_DIR } from '../../src/datasets/model-files'
 import { readSamples, type ModelSamples } from './sample-catalog'
 import { getSample, listSamples } from './samples.schema'
 

@@ -5,7 +5,7 @@ import { loadMnistSplit as loadMnist } from '../../src/datasets'
 import { BINARY, paths, type ModelsResponse, type SessionCreated } from '../../src/api/wire'
 import { KeyOwner } from '../../src/he/key-owner'
 import { argmax, forward, normalise } from '../../src/model/forward'
-import type { ModelFiles } from '../model-files'
+import type { ModelFiles } from '../../src/datasets/model-files'
 import { WorkerPool } from '../pool/pool'
 import { testModels } from './models'
 

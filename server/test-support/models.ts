@@ -5,7 +5,7 @@
  */
 import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { loadModels, MODELS_DIR, type ModelFiles } from '../model-files'
+import { loadModels, MODELS_DIR, type ModelFiles } from '../../src/datasets/model-files'
 import { derivePublicPlan } from '../../src/he/plan'
 import { DEFAULT_HE_PARAMS } from '../../src/he/params'
 import { contentHash, MODEL_FORMAT, readWeights, sha256Hex, type ModelManifest } from '../../src/model/manifest'

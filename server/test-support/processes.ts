@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { MODELS_DIR } from '../model-files'
+import { MODELS_DIR } from '../../src/datasets/model-files'
 import { DIE_WITH_PARENT, reap } from './reaper'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))

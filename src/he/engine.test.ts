@@ -5,7 +5,7 @@
 import SEAL from 'node-seal'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { loadMnistSplit } from '../datasets'
-import { loadModelDir, MODELS_DIR } from '../../server/model-files'
+import { loadModelDir, MODELS_DIR } from '../datasets/model-files'
 import { argmax, forward, normalise } from '../model/forward'
 import type { ModelManifest, Weights } from '../model/manifest'
 import { publicModel } from './public-model'

@@ -7,7 +7,7 @@
  */
 import SEAL from 'node-seal'
 import { beforeAll, expect, it } from 'vitest'
-import { loadModelDir, MODELS_DIR } from '../../server/model-files'
+import { loadModelDir, MODELS_DIR } from '../datasets/model-files'
 import { publicModel, type PublicModel } from './public-model'
 import { createHeContext, type Seal } from './context'
 import { KeyOwner } from './key-owner'

@@ -6,7 +6,7 @@
  */
 import SEAL from 'node-seal'
 import { expect, it } from 'vitest'
-import { loadModelDir, MODELS_DIR } from '../../server/model-files'
+import { loadModelDir, MODELS_DIR } from '../datasets/model-files'
 import { imageAt, loadSplit } from '../datasets'
 import { normalise } from '../model/forward'
 import { publicModel } from './public-model'

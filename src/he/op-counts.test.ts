@@ -1,6 +1,6 @@
 import SEAL from 'node-seal'
 import { describe, expect, it } from 'vitest'
-import { loadModels } from '../../server/model-files'
+import { loadModels } from '../datasets/model-files'
 import { imageAt, loadSplit } from '../datasets'
 import type { LayerGeometry, ModelManifest, Weights } from '../model/manifest'
 import { normalise } from '../model/forward'

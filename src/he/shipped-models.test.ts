@@ -6,7 +6,7 @@
  */
 import SEAL from 'node-seal'
 import { describe, expect, it } from 'vitest'
-import { loadModels } from '../../server/model-files'
+import { loadModels } from '../datasets/model-files'
 import { imageAt, loadSplit } from '../datasets'
 import { argmax, forward, normalise } from '../model/forward'
 import { publicModel } from './public-model'

@@ -6,7 +6,7 @@
  */
 import SEAL from 'node-seal'
 import { describe, expect, it } from 'vitest'
-import { loadModels } from '../../server/model-files'
+import { loadModels } from '../datasets/model-files'
 import { randomModel } from './random-model'
 import { createHeContext } from './context'
 import { ModelEvaluator } from './evaluator'

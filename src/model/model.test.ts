@@ -20,7 +20,7 @@ import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { imageAt, loadSplit, type Split } from '../datasets'
-import { loadModels, MODELS_DIR } from '../../server/model-files'
+import { loadModels, MODELS_DIR } from '../datasets/model-files'
 import { argmax, forward, normalise } from './forward'
 import { publicModel } from '../he/public-model'
 

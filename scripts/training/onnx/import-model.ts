@@ -8,7 +8,7 @@
 import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
-import { loadModelDir, MODELS_DIR } from '../../../server/model-files'
+import { loadModelDir, MODELS_DIR } from '../../../src/datasets/model-files'
 import { parseHeParams } from '../../../src/he/params'
 import { PREPROCESS_KINDS, type InputSpec, type Preprocess } from '../../../src/model/manifest'
 import { exportModel } from '../export-model'

@@ -2,10 +2,11 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { derivePublicPlan } from '../src/he/plan'
-import { contentHash, migrateManifest, readWeights, sha256Hex, type ModelManifest, type Weights } from '../src/model/manifest'
+import { derivePublicPlan } from '../he/plan'
+import { contentHash, migrateManifest, readWeights, sha256Hex, type ModelManifest, type Weights } from '../model/manifest'
 
-export const MODELS_DIR = fileURLToPath(new URL('./models', import.meta.url))
+/** The shipped models, one directory each (the server serves every directory found here). */
+export const MODELS_DIR = fileURLToPath(new URL('../../server/models', import.meta.url))
 
 export interface ModelFiles {
   manifest: ModelManifest
