@@ -12,7 +12,6 @@
  *     measured here rather than asserted in the e2e tests
  * npm run bench:e2e -- [--out FILE] [--models a,b] [--images N] [--cifar-images N] [--cold-runs N] [--port N]
  */
-import { spawn } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { chromium, type Page } from '@playwright/test'
@@ -34,6 +33,7 @@ import { plaintextPrediction } from '../../e2e/support/plaintext'
 import { userFiles, type UserFile } from '../../e2e/support/user-files'
 import { imageAt, loadSplit } from '../../src/datasets'
 import { helpIfAsked } from '../help'
+import { startServer } from '../server-process'
 helpIfAsked(import.meta.url)
 
 const { values: args } = parseArgs({
@@ -110,20 +110,7 @@ async function selectAndWait(page: Page, model: string): Promise<{ ms: number; p
   return { ms, parts: Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, round(v)])) }
 }
 
-// its own process group, so that stopping it stops the node under the shell too
-const server = spawn(command, {
-  shell: true,
-  detached: true,
-  env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
-  stdio: ['ignore', 'ignore', 'inherit'],
-})
-const stopServer = () => {
-  try {
-    if (server.pid) process.kill(-server.pid, 'SIGTERM')
-  } catch {
-    // already gone
-  }
-}
+const { stopServer } = startServer(command, port)
 const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS })
 try {
   await waitReady(Date.now() + 300_000)

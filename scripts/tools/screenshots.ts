@@ -7,13 +7,13 @@
  * classifies five MNIST test digits and one file that is not an image, and writes each page
  * once every result has settled. Not part of `npm test`.
  */
-import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { chromium, type Browser } from '@playwright/test'
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../e2e/support/chromium'
 import { writeDigits, writeNotAnImage } from '../../src/datasets/fixtures/digits'
 import { helpIfAsked } from '../help'
+import { startServer } from '../server-process'
 
 helpIfAsked(import.meta.url)
 const { values: args } = parseArgs({
@@ -66,20 +66,7 @@ async function shoot(browser: Browser, file: string, viewport: { width: number; 
   }
 }
 
-// its own process group, so that stopping it stops the node under the shell too
-const server = spawn(command, {
-  shell: true,
-  detached: true,
-  env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
-  stdio: ['ignore', 'ignore', 'inherit'],
-})
-const stopServer = () => {
-  try {
-    if (server.pid) process.kill(-server.pid, 'SIGTERM')
-  } catch {
-    // already gone
-  }
-}
+const { stopServer } = startServer(command, port)
 try {
   await waitReady(Date.now() + 300_000)
   const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS })

@@ -13,7 +13,7 @@ import { headers, paths, type JobProgress } from '../../src/api/wire'
 import { KeyOwner } from '../../src/he/key-owner'
 import { argmax } from '../../src/model/forward'
 import { loadModelDir, MODELS_DIR, type ModelFiles } from '../../src/datasets/model-files'
-import { digits, errorCode, newSession, publicModelOf } from '../test-support/harness'
+import { digits, errorCode, newSession, publicModelOf, until as untilWithin } from '../test-support/harness'
 import { startRedis, type TestRedis } from '../test-support/redis'
 import { modelsDirWith, startEvaluator, TEST_JOB_MAC_KEY, type ServiceProcess } from '../test-support/processes'
 import { QUEUE_NAME } from './redis-keys'
@@ -21,6 +21,7 @@ import { QUEUE_NAME } from './redis-keys'
 const MODEL = 'mnist-cnn'
 const PROCESS_TEST_MS = 300_000
 const WAIT_MS = 120_000
+const until = (cond: () => Promise<boolean>, what: string) => untilWithin(cond, what, WAIT_MS)
 
 let redis: TestRedis
 let models: { dir: string; remove(): void }
@@ -44,14 +45,6 @@ function post(app: FastifyInstance, session: string, requestId: string, x: Float
     headers: { 'content-type': 'application/octet-stream', [headers.requestId]: requestId },
     payload: Buffer.from(owner.encrypt(x)),
   })
-}
-
-async function until(cond: () => Promise<boolean>, what: string): Promise<void> {
-  const end = Date.now() + WAIT_MS
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`never: ${what}`)
-    await new Promise((r) => setTimeout(r, 5))
-  }
 }
 
 beforeAll(async () => {

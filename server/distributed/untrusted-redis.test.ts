@@ -14,7 +14,7 @@ import { headers, paths, type JobProgress } from '../../src/api/wire'
 import { KeyOwner } from '../../src/he/key-owner'
 import { argmax } from '../../src/model/forward'
 import { loadModelDir, MODELS_DIR, type ModelFiles } from '../../src/datasets/model-files'
-import { digits, errorCode, newSession, publicModelOf } from '../test-support/harness'
+import { digits, errorCode, newSession, publicModelOf, until as untilWithin } from '../test-support/harness'
 import { startRedis, type TestRedis } from '../test-support/redis'
 import { modelsDirWith, startEvaluator, TEST_JOB_MAC_KEY, type ServiceProcess } from '../test-support/processes'
 import { sha256 } from './job-mac'
@@ -24,6 +24,7 @@ const MODEL = 'mnist-cnn'
 const PASSWORD = 'a test password for redis'
 const PROCESS_TEST_MS = 300_000
 const WAIT_MS = 120_000
+const until = (cond: () => Promise<boolean>, what: string) => untilWithin(cond, what, WAIT_MS)
 
 let redis: TestRedis
 let models: { dir: string; remove(): void }
@@ -40,14 +41,6 @@ function post(session: string, requestId: string, x: Float64Array) {
     headers: { 'content-type': 'application/octet-stream', [headers.requestId]: requestId },
     payload: Buffer.from(owner.encrypt(x)),
   })
-}
-
-async function until(cond: () => Promise<boolean>, what: string): Promise<void> {
-  const end = Date.now() + WAIT_MS
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`never: ${what}`)
-    await new Promise((r) => setTimeout(r, 5))
-  }
 }
 
 /** The job ids (the API's request ids) whose request containers wait in Redis now. */

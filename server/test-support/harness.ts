@@ -72,9 +72,9 @@ export async function classifyDigit(app: FastifyInstance, owner: KeyOwner, sessi
 }
 
 /** Polls `cond` every 5 ms until it holds, or fails naming `what` (workers starting, replacements). */
-export async function until(cond: () => boolean, what: string, ms = 30_000): Promise<void> {
+export async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 30_000): Promise<void> {
   const end = Date.now() + ms
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
     await new Promise((r) => setTimeout(r, 5))
   }
