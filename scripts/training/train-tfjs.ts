@@ -91,7 +91,7 @@ function networkOf(arch: string): { conv: { kernel: number; stride: number; filt
   const layers = parseArch(arch)
   const [conv, act, ...rest] = layers
   const pool = rest.length === 2 && rest[0].type === 'avgpool2d' && !rest[0].stagger ? rest[0].size : rest.length === 1 ? 1 : 0
-  if (conv?.type !== 'conv2d' || conv.padding !== 0 || act?.type !== 'square' || !pool || rest.at(-1)?.type !== 'dense')
+  if (conv?.type !== 'conv2d' || conv.padding !== 0 || (conv.groups ?? 1) !== 1 || act?.type !== 'square' || !pool || rest.at(-1)?.type !== 'dense')
     throw new Error(`--arch ${arch}: this trainer builds cKsSp0-F,square[,poolP],dense only (npm run train:torch trains the rest)`)
   return { conv: { kernel: conv.kernel, stride: conv.stride, filters: conv.filters }, pool }
 }

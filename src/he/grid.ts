@@ -87,3 +87,19 @@ export function stridedGrid(g: Grid, shape: Shape, stride: number): Grid {
   }
   return { shape, rowStep, colStep, blockSize: g.blockSize, blocksPerCt: g.blocksPerCt, offsets: fitting, ct, base }
 }
+
+/**
+ * The output grid of a run that keeps every channel where it is (depthwise
+ * convolutions and pools: output channel c reads input channel c only), with
+ * steps times `stride`: channel c stays at its input's base, so each kernel
+ * tap is one rotation for all channels of a ciphertext. The output then fills
+ * only a stride x stride share of its cells; `offsets` lists the positions a
+ * strided grid would use, so the next run packs its channels densely again.
+ * Undefined where an output would reach past its input's cells (padding more
+ * than half the kernel).
+ */
+export function keptGrid(g: Grid, shape: Shape, stride: number): Grid | undefined {
+  if (shape.channels !== g.shape.channels) return undefined
+  if ((shape.height - 1) * stride > g.shape.height - 1 || (shape.width - 1) * stride > g.shape.width - 1) return undefined
+  return { ...stridedGrid(g, shape, stride), ct: g.ct, base: g.base }
+}

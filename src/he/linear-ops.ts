@@ -6,7 +6,7 @@
  * reads only the structure (which input feeds which output); the evaluator
  * calls them with the weights for the values. Isomorphic: no DOM, no Node.
  */
-import { layerShapes, poolOrigin, type Shape } from '../model/geometry'
+import { channelsPerGroup, layerShapes, poolOrigin, type Shape } from '../model/geometry'
 import { inputShape } from '../model/forward'
 import { tensor, type InputSpec, type Layer, type LayerGeometry, type Weights } from '../model/manifest'
 
@@ -30,7 +30,9 @@ export function convOp(
 ): LinearOp {
   const { kernel: k, stride, padding, filters } = layer
   const C = s.channels
-  const kw = coefficient(w && layer.weights ? tensor(w, layer.weights, k * k * C * filters) : undefined)
+  const G = channelsPerGroup(C, layer.groups)
+  const perGroup = filters / (layer.groups ?? 1)
+  const kw = coefficient(w && layer.weights ? tensor(w, layer.weights, k * k * G * filters) : undefined)
   const kb = w && layer.bias ? tensor(w, layer.bias, filters) : undefined
   return {
     inputs: s.height * s.width * C,
@@ -40,13 +42,15 @@ export function convOp(
       const pos = (out - f) / filters
       const oy = Math.floor(pos / o.width)
       const ox = pos % o.width
+      // only the input channels of f's group: a depthwise row reads one channel
+      const c0 = Math.floor(f / perGroup) * G
       for (let ky = 0; ky < k; ky++) {
         const iy = oy * stride + ky - padding
         if (iy < 0 || iy >= s.height) continue
         for (let kx = 0; kx < k; kx++) {
           const ix = ox * stride + kx - padding
           if (ix < 0 || ix >= s.width) continue
-          for (let c = 0; c < C; c++) emit((iy * s.width + ix) * C + c, kw(((ky * k + kx) * C + c) * filters + f))
+          for (let c = 0; c < G; c++) emit((iy * s.width + ix) * C + c0 + c, kw(((ky * k + kx) * G + c) * filters + f))
         }
       }
     },
@@ -57,7 +61,9 @@ export function convOp(
 /**
  * The first conv reads what the client sent: tap t of output position p is
  * input element `inputIndex(t, p, f)` (patches: t * positions + p; image: a
- * pixel of filter f's copy). Padding was filled in by the client.
+ * pixel of filter f's copy). Padding was filled in by the client. Taps are
+ * (ky * kernel + kx) * channels + c over every input channel; a grouped conv's
+ * filter reads the taps of its group's channels only.
  */
 export function firstConvOp(
   layer: Extract<LayerGeometry, { type: 'conv2d' }> & Partial<Pick<Extract<Layer, { type: 'conv2d' }>, 'weights' | 'bias'>>,
@@ -67,8 +73,12 @@ export function firstConvOp(
   inputIndex: (t: number, p: number, f: number) => number,
   w?: Weights,
 ): LinearOp {
-  const { filters } = layer
-  const kw = coefficient(w && layer.weights ? tensor(w, layer.weights, taps * filters) : undefined)
+  const { filters, kernel: k } = layer
+  const groups = layer.groups ?? 1
+  const C = taps / (k * k)
+  const G = channelsPerGroup(C, groups)
+  const perGroup = filters / groups
+  const kw = coefficient(w && layer.weights ? tensor(w, layer.weights, (taps / groups) * filters) : undefined)
   const kb = w && layer.bias ? tensor(w, layer.bias, filters) : undefined
   return {
     inputs,
@@ -76,7 +86,10 @@ export function firstConvOp(
     row(out, emit) {
       const f = out % filters
       const p = (out - f) / filters
-      for (let t = 0; t < taps; t++) emit(inputIndex(t, p, f), kw(t * filters + f))
+      const c0 = Math.floor(f / perGroup) * G
+      for (let kk = 0; kk < k * k; kk++) {
+        for (let c = 0; c < G; c++) emit(inputIndex(kk * C + c0 + c, p, f), kw((kk * G + c) * filters + f))
+      }
     },
     bias: (out) => (kb ? kb[out % filters] : 0),
   }

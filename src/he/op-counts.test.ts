@@ -113,6 +113,21 @@ describe('planOpCounts against the evaluator (real SEAL, counted calls)', () => 
     expect(stages).toEqual(planOpCounts(plan))
   }, 300_000)
 
+  it('a depthwise layer with stride 2 (channels kept in place) and a pointwise layer', async () => {
+    const layers: LayerGeometry[] = [
+      { type: 'conv2d', kernel: 1, stride: 1, padding: 0, filters: 4, packing: 'image' },
+      { type: 'square' },
+      { type: 'conv2d', kernel: 3, stride: 2, padding: 1, filters: 4, groups: 4 },
+      { type: 'square' },
+      { type: 'conv2d', kernel: 1, stride: 1, padding: 0, filters: 6 },
+      { type: 'dense', units: 3 },
+    ]
+    const he = { ...DEFAULT_HE_PARAMS, polyModulusDegree: 16384, coeffModulusBits: [60, 40, 40, 40, 40, 40, 60], scaleBits: 40 }
+    const { manifest, weights } = randomModel({ input: { height: 10, width: 10, channels: 1 }, layers, he })
+    const { plan, stages } = await countedStages(manifest, weights, Array.from({ length: 100 }, (_, i) => Math.cos(i)))
+    expect(stages).toEqual(planOpCounts(plan))
+  }, 300_000)
+
   for (const name of ['mnist-cnn', 'fashion-cnn']) {
     it(`shipped ${name}`, async () => {
       const { manifest, weights } = (await shipped).get(name)!

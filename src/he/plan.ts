@@ -33,9 +33,9 @@ import type { HeParams, InputSpec, Layer, LayerGeometry, Weights } from '../mode
 import { convPacking, type ConvPacking } from './conv-packing'
 import type { EvaluationPlan, LinearStagePlan, StagePlan } from './evaluation-plan'
 import { staggerGroup, staggeredSplit, type GatherPlan } from './gather'
-import { gridLayout, layoutOf, stridedGrid, type Grid, type Layout } from './grid'
+import { gridLayout, keptGrid, layoutOf, stridedGrid, type Grid, type Layout } from './grid'
 import { bilinearLayout, denseStage, foldLevels, gridStage } from './linear-stages'
-import { avgPoolOp, compose, convOp, denseOp, firstConvOp, linearRuns, type LinearOp } from './linear-ops'
+import { avgPoolOp, compose, convOp, denseOp, firstConvOp, linearRuns, type LinearOp, type LinearRun } from './linear-ops'
 import { alignPath, chainSteps, keyCost } from './rotation-search'
 
 /** How many copies one fold level sums: more per level means fewer keys, more rotations. */
@@ -80,8 +80,10 @@ export function derivePlan(model: Model, foldRadix = DEFAULT_FOLD_RADIX): Evalua
     } else {
       // the first run's output grid starts from the first conv's own output grid
       const stride = r === 0 ? run.stride / first.stride : run.stride
-      const out = stridedGrid(grid!, run.output, stride)
       const split = r === 0 ? firstSplit : run.activation && runs[r + 1] ? staggeredSplit(model, runs[r + 1], grid!, stride, slots) : undefined
+      // a run that maps each channel onto itself (depthwise convs, pools) leaves channels where they are
+      const kept = r > 0 && !split && keepsChannels(model, run) ? keptGrid(grid!, run.output, stride) : undefined
+      const out = kept ?? stridedGrid(grid!, run.output, stride)
       stage = gridStage(run, op, current, split?.layout ?? gridLayout(out, slots), slots, cost)
       const shift = stage.origin * stage.unit
       grid = { ...out, base: Int32Array.from(out.base, (b) => b + shift) }
@@ -157,6 +159,16 @@ export function runOp(model: { input: InputSpec; layers: LayerGeometry[] }, laye
   }
   if (!op) throw new Error('plan: an empty linear run')
   return op
+}
+
+/** The run has a depthwise conv (one filter per channel), and every layer maps channel c onto channel c alone (a depthwise conv or a pool). */
+function keepsChannels(model: { input: InputSpec; layers: LayerGeometry[] }, run: LinearRun): boolean {
+  const shapes = shapeLookup(model)
+  const depthwise = (i: number) => {
+    const l = model.layers[i]
+    return l.type === 'conv2d' && l.groups === l.filters && l.filters === shapes.in(i).channels
+  }
+  return run.layers.some(depthwise) && run.layers.every((i) => depthwise(i) || model.layers[i].type === 'avgpool2d')
 }
 
 export function shapeLookup(model: { input: InputSpec; layers: LayerGeometry[] }) {

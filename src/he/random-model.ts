@@ -73,7 +73,7 @@ export function randomModel(o: RandomModelOptions = {}): { manifest: ModelManife
   const weights: Weights = new Map()
   const layers: Layer[] = geometry.map((l, i): Layer => {
     const s = i === 0 ? inputShape(input) : shapes[i - 1]
-    const fanIn = (l.type === 'conv2d' ? l.kernel * l.kernel * s.channels : s.height * s.width * s.channels)
+    const fanIn = (l.type === 'conv2d' ? (l.kernel * l.kernel * s.channels) / (l.groups ?? 1) : s.height * s.width * s.channels)
     switch (l.type) {
       case 'conv2d':
         weights.set(`l${i}.weights`, tensor(fanIn * l.filters, 1 / Math.sqrt(fanIn)))

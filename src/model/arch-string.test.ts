@@ -26,6 +26,19 @@ describe('architecture strings', () => {
     expect(() => parseArch('c5s1p0-16,poly,bilinear')).toThrow(/bilinear must follow a dense layer/)
   })
 
+  it('reads grouped (gG), depthwise (dwKsSpP: one filter per channel of its input) and pointwise (pwN) convolutions', () => {
+    expect(parseArch('c3s1p1-6g3,poly,dw3s2p1,poly,pw16g2,square,dense').slice(0, 6)).toEqual([
+      { type: 'conv2d', kernel: 3, stride: 1, padding: 1, filters: 6, groups: 3, packing: 'patches' },
+      { type: 'poly' },
+      { type: 'conv2d', kernel: 3, stride: 2, padding: 1, filters: 6, groups: 6 },
+      { type: 'poly' },
+      { type: 'conv2d', kernel: 1, stride: 1, padding: 0, filters: 16, groups: 2 },
+      { type: 'square' },
+    ])
+    expect(parseArch('c3s1p1-8,poly,pw4,dense')[2]).toEqual({ type: 'conv2d', kernel: 1, stride: 1, padding: 0, filters: 4 })
+    expect(() => parseArch('dw3s1p1,poly,dense')).toThrow(/'dw3s1p1' cannot be the first layer/)
+  })
+
   it('reads a bilinear read-out after a dense layer of 20 x K units', () => {
     expect(parseArch('c5s1p0-40,poly,pool2,dense80,bilinear', 'image').slice(-2)).toEqual([
       { type: 'dense', units: 80 },

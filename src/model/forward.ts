@@ -54,12 +54,16 @@ function apply(layer: Layer, w: Weights, x: Float64Array, s: Shape, o: Shape): F
     case 'conv2d': {
       const { kernel: k, stride, padding, filters } = layer
       const C = s.channels
-      const kw = tensor(w, layer.weights, k * k * C * filters)
+      // filter f reads the G input channels of its group, from channel c0 on
+      const G = C / (layer.groups ?? 1)
+      const perGroup = filters / (layer.groups ?? 1)
+      const kw = tensor(w, layer.weights, k * k * G * filters)
       const b = tensor(w, layer.bias, filters)
       const y = new Float64Array(o.height * o.width * filters)
       for (let oy = 0; oy < o.height; oy++)
         for (let ox = 0; ox < o.width; ox++)
           for (let f = 0; f < filters; f++) {
+            const c0 = Math.floor(f / perGroup) * G
             let sum = b[f]
             for (let ky = 0; ky < k; ky++) {
               const iy = oy * stride + ky - padding
@@ -67,7 +71,7 @@ function apply(layer: Layer, w: Weights, x: Float64Array, s: Shape, o: Shape): F
               for (let kx = 0; kx < k; kx++) {
                 const ix = ox * stride + kx - padding
                 if (ix < 0 || ix >= s.width) continue
-                for (let c = 0; c < C; c++) sum += x[(iy * s.width + ix) * C + c] * kw[((ky * k + kx) * C + c) * filters + f]
+                for (let c = 0; c < G; c++) sum += x[(iy * s.width + ix) * C + c0 + c] * kw[((ky * k + kx) * G + c) * filters + f]
               }
             }
             y[(oy * o.width + ox) * filters + f] = sum

@@ -78,10 +78,13 @@ export interface Shape {
   channels: number
 }
 
+/** Input channels each filter of a conv reads: all of them, or those of its group. */
+export const channelsPerGroup = (inChannels: number, groups: number | undefined) => inChannels / (groups ?? 1)
+
 export const elementsOf = (s: Shape) => s.height * s.width * s.channels
 
 type LayerShapeInput =
-  | { type: 'conv2d'; kernel: number; stride: number; padding: number; filters: number }
+  | { type: 'conv2d'; kernel: number; stride: number; padding: number; filters: number; groups?: number }
   | { type: 'avgpool2d'; size: number; stagger?: boolean }
   | { type: 'square' | 'poly' }
   | { type: 'dense'; units: number }
@@ -103,6 +106,9 @@ export function layerShapes(input: Shape, layers: LayerShapeInput[]): Shape[] {
           if (!Number.isInteger(v) || v < 1) throw new Error(`${where}: ${k} must be a positive integer`)
         }
         if (!Number.isInteger(l.padding) || l.padding < 0 || l.padding >= l.kernel) throw new Error(`${where}: padding must be an integer in 0..kernel-1`)
+        const groups = l.groups ?? 1
+        if (!Number.isInteger(groups) || groups < 1) throw new Error(`${where}: groups must be a positive integer`)
+        if (s.channels % groups || l.filters % groups) throw new Error(`${where}: groups ${groups} must divide its ${s.channels} input channels and ${l.filters} filters`)
         const g = { inputHeight: s.height, inputWidth: s.width, kernel: l.kernel, stride: l.stride, padding: l.padding }
         const { outH, outW } = convShape(g)
         if (outH < 1 || outW < 1) throw new Error(`${where}: a ${l.kernel}x${l.kernel} kernel does not fit a ${s.height}x${s.width} input`)

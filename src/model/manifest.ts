@@ -27,9 +27,19 @@ export interface Conv2dLayer {
   /** zeros around the input, in normalised (activation) space */
   padding: number
   filters: number
+  /**
+   * Channel groups (default 1): input channels and filters are split into `groups`
+   * equal, consecutive parts, and filter f reads only the input channels of its
+   * group g = floor(f / (filters / groups)), channels g * (inChannels / groups) + ci.
+   * groups = inChannels is a depthwise convolution; kernel 1 a pointwise channel mix.
+   */
+  groups?: number
   /** first layer only: how the client packs the input (see src/he/conv-packing.ts); default 'patches' */
   packing?: 'patches' | 'image'
-  /** tensor [kernel*kernel*inChannels, filters], row (ky * kernel + kx) * inChannels + ci */
+  /**
+   * tensor [kernel*kernel*inChannels/groups, filters], row (ky * kernel + kx) * (inChannels / groups) + ci,
+   * ci the input channel within the filter's group (PyTorch's [filters, inChannels/groups, k, k] transposed)
+   */
   weights: string
   /** tensor [filters] */
   bias: string
@@ -200,7 +210,7 @@ export async function contentHash(m: ModelManifest, weights: Uint8Array): Promis
 /**
  * Reads a stored manifest of either format as v2 (a v2 input is checked by
  * `checkInputSpec`; a v1 input is built here). Hashes are checked on the
- * stored form (server/model-files.ts) before this runs; a v1 manifest keeps
+ * stored form (src/datasets/model-files.ts) before this runs; a v1 manifest keeps
  * its geometry and weights, its scalar normalisation becomes a list and its
  * preprocessing the digit rule it was trained with.
  */

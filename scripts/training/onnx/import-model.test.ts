@@ -29,6 +29,7 @@ describe('model:import of each fixture matches ONNX Runtime', () => {
     ['two-convs-two-pools', 3, ['conv2d', 'avgpool2d', 'poly', 'conv2d', 'avgpool2d', 'dense'], 'photo', 2],
     ['pad-reshape-matmul-poly', 4, ['conv2d', 'avgpool2d', 'dense', 'poly', 'dense'], 'ink-on-background', 2],
     ['cifar-three-convs', 10, ['conv2d', 'square', 'conv2d', 'square', 'conv2d', 'square', 'dense'], 'photo', 0],
+    ['grouped-depthwise', 3, ['conv2d', 'square', 'conv2d', 'poly', 'conv2d', 'dense'], 'photo', 0],
   ] as const)('%s', async (name, units, layers, preprocess, encryptedImages) => {
     const result = await importOnnx({ onnx: join(FIXTURES, `${name}.onnx`), name, classes: classes(units), preprocess, modelsDir, images: 6, encryptedImages })
     const f = result.figures
@@ -41,6 +42,7 @@ describe('model:import of each fixture matches ONNX Runtime', () => {
     expect(manifest.layers.map((l) => l.type)).toEqual(layers)
     expect(manifest.classes).toEqual(classes(units))
     expect(manifest.input.preprocess).toBe(preprocess)
+    if (name === 'grouped-depthwise') expect(manifest.layers.map((l) => (l.type === 'conv2d' ? (l.groups ?? 1) : undefined)).filter(Boolean)).toEqual([3, 6, 1])
   })
 })
 

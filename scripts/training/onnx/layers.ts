@@ -1,7 +1,7 @@
 /**
  * The layers the translator builds, still in float64 and holding their own weights, and how they
  * become manifest layers with named float32 tensors in the manifest's layouts
- * (docs/model-format.md): a conv weight `[out, in, ky, kx]` becomes rows `(ky*k + kx)*in + ci`
+ * (docs/model-format.md): a conv weight `[out, in, ky, kx]` (in: channels per group) becomes rows `(ky*k + kx)*in + ci`
  * by columns `out`; a dense weight is built in its manifest layout from the start (translate.ts).
  */
 import type { Layer } from '../../../src/model/manifest'
@@ -12,7 +12,8 @@ interface Named {
 }
 export type PendingLayer = Named &
   (
-    | { type: 'conv2d'; kernel: number; stride: number; padding: number; filters: number; inChannels: number; weights: Float64Array; bias: Float64Array }
+    /** inChannels: the channels each filter reads (of its group: all channels / groups) */
+    | { type: 'conv2d'; kernel: number; stride: number; padding: number; filters: number; groups: number; inChannels: number; weights: Float64Array; bias: Float64Array }
     | { type: 'avgpool2d'; size: number }
     | { type: 'square' }
     | { type: 'poly'; coefficients: Float64Array }
@@ -48,7 +49,7 @@ export function toManifestLayers(pending: PendingLayer[]): ManifestParts {
           for (let c = 0; c < C; c++)
             for (let ky = 0; ky < k; ky++) for (let kx = 0; kx < k; kx++) w[((ky * k + kx) * C + c) * F + f] = l.weights[((f * C + c) * k + ky) * k + kx]
         tensors.push([`${name}.weights`, w, [k * k * C, F]], [`${name}.bias`, Float32Array.from(l.bias), [F]])
-        layers.push({ type: 'conv2d', kernel: k, stride: l.stride, padding: l.padding, filters: F, weights: `${name}.weights`, bias: `${name}.bias` })
+        layers.push({ type: 'conv2d', kernel: k, stride: l.stride, padding: l.padding, filters: F, ...(l.groups !== 1 ? { groups: l.groups } : {}), weights: `${name}.weights`, bias: `${name}.bias` })
         break
       }
       case 'dense':

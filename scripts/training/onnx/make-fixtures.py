@@ -140,6 +140,23 @@ class CifarThreeConvs(nn.Module):
         return self.fc(torch.flatten(x, 1))
 
 
+class GroupedDepthwise(nn.Module):
+    """Conv group > 1: a grouped first conv (3 groups), a depthwise conv with stride 2 and a polynomial, a pointwise conv, batch norm after each."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1, self.b1 = nn.Conv2d(3, 6, 3, padding=1, groups=3), bn(6)
+        self.dw, self.b2 = nn.Conv2d(6, 6, 3, stride=2, padding=1, groups=6), bn(6)
+        self.poly = Poly(6)
+        self.pw, self.b3 = nn.Conv2d(6, 8, 1), bn(8)
+        self.fc = nn.Linear(8 * 4 * 4, 3)
+
+    def forward(self, x):
+        x = Square()(self.b1(self.c1(x)))
+        x = self.b3(self.pw(self.poly(self.b2(self.dw(x)))))
+        return self.fc(torch.flatten(x, 1))
+
+
 class WithRelu(nn.Module):
     def __init__(self):
         super().__init__()
@@ -259,6 +276,8 @@ def main():
     whole = open(os.path.join(OUT, 'grey-square-gemm.onnx'), 'rb').read()
     open(os.path.join(refusals, 'truncated.onnx'), 'wb').write(whole[: len(whole) // 2])
     open(os.path.join(refusals, 'not-onnx.onnx'), 'wb').write(b'{"this": "is a JSON file, not an ONNX model"}\n')
+    torch.manual_seed(7)  # its own seed: added later, it leaves the files above as they were
+    export(GroupedDepthwise(), (3, 8, 8), 'grouped-depthwise', 13)
     for root, _, files in os.walk(OUT):
         for f in sorted(files):
             print(os.path.relpath(os.path.join(root, f), OUT), os.path.getsize(os.path.join(root, f)))

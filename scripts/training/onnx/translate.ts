@@ -165,15 +165,15 @@ export function translate(g: OnnxGraph): Translation {
         const [filters, inC, kh, kw] = w.dims
         const pads = attr<number[]>('pads', [0, 0, 0, 0]).map((p, i) => p + pending[i])
         const strides = attr<number[]>('strides', [1, 1])
-        if (attr('group', 1) !== 1) throw refuseNode(node, 'grouped or depthwise convolutions are not supported (group must be 1)')
+        const groups = attr('group', 1)
         if (attr<number[]>('dilations', [1, 1]).some((d) => d !== 1)) throw refuseNode(node, 'dilated convolutions are not supported (dilation 1)')
         if (!['NOTSET', 'VALID', ''].includes(attr('auto_pad', 'NOTSET'))) throw refuseNode(node, 'auto_pad SAME is not supported: give explicit pads')
         if (kh !== kw || strides[0] !== strides[1] || pads.some((p) => p !== pads[0])) throw refuseNode(node, 'the kernel must be square, the strides equal and the padding the same on every side')
-        if (inC !== a.layout.c) throw refuseNode(node, `its weights read ${inC} channels, the activation has ${a.layout.c}`)
+        if (inC * groups !== a.layout.c || filters % groups) throw refuseNode(node, `its weights read ${inC} channels in each of ${groups} group(s) of ${filters} filters, the activation has ${a.layout.c}`)
         const h = Math.floor((a.layout.h + 2 * pads[0] - kh) / strides[0]) + 1
         const wd = Math.floor((a.layout.w + 2 * pads[0] - kh) / strides[0]) + 1
         const bias = constantInputs[2] ? Float64Array.from(constantInputs[2].data) : new Float64Array(filters)
-        layers.push({ type: 'conv2d', node: node.name, kernel: kh, stride: strides[0], padding: pads[0], filters, inChannels: inC, weights: Float64Array.from(w.data), bias })
+        layers.push({ type: 'conv2d', node: node.name, kernel: kh, stride: strides[0], padding: pads[0], filters, groups, inChannels: inC, weights: Float64Array.from(w.data), bias })
         return set(activationOut({ kind: 'image', c: filters, h, w: wd }))
       }
       case 'AveragePool':

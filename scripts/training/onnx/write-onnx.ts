@@ -43,13 +43,13 @@ export function manifestToOnnx(m: ModelManifest, w: Weights): Uint8Array {
     switch (l.type) {
       case 'conv2d': {
         const { kernel: k, filters: F } = l
-        const C = s.channels
+        const C = s.channels / (l.groups ?? 1)
         const kw = tensor(w, l.weights, k * k * C * F)
         const onnxW = new Float32Array(kw.length)
         for (let f = 0; f < F; f++) for (let c = 0; c < C; c++) for (let t = 0; t < k * k; t++) onnxW[(f * C + c) * k * k + t] = kw[(t * C + c) * F + f]
         initializers.push(floats(`${id}.weight`, [F, C, k, k], onnxW), floats(`${id}.bias`, [F], tensor(w, l.bias, F)))
         const p = l.padding
-        x = node('Conv', [x, `${id}.weight`, `${id}.bias`], [ints('kernel_shape', [k, k]), ints('strides', [l.stride, l.stride]), ints('pads', [p, p, p, p]), ints('dilations', [1, 1]), int('group', 1)])
+        x = node('Conv', [x, `${id}.weight`, `${id}.bias`], [ints('kernel_shape', [k, k]), ints('strides', [l.stride, l.stride]), ints('pads', [p, p, p, p]), ints('dilations', [1, 1]), int('group', l.groups ?? 1)])
         break
       }
       case 'square':
