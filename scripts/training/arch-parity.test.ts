@@ -13,6 +13,8 @@ const ACCEPTED = [
   'c5s1p0-40,square,pool2,dense',
   'c5s1p0-16,poly,pool2,c3s2p1-32,square,spool2,dense64,poly,dense',
   ' c5s2p0-28 , poly,dense160,bilinear ',
+  'c4s2p1-64,poly,dw3s2p1,poly,pw128,poly,dw3s1p1,pw128,poly,pool2,dense',
+  'c3s1p1-6g3,poly,c3s2p1-12g2,square,pw24g4,dense',
 ]
 const REFUSED = [
   'c5s1p0-16,relu,dense',
@@ -23,6 +25,8 @@ const REFUSED = [
   'c5s1p0-16,poly,dense30,bilinear',
   'c5s1p0-16,poly,bilinear',
   '',
+  'dw3s1p1,poly,dense',
+  'c3s1p1-8,poly,dw3s1p1-8,dense',
 ]
 
 /** parse_arch of each string: its layers, or {error} with the message it exits with. */

@@ -13,6 +13,12 @@ Run with Debian's PyTorch (the default `python3` here has no torch), from the re
       --arch "c5s1p0-20,poly,spool2,dense80,bilinear" --epochs 20 --packing image --flip false \\
       --crop-pad 1 --out server/models/fashion-cnn
 
+  # your own images: DIR/<class>/<image>.jpg|png (or DIR/train/... and DIR/test/...), the page's
+  # preprocessing (src/image, run in Node by scripts/training/folder/prepare.ts), a seeded split;
+  # the export is sealed and written as ONNX too (docs/your-own-model.md)
+  npm run train:torch -- --data DIR --preprocess photo --arch "c3s2p1-32,poly,pool2,dense" \\
+      --epochs 40 --name NAME --out server/models/NAME
+
   # re-check an exported model (NumPy forward pass of the manifest semantics vs torch / accuracy)
   npm run train:torch -- --check server/models/cifar10-cnn
 
@@ -47,7 +53,7 @@ docs/model-format.md describes, and DIR/train.log. After the export the weights 
 weights.bin and a NumPy forward pass of the manifest semantics (HWC activations, permuted weights)
 is compared with the torch eval-mode model on the first 200 test images (max |logit diff| < 1e-3).
 
-Modules: data (dataset readers), arch (architecture string), model (torch modules), train (the
+Modules: data (dataset readers), folder (your own images, through the page's preprocessing), arch (architecture string), model (torch modules), train (the
 training loop and a run), distill (the teacher), export (batch-norm folding, manifest), check
 (NumPy reference forward pass), cli (the command line).
 """

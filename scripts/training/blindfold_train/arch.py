@@ -1,17 +1,30 @@
-"""The architecture string (`c5s1p0-20,poly,spool2,dense80,bilinear`): parsed into layer dicts,
+"""The architecture string (`c5s1p0-20,poly,spool2,dense80,bilinear`; grouped convs `c3s1p1-128g4`,
+depthwise `dw3s2p1`, pointwise `pw128`): parsed into layer dicts,
 annotated with shapes, described in words. src/model/arch-string.ts reads the same tokens
 with the same rules for the TypeScript side (costing a network, the tfjs trainer)."""
 import re
 
 
-def parse_arch(arch, teacher=False):
-    """Layer dicts in order; `teacher` admits the tokens with no encrypted form (relu, maxpoolK)."""
+def parse_arch(arch, teacher=False, classes=10):
+    """Layer dicts in order; `teacher` admits the tokens with no encrypted form (relu, maxpoolK);
+    the last layer has one output per class."""
     layers = []
+    channels = 0  # of the activation so far, which a depthwise layer keeps
     for tok in [t.strip() for t in arch.split(',') if t.strip()]:
-        m = re.fullmatch(r'c(\d+)s(\d+)p(\d+)-(\d+)', tok)
-        if m:
-            k, s, p, f = map(int, m.groups())
-            layers.append({'type': 'conv2d', 'kernel': k, 'stride': s, 'padding': p, 'filters': f})
+        m = re.fullmatch(r'c(\d+)s(\d+)p(\d+)-(\d+)(?:g(\d+))?', tok)
+        pw = re.fullmatch(r'pw(\d+)(?:g(\d+))?', tok)
+        dw = re.fullmatch(r'dw(\d+)s(\d+)p(\d+)', tok)
+        if m or pw:
+            k, s, p, f, g = (map(int, m.groups(default='1')) if m
+                             else (1, 1, 0, int(pw.group(1)), int(pw.group(2) or 1)))
+            layers.append({'type': 'conv2d', 'kernel': k, 'stride': s, 'padding': p, 'filters': f,
+                           **({'groups': g} if g != 1 else {})})
+        elif dw:
+            if not layers:
+                raise SystemExit(f"{tok!r} cannot be the first layer (its channels are the image's): write cKsSpP-NgC")
+            k, s, p = map(int, dw.groups())
+            layers.append({'type': 'conv2d', 'kernel': k, 'stride': s, 'padding': p, 'filters': channels,
+                           'groups': channels})
         elif tok in ('square', 'poly'):
             layers.append({'type': tok})
         elif re.fullmatch(r'pool(\d+)', tok):
@@ -25,20 +38,22 @@ def parse_arch(arch, teacher=False):
         elif re.fullmatch(r'dense(\d*)', tok):
             layers.append({'type': 'dense', 'units': int(tok[5:]) if tok[5:] else None})
         elif tok == 'bilinear':
-            layers.append({'type': 'bilinear', 'units': 10})
+            layers.append({'type': 'bilinear', 'units': classes})
         else:
             raise SystemExit(f'bad architecture token {tok!r}')
+        if layers[-1]['type'] in ('conv2d', 'dense'):
+            channels = layers[-1].get('filters', layers[-1].get('units'))
     if layers and layers[-1]['type'] == 'bilinear':
         units = layers[-2]['units'] if len(layers) > 1 and layers[-2]['type'] == 'dense' else None
-        if not units or units % 20:
-            raise SystemExit('bilinear must be the last layer, after a denseN with N a multiple of 20 '
-                             '(2 x 10 classes x K products per class)')
+        if not units or units % (2 * classes):
+            raise SystemExit(f'bilinear must be the last layer, after a denseN with N a multiple of {2 * classes} '
+                             f'(2 x {classes} classes x K products per class)')
         return layers
     if not layers or layers[-1]['type'] != 'dense':
         raise SystemExit('the last layer must be dense (or bilinear)')
-    layers[-1]['units'] = layers[-1]['units'] or 10
-    if layers[-1]['units'] != 10:
-        raise SystemExit('the last dense layer must have 10 units')
+    layers[-1]['units'] = layers[-1]['units'] or classes
+    if layers[-1]['units'] != classes:
+        raise SystemExit(f'the last dense layer must have {classes} units, one per class')
     return layers
 
 
@@ -49,7 +64,9 @@ def shapes_through(layers, hwc):
         L['in_shape'] = (h, w, c)
         t = L['type']
         if t == 'conv2d':
-            k, s, p = L['kernel'], L['stride'], L['padding']
+            k, s, p, g = L['kernel'], L['stride'], L['padding'], L.get('groups', 1)
+            if c % g or L['filters'] % g:
+                raise SystemExit(f'groups {g} must divide the {c} input channels and {L["filters"]} filters')
             h, w, c = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1, L['filters']
             if h <= 0 or w <= 0:
                 raise SystemExit('convolution leaves no output')
@@ -69,7 +86,9 @@ def describe(layers):
     for L in layers:
         t = L['type']
         if t == 'conv2d':
-            parts.append(f'conv {L["kernel"]}x{L["kernel"]}/{L["stride"]} ({L["filters"]} filters)')
+            g = L.get('groups', 1)
+            groups = '' if g == 1 else ', depthwise' if g == L['filters'] == L['in_shape'][2] else f', {g} groups'
+            parts.append(f'conv {L["kernel"]}x{L["kernel"]}/{L["stride"]} ({L["filters"]} filters{groups})')
         elif t == 'square':
             parts.append('x^2')
         elif t == 'poly':

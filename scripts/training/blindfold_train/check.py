@@ -30,7 +30,11 @@ def numpy_forward(manifest, tensors, images_u8, record=None):
                 for kx in range(k):
                     r = (ky * k + kx) * c
                     cols[..., r:r + c] = xp[:, ky:ky + s * (ho - 1) + 1:s, kx:kx + s * (wo - 1) + 1:s, :]
-            x = cols @ tensors[L['weights']] + tensors[L['bias']]
+            g = L.get('groups', 1)  # filter block j reads the channels of group j
+            W, cg, fg = tensors[L['weights']], c // g, f // g
+            cols = cols.reshape(n, ho, wo, k * k, g, cg)
+            x = np.concatenate([cols[..., j, :].reshape(n, ho, wo, -1) @ W[:, j * fg:(j + 1) * fg]
+                                for j in range(g)], axis=-1) + tensors[L['bias']]
         elif t == 'square':
             x = x * x
         elif t == 'poly':
@@ -70,7 +74,7 @@ def reference_check(model, out_dir, manifest, xte, xte_u8, yte_u8, log):
     the first test images against the torch model in eval mode, assert they agree, and record the
     result (and the largest activation of each layer) in the manifest's training record."""
     import torch
-    n = REFERENCE_IMAGES
+    n = min(REFERENCE_IMAGES, len(xte_u8))
     man2, tensors = load_exported(out_dir)
     ranges = []
     ref = numpy_forward(man2, tensors, xte_u8[:n], record=ranges)
@@ -100,7 +104,7 @@ def _torch_from_manifest(manifest, tensors, x):
             W = tensors[L['weights']]
             cin = W.shape[0] // (k * k)
             Wt = torch.from_numpy(W.reshape(k, k, cin, f).transpose(3, 2, 0, 1).copy())
-            x = F.conv2d(x, Wt, torch.from_numpy(tensors[L['bias']]), L['stride'], L['padding'])
+            x = F.conv2d(x, Wt, torch.from_numpy(tensors[L['bias']]), L['stride'], L['padding'], groups=L.get('groups', 1))
         elif t == 'square':
             x = x * x
         elif t == 'poly':
@@ -127,6 +131,9 @@ def check_model(model_dir, count):
     vs the recorded accuracy, and vs a torch model rebuilt from the weights (NCHW, un-permuted)."""
     manifest, tensors = load_exported(model_dir)
     tr = manifest['training']
+    if tr['dataset'] not in {d['title'] for d in DATASETS.values()}:
+        raise SystemExit(f'{model_dir} was trained on {tr["dataset"]!r}: --check reads the built-in data sets only '
+                         '(a folder model is checked by its training run)')
     key = dataset_key_of_title(tr['dataset'])
     ds = DATASETS[key]
     x_u8, y_u8 = load_split(key, 'test')

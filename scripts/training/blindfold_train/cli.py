@@ -1,5 +1,6 @@
 """The command line: options and defaults, then a training run or (--check DIR) a standalone check."""
 import argparse
+import re
 import sys
 
 from . import __doc__ as PACKAGE_DOC
@@ -46,6 +47,24 @@ def parser():
     ap.add_argument('--channels-last', type=_bool, default=True,
                     help='channels-last memory format for training (faster on CPU)')
     ap.add_argument('--train-limit', type=int, default=0, help='use only the first N training images')
+    ap.add_argument('--data', metavar='DIR',
+                    help='train on your own images: DIR/<class>/<image> (or DIR/train/... and DIR/test/...), '
+                         'PNG or JPEG; instead of --dataset (docs/your-own-model.md)')
+    ap.add_argument('--preprocess', choices=['photo', 'ink-on-background'], default='photo',
+                    help='with --data: the page\'s preprocessing the model will be served with')
+    ap.add_argument('--input', dest='input_shape', metavar='HxWxC',
+                    help='with --data: the network input (default photo 32x32x3, ink-on-background 28x28x1)')
+    ap.add_argument('--frame', metavar='FIT:mass|box',
+                    help='with --data and ink-on-background: how the page frames the object (default 20:mass, MNIST\'s)')
+    ap.add_argument('--test-fraction', type=float, default=0.2,
+                    help='with --data: share of each class held out for testing, picked with --seed '
+                         '(unused when DIR has train/ and test/)')
+    ap.add_argument('--prepared', metavar='DIR', help='with --data: keep the preprocessed inputs here')
+    ap.add_argument('--subject', help='with --data: what the images show, for the model\'s description')
+    ap.add_argument('--onnx', metavar='FILE', help='with --data: the ONNX file to write (default OUT/NAME.onnx)')
+    ap.add_argument('--samples', type=int, default=0, metavar='N',
+                    help='with --data: N test images per class become the model\'s "try an example" images '
+                         '(OUT/samples/; the server shows them to anyone, so only pictures you may publish)')
     ap.add_argument('--check', metavar='DIR', help='only check an exported model')
     ap.add_argument('--check-count', type=int, default=10000)
     return ap
@@ -61,7 +80,10 @@ def config_of(args, command):
         flip=args.flip, teacher_arch=args.teacher_arch, teacher_epochs=args.teacher_epochs,
         teacher_ckpt=args.teacher_ckpt, kd_temp=args.kd_temp, kd_alpha=args.kd_alpha,
         poly_a0=args.poly_a0, poly_b0=args.poly_b0, packing=args.packing, threads=args.threads,
-        channels_last=args.channels_last, train_limit=args.train_limit, command=command)
+        channels_last=args.channels_last, train_limit=args.train_limit, command=command,
+        data=args.data, preprocess=args.preprocess, input_shape=args.input_shape, frame=args.frame,
+        test_fraction=args.test_fraction, prepared=args.prepared, subject=args.subject, onnx=args.onnx,
+        samples=args.samples)
 
 
 def main(argv=None):
@@ -74,7 +96,13 @@ def main(argv=None):
         torch.set_num_threads(args.threads)
         check_model(args.check, args.check_count)
         return
-    if not (args.dataset and args.arch and args.out):
-        ap.error('--dataset, --arch and --out are required (or --check DIR)')
+    if not ((args.dataset or args.data) and args.arch and args.out):
+        ap.error('--dataset or --data, --arch and --out are required (or --check DIR)')
+    if args.dataset and args.data:
+        ap.error('--dataset and --data exclude each other')
+    if args.input_shape and not re.fullmatch(r'\d+x\d+x[13]', args.input_shape):
+        ap.error('--input must be HxWxC with C 1 or 3, e.g. 32x32x3')
+    if not 0 < args.test_fraction < 1:
+        ap.error('--test-fraction must be between 0 and 1')
     from .pipeline import run
     run(config_of(args, ' '.join([sys.argv[0], *argv])))

@@ -5,7 +5,8 @@ from typing import Optional
 
 @dataclass(frozen=True)
 class TrainConfig:
-    dataset: str
+    # a built-in data set (data.DATASETS), or None with `data`
+    dataset: Optional[str]
     arch: str
     out: str
     epochs: int = 30
@@ -36,9 +37,29 @@ class TrainConfig:
     train_limit: int = 0
     # the command line as typed, for train.log
     command: str = ''
+    # your own images (folder.py): the ImageFolder layout, the page's preprocessing and input shape
+    data: Optional[str] = None
+    preprocess: str = 'photo'
+    # HxWxC; None: folder.DEFAULT_INPUT for the preprocessing
+    input_shape: Optional[str] = None
+    # FIT:mass|box for ink-on-background (None: the page's default, MNIST's)
+    frame: Optional[str] = None
+    test_fraction: float = 0.2
+    # keep the preprocessed inputs in this folder (None: a temporary one)
+    prepared: Optional[str] = None
+    subject: Optional[str] = None
+    # ONNX file written after the export (None: OUT/NAME.onnx); folder runs only
+    onnx: Optional[str] = None
+    # test-split images per class copied as the model's examples (served publicly; 0: none)
+    samples: int = 0
 
     def augmentation(self):
-        """(crop padding, flip) of this run, the dataset defaults filled in."""
+        """(crop padding, flip) of this run, the dataset defaults filled in (a folder of photos as
+        CIFAR-10, of ink drawings as MNIST)."""
+        if self.data:
+            photo = self.preprocess == 'photo'
+            return (self.crop_pad if self.crop_pad is not None else (4 if photo else 2),
+                    self.flip if self.flip is not None else photo)
         pad = self.crop_pad if self.crop_pad is not None else (4 if self.dataset == 'cifar10' else 2)
         flip = self.flip if self.flip is not None else (self.dataset in ('cifar10', 'fashion'))
         if self.dataset == 'mnist':

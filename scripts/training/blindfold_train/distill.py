@@ -11,7 +11,7 @@ from .train import evaluate, fit
 
 def teacher_spec(cfg):
     """What identifies a teacher checkpoint: a cached one is reused only if all of this matches."""
-    return {'dataset': cfg.dataset, 'arch': cfg.teacher_arch, 'epochs': cfg.teacher_epochs,
+    return {'dataset': cfg.dataset or f'folder {os.path.abspath(cfg.data)}', 'arch': cfg.teacher_arch, 'epochs': cfg.teacher_epochs,
             'seed': cfg.seed, 'batch': cfg.batch, 'opt': cfg.opt, 'lr': cfg.lr, 'wd': cfg.wd,
             'crop_pad': cfg.crop_pad, 'flip': cfg.flip, 'train_limit': cfg.train_limit}
 
@@ -20,7 +20,7 @@ def load_or_train_teacher(cfg, ds, data, pad, flip, fmt, log):
     """The teacher is training-only (never exported): any architecture string, trained here without
     label smoothing (smoothed teachers distil worse, Mueller et al. 2019) and cached in
     --teacher-ckpt so that several students can share it."""
-    layers = shapes_through(parse_arch(cfg.teacher_arch, teacher=True), ds['shape'])
+    layers = shapes_through(parse_arch(cfg.teacher_arch, teacher=True, classes=len(ds['classes'])), ds['shape'])
     teacher = build_torch(layers, PolyInit(cfg.poly_a0, cfg.poly_b0)).to(memory_format=fmt)
     spec = teacher_spec(cfg)
     ckpt = cfg.teacher_ckpt

@@ -12,8 +12,9 @@ import torch
 from .data import DATASETS
 
 
-def fold_and_export(model, layers, meta, out_dir):
-    """Writes weights.bin and manifest.json; returns the manifest dict."""
+def fold_and_export(model, layers, meta, out_dir, ds=None):
+    """Writes weights.bin and manifest.json; returns the manifest dict. ds: the data set's
+    description (default DATASETS[meta['dataset']])."""
     tensors = []  # (name, array)
     mlayers = []
     counters = {}
@@ -32,12 +33,13 @@ def fold_and_export(model, layers, meta, out_dir):
                 wt = conv.weight * scale.view(-1, 1, 1, 1)
                 bs = (conv.bias - bn.running_mean) * scale + bn.bias
                 k, cin = L['kernel'], conv.weight.shape[1]
-                # [out, in, ky, kx] -> [ky, kx, in, out] -> [(ky*k+kx)*in + ci, out]
+                # [out, in, ky, kx] -> [ky, kx, in, out] -> [(ky*k+kx)*in + ci, out]; grouped: in = channels / groups
                 w = wt.numpy().transpose(2, 3, 1, 0).reshape(k * k * cin, L['filters'])
                 name = nxt('conv')
                 tensors += [(f'{name}.weights', w), (f'{name}.bias', bs.numpy())]
                 entry = {'type': 'conv2d', 'kernel': k, 'stride': L['stride'],
-                         'padding': L['padding'], 'filters': L['filters']}
+                         'padding': L['padding'], 'filters': L['filters'],
+                         **({'groups': L['groups']} if L.get('groups', 1) != 1 else {})}
                 if first_conv:
                     entry['packing'] = meta['packing']
                     first_conv = False
@@ -82,7 +84,7 @@ def fold_and_export(model, layers, meta, out_dir):
     blob = b''.join(chunks)
     with open(os.path.join(out_dir, 'weights.bin'), 'wb') as f:
         f.write(blob)
-    ds = DATASETS[meta['dataset']]
+    ds = ds or DATASETS[meta['dataset']]
     h, w, c = ds['shape']
     manifest = {
         'format': 'blindfold-model/2',

@@ -88,7 +88,7 @@ class Net(nn.Module):
             h, w, c = L['in_shape']
             t = L['type']
             if t == 'conv2d':
-                conv = nn.Conv2d(c, L['filters'], L['kernel'], L['stride'], L['padding'])
+                conv = nn.Conv2d(c, L['filters'], L['kernel'], L['stride'], L['padding'], groups=L.get('groups', 1))
                 self.blocks.append(nn.Sequential(conv, nn.BatchNorm2d(L['filters'])))
             elif t == 'square':
                 self.blocks.append(Square())

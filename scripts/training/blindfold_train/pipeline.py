@@ -6,6 +6,7 @@ import time
 import numpy as np
 import torch
 
+from . import folder
 from .arch import describe, parse_arch, shapes_through
 from .check import reference_check
 from .data import DATASETS, load_split, normalise
@@ -51,13 +52,16 @@ def training_record(cfg, ds, pad, flip, acc, n_test, n_params, epoch_times, wall
 
 
 def run(cfg):
-    """Trains cfg.arch on cfg.dataset, exports it to cfg.out and checks the export."""
+    """Trains cfg.arch on cfg.dataset (or the images in cfg.data), exports it to cfg.out and checks
+    the export; a folder's model is then sealed and written as ONNX too."""
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     np.random.seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
 
-    ds = DATASETS[cfg.dataset]
+    t0 = time.time()
+    # a folder of images the trainer cannot use stops the run before anything is written
+    prepared = folder.prepare(cfg) if cfg.data else None
     os.makedirs(cfg.out, exist_ok=True)
     log_path = cfg.log or os.path.join(cfg.out, 'train.log')
     if os.path.exists(log_path):
@@ -67,16 +71,20 @@ def run(cfg):
         f'threads {cfg.threads}')
     log('# ' + cfg.command)
 
-    t0 = time.time()
-    xtr_u8, ytr_u8 = load_split(cfg.dataset, 'train')
-    xte_u8, yte_u8 = load_split(cfg.dataset, 'test')
+    if prepared:
+        ds, xtr_u8, ytr_u8, xte_u8, yte_u8, summary, prepared_dir = prepared
+        log(summary)
+    else:
+        ds = DATASETS[cfg.dataset]
+        xtr_u8, ytr_u8 = load_split(cfg.dataset, 'train')
+        xte_u8, yte_u8 = load_split(cfg.dataset, 'test')
     if cfg.train_limit:
         xtr_u8, ytr_u8 = xtr_u8[:cfg.train_limit], ytr_u8[:cfg.train_limit]
     data = TrainData(xtr=normalise(xtr_u8, ds), ytr=torch.from_numpy(ytr_u8.astype(np.int64)),
                      xte=normalise(xte_u8, ds), yte=torch.from_numpy(yte_u8.astype(np.int64)))
     log(f'data: train {tuple(data.xtr.shape)} test {tuple(data.xte.shape)} loaded in {time.time() - t0:.1f}s')
 
-    layers = shapes_through(parse_arch(cfg.arch), ds['shape'])
+    layers = shapes_through(parse_arch(cfg.arch, classes=len(ds['classes'])), ds['shape'])
     model = build_torch(layers, PolyInit(cfg.poly_a0, cfg.poly_b0))
     fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
     model = model.to(memory_format=fmt)
@@ -105,11 +113,14 @@ def run(cfg):
         'training': training_record(cfg, ds, pad, flip, acc, n_test, n_params, epoch_times, wall),
     }
     model.eval()
-    manifest = fold_and_export(model, layers, meta, cfg.out)
+    manifest = fold_and_export(model, layers, meta, cfg.out, ds)
     manifest['training']['parameters'] = manifest['weights']['byteLength'] // 4
     write_manifest(cfg.out, manifest)
     log(f'exported {cfg.out}: weights.bin {manifest["weights"]["byteLength"]} bytes '
         f'({manifest["weights"]["byteLength"] // 4} floats), sha256 {manifest["weights"]["sha256"]}')
 
     reference_check(model, cfg.out, manifest, data.xte, xte_u8, yte_u8, log)
+    if cfg.data:
+        folder.finish(cfg, cfg.out, cfg.onnx or os.path.join(cfg.out, f'{meta["name"]}.onnx'), prepared_dir)
+        log(folder.serve_hint(cfg.out, meta['name']))
     log('ok')

@@ -69,8 +69,11 @@ def fit(model, cfg, epochs, label_smoothing, data, pad, flip, gen, fmt, log, tea
     else:
         opt = torch.optim.AdamW(groups, lr=cfg.lr)
     steps_per_epoch = math.ceil(len(xtr) / cfg.batch)
+    # OneCycleLR divides by zero when its warm-up ends on the first step (pct_start x steps = 1),
+    # which a small folder of images can hit
+    pct_start = 0.25 if epochs * steps_per_epoch != 4 else 0.3
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, epochs=epochs,
-                                                steps_per_epoch=steps_per_epoch, pct_start=0.25)
+                                                steps_per_epoch=steps_per_epoch, pct_start=pct_start)
     ce = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
     T, alpha = cfg.kd_temp, cfg.kd_alpha
     if teacher is not None:
