@@ -1,16 +1,26 @@
 /**
  * The minimal client (examples/minimal-client.ts, written from the public
  * documents only) against the real server on loopback: for every model the
- * server publishes — the shipped ones, and a random-weight model with 'patches'
- * packing added here so both input rules run end to end — it classifies
- * official test images of the model's data set with the same answer and
- * logits as the plaintext reference. The test (not the client) may import the project.
+ * server publishes — the shipped ones, a random-weight model with 'patches'
+ * packing added here so both input rules run end to end, and a model imported
+ * from an ONNX fixture by model:import — it classifies official test images of
+ * the model's data set (seeded pictures for the imported one, which has none)
+ * with the same answer and logits as the plaintext reference, and for the
+ * imported model with ONNX Runtime's class on the original file. The test (not
+ * the client) may import the project.
  */
+import { execFile } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
 import type { FastifyInstance } from 'fastify'
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { imageAt, loadSplit } from '../src/datasets'
+import { importFixture, ortClasses } from '../scripts/training/onnx/imported-fixture'
+import { sampleImages } from '../scripts/training/onnx/reference-check'
 import { loadModels } from '../src/datasets/model-files'
 import { startApp } from '../server/test-support/harness'
 import { randomModel } from '../server/test-support/models'
@@ -19,7 +29,7 @@ import { argmax, forward, normalise } from '../src/model/forward'
 import { publicModel } from '../src/he/public-model'
 import { DEFAULT_HE_PARAMS } from '../src/he/params'
 import { randomModel as randomGeometry } from '../src/he/random-model'
-import { classifyWithPublicDescription, createClient, layoutInput, normalise as exampleNormalise, type PublicDescription } from './minimal-client'
+import { classifyWithPublicDescription, createClient, layoutInput, normalise as exampleNormalise, readPixels, type PublicDescription } from './minimal-client'
 
 const IMAGES = 10
 const TOLERANCE = 1e-3
@@ -32,11 +42,15 @@ const pixelsOf = (i: number) => imageAt(mnist, i)
 /** every shipped model, plus the random 'patches' model the test adds */
 const shipped = await loadModels()
 const served = [...shipped.keys(), 'random-cnn-patches']
+/** a three-class photo model imported from ONNX (two convs, two pools, a polynomial), served beside them */
+const IMPORTED = 'imported-pools'
+const imported = await importFixture('two-convs-two-pools', { name: IMPORTED, classes: ['apple', 'pear', 'plum'], preprocess: 'photo', encryptedImages: 1 })
 
 beforeAll(async () => {
   const models = new Map(shipped)
   const patches = await randomModel('random-cnn-patches', 8, 3)
   models.set(patches.manifest.name, patches)
+  models.set(IMPORTED, imported.model)
   ;({ app } = await startApp({ models, rateLimitMax: 0 }))
   await app.listen({ port: 0, host: '127.0.0.1' })
   baseUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
@@ -45,6 +59,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await app?.close()
+  imported.remove()
 })
 
 describe('minimal client from the public description', () => {
@@ -116,6 +131,56 @@ describe('minimal client from the public description', () => {
       expect(worst).toBeLessThan(TOLERANCE)
     })
   }
+
+  it(`classifies ${IMAGES} pictures with ${IMPORTED}, imported from ONNX, as ONNX Runtime does on the original file`, async () => {
+    const { manifest, weights } = imported.model
+    const pictures = sampleImages(manifest, IMAGES, 3)
+    const expected = await ortClasses(imported.onnx, manifest, pictures)
+    const client = await createClient(baseUrl, IMPORTED)
+    let worst = 0
+    try {
+      expect(client.model.classes).toEqual(['apple', 'pear', 'plum'])
+      expect(client.model.client.normalisation).toMatchObject({ height: 8, width: 8, channels: 3 })
+      for (const [i, pixels] of pictures.entries()) {
+        const logits = await client.classify(pixels)
+        expect(argmax(logits), `picture ${i}`).toBe(expected[i])
+        const reference = forward(manifest, weights, normalise(pixels, manifest))
+        for (let o = 0; o < logits.length; o++) worst = Math.max(worst, Math.abs(logits[o] - reference[o]))
+      }
+    } finally {
+      await client.close()
+    }
+    expect(worst).toBeLessThan(TOLERANCE)
+  })
+
+  it(`classifies a PPM picture with ${IMPORTED} from the command line`, async () => {
+    const { manifest } = imported.model
+    const [pixels] = sampleImages(manifest, 1, 4)
+    const [expected] = await ortClasses(imported.onnx, manifest, [pixels])
+    const dir = mkdtempSync(join(tmpdir(), 'blindfold-ppm-'))
+    try {
+      const file = join(dir, 'picture.ppm')
+      writeFileSync(file, new Uint8Array([...new TextEncoder().encode('P6\n8 8\n255\n'), ...pixels]))
+      const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'examples/minimal-client.ts', '--url', baseUrl, '--model', IMPORTED, file], {
+        cwd: join(import.meta.dirname, '..'),
+      })
+      expect(stdout).toContain(`${file}: ${imported.model.manifest.classes[expected]} `)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('reads PGM, PPM and raw pixels as the model description sizes them', () => {
+    const rgb = Uint8Array.from({ length: 2 * 3 * 3 }, (_, i) => i * 7)
+    const ppm = new Uint8Array([...new TextEncoder().encode('P6\n# two by three\n3 2\n255\n'), ...rgb])
+    expect(Array.from(readPixels(ppm, 2, 3, 3))).toEqual(Array.from(rgb))
+    expect(Array.from(readPixels(rgb, 2, 3, 3))).toEqual(Array.from(rgb))
+    const grey = rgb.subarray(0, 6)
+    expect(Array.from(readPixels(new Uint8Array([...new TextEncoder().encode('P5 3 2 255\n'), ...grey]), 2, 3))).toEqual(Array.from(grey))
+    expect(() => readPixels(ppm, 2, 3)).toThrow(/PGM/)
+    expect(() => readPixels(ppm.subarray(0, ppm.length - 1), 2, 3, 3)).toThrow(/truncated/)
+    expect(() => readPixels(grey, 2, 3, 3)).toThrow(/18 raw bytes/)
+  })
 
   it('classifies one image in one call (classifyWithPublicDescription)', async () => {
     const { manifest, weights } = app.blindfold.models.get('mnist-cnn')!

@@ -6,11 +6,13 @@
  * from the published `client` description (HE parameters, normalisation, input
  * rule, scale, key sections, logit slots), so the same code serves every model.
  * It takes pixels already framed as the model expects (`client.normalisation.steps`
- * says how a picture becomes them).
+ * says how a picture becomes them), so a model imported from ONNX is served to it like
+ * a shipped one.
  *
  *   node --import tsx examples/minimal-client.ts --url http://localhost:8080 --model mnist-cnn digit.pgm
  *
- * (a binary PGM, P5, or a raw file of height*width bytes, row-major, 0 = background)
+ * (a binary PGM, P5, for a one-channel model; a binary PPM, P6, for an RGB one; or a raw
+ * file of height*width*channels bytes, row-major, channels interleaved)
  */
 import { readFileSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
@@ -184,7 +186,7 @@ async function ok(r: Response, what: string): Promise<Response> {
 export interface PublicClient {
   model: PublicDescription
   sessionId: string
-  /** 8-bit grey pixels, row-major, 0 = background: the logits, decrypted here */
+  /** 8-bit pixels, row-major, channels interleaved (height*width*channels of `client.normalisation`): the logits, decrypted here */
   classify(pixels: ArrayLike<number>): Promise<Float64Array>
   /** deletes the session on the server and frees the keys */
   close(): Promise<void>
@@ -308,7 +310,7 @@ export async function createClient(baseUrl: string, modelName: string): Promise<
 }
 
 /** One image, one session: the logits and the class they name. */
-export async function classifyWithPublicDescription(baseUrl: string, modelName: string, pixels: Uint8Array) {
+export async function classifyWithPublicDescription(baseUrl: string, modelName: string, pixels: ArrayLike<number>) {
   const client = await createClient(baseUrl, modelName)
   try {
     const logits = await client.classify(pixels)
@@ -320,33 +322,36 @@ export async function classifyWithPublicDescription(baseUrl: string, modelName: 
   }
 }
 
-/** A binary PGM (P5, maxval 255) or raw bytes, to height*width grey pixels. */
-export function readPixels(file: Uint8Array, height: number, width: number): Uint8Array {
-  if (file[0] === 0x50 && file[1] === 0x35) {
+/** A binary PGM (P5: one channel) or PPM (P6: RGB) with maxval 255, or raw bytes, to height*width*channels pixels. */
+export function readPixels(file: Uint8Array, height: number, width: number, channels = 1): Uint8Array {
+  const size = height * width * channels
+  if (file[0] === 0x50 && (file[1] === 0x35 || file[1] === 0x36)) {
+    const kind = channels === 3 ? '6' : '5'
     const text = new TextDecoder('latin1').decode(file.subarray(0, 64))
-    const m = /^P5\s+(?:#[^\n]*\n\s*)*(\d+)\s+(\d+)\s+(\d+)\s/.exec(text)
-    if (!m || Number(m[1]) !== width || Number(m[2]) !== height || m[3] !== '255') throw new Error(`expected a ${width}x${height} 8-bit PGM`)
-    return file.subarray(m[0].length, m[0].length + height * width)
+    const m = new RegExp(`^P${kind}\\s+(?:#[^\\n]*\\n\\s*)*(\\d+)\\s+(\\d+)\\s+(\\d+)\\s`).exec(text)
+    if (!m || Number(m[1]) !== width || Number(m[2]) !== height || m[3] !== '255') throw new Error(`expected a ${width}x${height} 8-bit ${channels === 3 ? 'PPM (P6)' : 'PGM (P5)'}`)
+    if (file.byteLength < m[0].length + size) throw new Error('image file truncated')
+    return file.subarray(m[0].length, m[0].length + size)
   }
-  if (file.byteLength !== height * width) throw new Error(`expected ${height * width} raw bytes, got ${file.byteLength}`)
+  if (file.byteLength !== size) throw new Error(`expected ${size} raw bytes, got ${file.byteLength}`)
   return file
 }
 
 async function main(argv: string[]) {
   let url = 'http://localhost:8080'
-  let model = 'mnist-cnn'
+  let model = ''
   const files: string[] = []
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--url') url = argv[++i]
     else if (argv[i] === '--model') model = argv[++i]
     else files.push(argv[i])
   }
-  if (files.length === 0) throw new Error('usage: minimal-client.ts [--url URL] [--model NAME] IMAGE.pgm|IMAGE.raw ...')
+  if (files.length === 0 || !model) throw new Error('usage: minimal-client.ts [--url URL] --model NAME IMAGE.pgm|IMAGE.ppm|IMAGE.raw ... (GET /api/v1/models lists the names)')
   const client = await createClient(url, model)
   try {
-    const { height, width } = client.model.client.input
+    const { height, width, channels } = client.model.client.normalisation
     for (const f of files) {
-      const logits = await client.classify(readPixels(readFileSync(f), height, width))
+      const logits = await client.classify(readPixels(readFileSync(f), height, width, channels))
       const best = logits.indexOf(Math.max(...logits))
       console.log(`${f}: ${client.model.classes[best]}  logits ${Array.from(logits, (v) => v.toFixed(3)).join(' ')}`)
     }

@@ -31,6 +31,8 @@ export interface AppOptions extends Partial<Omit<ServerConfig, 'port' | 'host'>>
   logger?: FastifyServerOptions['logger']
   /** directory of the built SPA (dist/); served only when given and present */
   staticDir?: string
+  /** the folder the models were loaded from, where their samples/ folders are read (default server/models) */
+  modelsDir?: string
   /** wall clock for session TTLs, rate limits and query windows (tests) */
   now?: () => number
   /** tests only: faults injected into the embedded pool's jobs (server/test-support/faults.ts) */
@@ -38,7 +40,7 @@ export interface AppOptions extends Partial<Omit<ServerConfig, 'port' | 'host'>>
 }
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
-  const { models: files, logger, staticDir, now = Date.now, faults, ...overrides } = options
+  const { models: files, logger, staticDir, modelsDir, now = Date.now, faults, ...overrides } = options
   const config: AppConfig = { ...DEFAULTS, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) }
   const metrics = new Metrics()
   const app = Fastify(serverOptions(config, logger, metrics))
@@ -52,7 +54,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await describeApi(app)
   await app.register(healthRoutes)
   await app.register(modelRoutes)
-  await app.register(sampleRoutes)
+  await app.register(sampleRoutes, { root: modelsDir })
   await app.register(sessionRoutes)
   await app.register(jobRoutes)
   if (metricsAllowed) await app.register(metricsRoutes, { allowed: metricsAllowed })

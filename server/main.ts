@@ -7,7 +7,8 @@ import { loggerOptions } from './http/logging'
 import { checkRedis } from './distributed/redis-keys'
 
 const config = configFromEnv()
-const models = await loadModels(process.env.MODELS_DIR || undefined)
+const modelsDir = process.env.MODELS_DIR || undefined
+const models = await loadModels(modelsDir)
 if (models.size === 0) throw new Error('no models under server/models (set MODELS_DIR)')
 // distributed mode: a wrong password or TLS setting stops the start with its reason, not a replica never ready
 if (config.redisUrl) await checkRedis(config.redisUrl)
@@ -15,6 +16,7 @@ const { port, host, ...rest } = config
 const app = await buildApp({
   ...rest,
   models,
+  modelsDir,
   logger: loggerOptions(config.logLevel),
   staticDir: process.env.STATIC_DIR || fileURLToPath(new URL('../dist', import.meta.url)),
 })

@@ -9,6 +9,7 @@
  * and the encrypted evaluation must give the same argmax; the figures are printed. A node outside
  * the supported subset is refused with its name and the replacement to train with; see
  * docs/your-own-model.md. `--samples DIR` copies two PNGs per class from DIR/<class>/.
+ * MODELS_DIR, as the server reads it, names another folder of models to write into.
  */
 import { parseArgs } from 'node:util'
 import { helpIfAsked } from '../help'
@@ -48,6 +49,7 @@ try {
     he: values.he,
     samples: values.samples,
     force: values.force,
+    modelsDir: process.env.MODELS_DIR || undefined,
   })
   for (const note of result.notes) console.log(`note: ${note}`)
   console.log(result.summary)

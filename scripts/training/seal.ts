@@ -33,8 +33,9 @@ export async function sealModel(dir: string, options: SealOptions): Promise<stri
   const imageFits = first.stride === 1 && first.padding === 0 && manifest.input.channels === 1
   first.packing = options.packing ?? (imageFits ? 'image' : 'patches')
   manifest.he = options.he ? parseHeParams(options.he) : heParamsForNetwork(manifest)
-  // SEAL's own check at tc128, and the plan's check that the chain holds the network's depth
-  createHeContext(await loadSeal(), manifest.he).dispose()
+  // SEAL's own check at tc128 (made on the whole modulus, so the levels below, which only add
+  // NTT tables, need not be built), and the plan's check that the chain holds the network's depth
+  createHeContext(await loadSeal(), manifest.he, { chain: false }).dispose()
   const plan = derivePlan(manifest)
   // a server worker must hold the encoded weights in one 32-bit SEAL heap: refused now, not at the server's start
   const weightSize = encodedWeightSize(plan, manifest.he)

@@ -95,8 +95,8 @@ export async function importOnnx(o: ImportOptions): Promise<ImportResult> {
       training: { importedFrom: basename(o.onnx), producer: graph.producer, opset: graph.opset },
     })
     const summary = await sealModel(scratch, { he })
-    const { manifest, weights } = await loadModelDir(scratch)
-    const figures = await checkAgainstOrt(o.onnx, manifest, weights, { images: o.images ?? 16, encryptedImages: o.encryptedImages ?? 4, droppedSoftmax: t.droppedSoftmax })
+    const { manifest, weights, weightBytes } = await loadModelDir(scratch)
+    const figures = await checkAgainstOrt(o.onnx, manifest, weights, { images: o.images ?? 16, encryptedImages: o.encryptedImages ?? 4, weightBytes, droppedSoftmax: t.droppedSoftmax })
     if (!passes(figures)) throw new OnnxImportError(`the imported model does not match ONNX Runtime, nothing written: ${describeFigures(figures)}`)
     if (o.samples) copySamples(o.samples, o.classes, join(scratch, 'samples'))
     if (existsSync(target)) rmSync(target, { recursive: true })

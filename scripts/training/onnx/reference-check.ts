@@ -1,17 +1,14 @@
 /**
  * The importer's proof: ONNX Runtime (CPU) runs the original .onnx file on sample images, and the
  * manifest's plaintext forward pass (src/model/forward.ts) must give the same logits (max |diff|
- * within `relativeTolerance` of the largest logit), and the encrypted evaluation (client and server
- * roles in two SEAL instances, as the server runs it) the same argmax on every image.
+ * within `relativeTolerance` of the largest logit), and the encrypted evaluation (the server's
+ * worker pool with the client role in this thread: encrypted-check.ts) the same argmax on every image.
  */
-import SEAL from 'node-seal'
 import * as ort from 'onnxruntime-node'
-import { KeyOwner } from '../../../src/he/key-owner'
-import { ModelEvaluator } from '../../../src/he/evaluator'
-import { publicModel } from '../../../src/he/public-model'
 import { argmax, forward, normalise } from '../../../src/model/forward'
 import type { ModelManifest, Weights } from '../../../src/model/manifest'
 import { seededRandom } from '../../../src/model/seeded-random'
+import { startEncryptedCheck } from './encrypted-check'
 
 export const RELATIVE_TOLERANCE = 1e-4
 
@@ -65,40 +62,48 @@ export async function ortLogits(onnxPath: string, m: ModelManifest, inputs: Floa
   }
 }
 
+export interface CheckOptions {
+  images: number
+  /** the first this many images are also evaluated under encryption */
+  encryptedImages: number
+  /** the model's weight file as stored, which the server's workers build the model from: needed when encryptedImages > 0 */
+  weightBytes?: Uint8Array
+  droppedSoftmax?: 'Softmax' | 'LogSoftmax'
+}
+
 /**
  * Checks the imported manifest against ORT. Where the importer dropped a final Softmax or
  * LogSoftmax, ORT's output is compared with the same function applied to the manifest's logits.
+ * The pool's workers start building the model first, so that they build while ORT and the
+ * plaintext pass run here.
  */
-export async function checkAgainstOrt(onnxPath: string, m: ModelManifest, w: Weights, options: { images: number; encryptedImages: number; droppedSoftmax?: 'Softmax' | 'LogSoftmax' }): Promise<CheckFigures> {
+export async function checkAgainstOrt(onnxPath: string, m: ModelManifest, w: Weights, options: CheckOptions): Promise<CheckFigures> {
   const inputs = sampleImages(m, options.images).map((img) => normalise(img, m))
-  const reference = await ortLogits(onnxPath, m, inputs)
-  const figures: CheckFigures = { images: inputs.length, maxError: 0, maxLogit: 0, encryptedImages: 0, encryptedAgree: 0, encryptedMaxError: 0 }
-  const plain = inputs.map((x) => forward(m, w, x))
-  plain.forEach((p, i) => {
-    const r = options.droppedSoftmax ? applySoftmax(p, options.droppedSoftmax) : p
-    r.forEach((v, o) => {
-      figures.maxError = Math.max(figures.maxError, Math.abs(v - reference[i][o]))
-      figures.maxLogit = Math.max(figures.maxLogit, Math.abs(reference[i][o]))
-    })
-  })
-  if (options.encryptedImages <= 0) return figures
-  const [clientSeal, serverSeal] = [await SEAL(), await SEAL()]
-  const owner = await KeyOwner.create(publicModel(m), clientSeal)
-  const evaluator = await ModelEvaluator.create(m, w, serverSeal)
-  const keys = evaluator.loadKeys(owner.evaluationKeys.slice())
+  const encrypted = Math.min(Math.max(0, options.encryptedImages), inputs.length)
+  if (encrypted > 0 && !options.weightBytes) throw new Error('checkAgainstOrt: an encrypted check needs the weight bytes')
+  const pool = encrypted > 0 ? startEncryptedCheck({ manifest: m, weights: w, weightBytes: options.weightBytes! }, encrypted) : undefined
   try {
-    for (let i = 0; i < Math.min(options.encryptedImages, inputs.length); i++) {
-      const logits = owner.decrypt(evaluator.classify(keys, owner.encrypt(inputs[i]).slice()).slice())
+    const reference = await ortLogits(onnxPath, m, inputs)
+    const figures: CheckFigures = { images: inputs.length, maxError: 0, maxLogit: 0, encryptedImages: 0, encryptedAgree: 0, encryptedMaxError: 0 }
+    const plain = inputs.map((x) => forward(m, w, x))
+    plain.forEach((p, i) => {
+      const r = options.droppedSoftmax ? applySoftmax(p, options.droppedSoftmax) : p
+      r.forEach((v, o) => {
+        figures.maxError = Math.max(figures.maxError, Math.abs(v - reference[i][o]))
+        figures.maxLogit = Math.max(figures.maxLogit, Math.abs(reference[i][o]))
+      })
+    })
+    if (!pool) return figures
+    const decrypted = await pool.logits(inputs.slice(0, encrypted))
+    decrypted.forEach((logits, i) => {
       figures.encryptedImages++
       if (argmax(logits) === argmax(reference[i])) figures.encryptedAgree++
       logits.forEach((v, o) => (figures.encryptedMaxError = Math.max(figures.encryptedMaxError, Math.abs(v - plain[i][o]))))
-    }
+    })
+    return figures
   } finally {
-    keys.dispose()
-    evaluator.dispose()
-    owner.dispose()
+    await pool?.close()
   }
-  return figures
 }
 
 function applySoftmax(v: Float64Array, kind: 'Softmax' | 'LogSoftmax'): Float64Array {
