@@ -22,8 +22,8 @@ export default defineConfig({
   },
   webServer: {
     command,
-    // ready = every pool worker has built every model (a CIFAR-10 net takes ~35 s a worker)
-    url: `http://127.0.0.1:${port}/readyz`,
+    // all=true: every model is served (plain /readyz is 200 from the first, smallest model on)
+    url: `http://127.0.0.1:${port}/readyz?all=true`,
     env: { PORT: String(port), HOST: '127.0.0.1' },
     reuseExistingServer: !process.env.CI,
     timeout: 300_000,

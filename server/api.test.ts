@@ -57,7 +57,8 @@ describe('API happy path', () => {
     expect((await app.inject({ method: 'GET', url: paths.health })).statusCode).toBe(200)
     const ready = await app.inject({ method: 'GET', url: paths.ready })
     expect(ready.statusCode).toBe(200)
-    expect(ready.json()).toEqual({ ready: true }) // no session, queue or worker counts
+    // each model's readiness, and no session, queue or worker counts
+    expect(ready.json()).toEqual({ ready: true, models: [...app.blindfold.models.keys()].map((name) => ({ name, ready: true })) })
     const doc = await app.inject({ method: 'GET', url: '/api/v1/openapi.json' })
     expect(doc.json().openapi).toBe('3.1.0')
   })
@@ -79,13 +80,17 @@ describe('API happy path', () => {
 })
 
 describe('readiness and options', () => {
-  it('is 503 until the workers have loaded the models', async () => {
+  it('is 503 until a worker has built a model', async () => {
     const { buildApp } = await import('./app')
     const fresh = await buildApp({ models: new Map([[model.manifest.name, model]]), poolSize: 1, rateLimitMax: 0 })
     try {
       const early = await fresh.inject({ method: 'GET', url: paths.ready })
       expect(early.statusCode).toBe(503)
-      expect(early.json()).toEqual({ ready: false, error: { code: 'not_ready', message: 'workers are loading the models' } })
+      expect(early.json()).toEqual({
+        ready: false,
+        error: { code: 'not_ready', message: 'workers are loading the models' },
+        models: [{ name: model.manifest.name, ready: false }],
+      })
       await poolOf(fresh).ready
       expect((await fresh.inject({ method: 'GET', url: paths.ready })).statusCode).toBe(200)
     } finally {

@@ -61,7 +61,7 @@ const round = (x: number) => Math.round(x * 10) / 10
 async function waitReady(deadline: number) {
   while (Date.now() < deadline) {
     try {
-      if ((await fetch(`${base}/readyz`)).ok) return
+      if ((await fetch(`${base}/readyz?all=true`)).ok) return
     } catch {
       // not listening yet
     }

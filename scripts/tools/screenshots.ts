@@ -35,7 +35,7 @@ const command = process.env.E2E_SERVER_CMD ?? 'node --import tsx server/main.ts'
 async function waitReady(deadline: number): Promise<void> {
   while (Date.now() < deadline) {
     try {
-      if ((await fetch(`${base}/readyz`)).ok) return
+      if ((await fetch(`${base}/readyz?all=true`)).ok) return
     } catch {
       // not listening yet
     }

@@ -27,9 +27,12 @@ export function cancelledError(): HttpError {
 }
 
 export interface Evaluation {
-  /** settles once the back end can take work (workers loaded / Redis reached) */
+  /** settles once the back end can take work for every model (every worker has built every model / Redis reached) */
   readonly ready: Promise<void>
+  /** some model is served (GET /readyz answers 200) */
   isReady(): boolean
+  /** whether this model is served now (a back end that cannot tell serves all of them once isReady()) */
+  modelReady?(model: string): boolean
   /** why the back end cannot start, if it cannot */
   readonly failure: string | undefined
   /** why isReady() is false now, when the back end can say more than "loading" (GET /readyz) */
@@ -53,6 +56,11 @@ export interface Evaluation {
   ): Promise<{ response: Uint8Array; ms: number; parts: number }>
   dropSession(session: string): void
   close(): Promise<void>
+}
+
+/** Whether `model` is served now: per model where the back end tells, else with the back end as a whole. */
+export function modelServed(evaluation: Evaluation, model: string): boolean {
+  return evaluation.modelReady ? evaluation.modelReady(model) : evaluation.isReady()
 }
 
 type MaybePromise<T> = T | Promise<T>

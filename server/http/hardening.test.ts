@@ -223,10 +223,10 @@ describe('cost-weighted rate limit', () => {
 })
 
 describe('readiness and caching', () => {
-  it('/readyz says ready and nothing else', async () => {
+  it('/readyz says ready, per model, and nothing else', async () => {
     const r = await guarded.inject({ method: 'GET', url: paths.ready, remoteAddress: fresh() })
     expect(r.statusCode).toBe(200)
-    expect(r.json()).toEqual({ ready: true })
+    expect(r.json()).toEqual({ ready: true, models: [...guarded.blindfold.models.keys()].map((name) => ({ name, ready: true })) })
     expect(r.headers['cache-control']).toBe('no-store')
   })
 

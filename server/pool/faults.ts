@@ -14,4 +14,9 @@ export interface PoolFaults {
    * last part, so the lead is left waiting for a share; a trap hits its lead.
    */
   forJob(job: { op: JobOp; model: string }): WorkerFault | undefined
+  /**
+   * Every worker of the pool, about to build this model, waits until the gate (an Int32Array(1)
+   * over a SharedArrayBuffer) is raised: a model that stays "building" as long as a test needs.
+   */
+  readonly holdBuild?: { model: string; gate: SharedArrayBuffer }
 }

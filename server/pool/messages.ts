@@ -2,12 +2,15 @@
 import type { MessagePort } from 'node:worker_threads'
 
 export interface WorkerInit {
+  /** every model the worker may be asked to build; it builds each on the pool's `build` order */
   models: Array<{ manifest: unknown; weightBytes: Uint8Array }>
   keyCache: number
   /** past this many bytes of WASM heap after a job, the worker retires (0: no bound) */
   heapLimitBytes: number
   /** std of the Gaussian noise added to encrypted logits (0: none) */
   logitNoiseStd: number
+  /** injected by tests only (PoolFaults.holdBuild): before building this model, wait for the gate */
+  holdBuild?: { model: string; gate: SharedArrayBuffer }
 }
 
 export type ToWorker =
@@ -32,13 +35,23 @@ export type ToWorker =
       fault?: WorkerFault
     }
   | { type: 'drop'; session: string }
+  /** encode this model's weights (build-order.ts says which and when); answered by `built` */
+  | { type: 'build'; model: string }
 
 export type FromWorker =
+  /** SEAL has loaded: the worker takes build orders */
+  | { type: 'loaded' }
   | {
-      type: 'ready'
-      /** per model: bytes of a seeded, uncompressed evaluation-key container (ModelEvaluator.seededKeyBytes) */
-      keyBytes: Record<string, number>
+      type: 'built'
+      model: string
+      /** bytes of a seeded, uncompressed evaluation-key container for the model (ModelEvaluator.seededKeyBytes) */
+      keyBytes: number
+      buildMs: number
+      /** what the worker's WASM heap grew by while building the model, and its size after */
+      heapGrowthBytes: number
+      heapBytes: number
     }
+  /** SEAL failed to load or a model failed to build: the worker exits */
   | { type: 'init_error'; message: string }
   | { type: 'need_keys'; id: number }
   /** a classification (a shared image: its lead part) finished `done` of `total` stages; `stage` runs now (absent at the end) */

@@ -101,7 +101,6 @@ export function partDone(ctx: OutcomeContext, slot: Slot, job: Job, m: Answer | 
 
 /** No further job for this thread: it exits after this answer and is replaced. */
 export function retire(ctx: OutcomeContext, slot: Slot, reason: Retirement, job: Job): void {
-  slot.ready = false
   slot.retiring = reason
   ctx.stats.retired[reason]++
   ctx.log?.warn({ reason, threadId: slot.worker.threadId, ...jobIds(job) }, 'pool worker retiring')

@@ -12,6 +12,12 @@
  * bound, or a SEAL fault other than a C++ exception): it takes no further job and is replaced
  * once it has exited. Why this pool is hand-written: docs/decisions/pool-not-piscina.md.
  *
+ * Each worker builds the models (encodes their weights) one at a time, cheapest first, on the
+ * pool's order (build-order.ts): a model is served as soon as one worker has built it, and a
+ * job goes only to a worker that has built its model and is not building. A job for a model no
+ * worker has built since the start answers 503 model_loading at once, with Retry-After; one for a
+ * model whose workers have all died since waits in the queue (its bound) for a replacement.
+ *
  * A classification submitted with a request id can be watched (progress(): its queue
  * position, then the stages its worker reports) and stopped (cancel(): a queued job leaves the
  * queue, a running one sees its shared cancel flag at the worker's next check, cancel-flag.ts);
@@ -30,13 +36,18 @@ import type { FromWorker, WorkerInit } from './messages'
 import type { PoolOptions } from './pool-options'
 import { newStats, partDone, soloAnswered, type OutcomeContext } from './outcomes'
 import { startSharedImage } from './shared-image'
-import { startSlot, type Slot } from './worker-slot'
+import { buildOrder, nextBuild } from './build-order'
+import { serves, startSlot, type Slot } from './worker-slot'
+import type { ModelManifest } from '../../src/model/manifest'
 
 export type { JobOp } from './faults'
 export type { PoolObserver, PoolOptions, RestartReason } from './pool-options'
 
-/** workers that die before loading their models, in a row, before the pool gives up */
+/** workers that die before loading SEAL or while building a model, in a row, before the pool gives up */
 const MAX_STARTUP_FAILURES = 3
+
+/** what a job for a model no worker has built yet answers: seconds to wait before trying again */
+const MODEL_LOADING_RETRY_S = '5'
 
 export class WorkerPool {
   private readonly slots = new Set<Slot>()
@@ -53,9 +64,13 @@ export class WorkerPool {
   private initialReady = 0
   private initError: string | undefined
   private readonly init: WorkerInit
+  /** the models' names, cheapest to build first: every worker builds them in this order (build-order.ts) */
+  private readonly order: string[]
+  /** models some worker has built since the start: their jobs wait in the queue while replacements rebuild them */
+  private readonly everServed = new Set<string>()
   private readyResolve!: () => void
   private readyReject!: (e: Error) => void
-  /** resolves once every initial worker has loaded SEAL and its models */
+  /** resolves once every initial worker has built every model (a model is served sooner: modelReady()) */
   readonly ready: Promise<void>
   /** counts for the fault tests and the load bench (outcomes.ts) */
   readonly stats = newStats()
@@ -67,6 +82,7 @@ export class WorkerPool {
       keyCache: options.keyCache,
       heapLimitBytes: options.heapLimitBytes ?? 0,
       logitNoiseStd: options.logitNoiseStd ?? 0,
+      ...(options.faults?.holdBuild ? { holdBuild: options.faults.holdBuild } : {}),
     }
     this.deadlines = new Deadlines(options.timeoutMs)
     this.outcomes = {
@@ -83,10 +99,18 @@ export class WorkerPool {
     })
     this.ready.catch(() => {}) // observed through isReady()/initError too
     for (let i = 0; i < options.size; i++) this.spawn()
+    // while the workers load SEAL: their first build order comes once one has loaded
+    this.order = buildOrder([...options.models.values()].map((m) => m.manifest as ModelManifest))
   }
 
+  /** Some model is served: a worker has built it (GET /readyz answers 200 from then on). */
   isReady(): boolean {
-    return !this.closing && this.initialReady >= this.options.size && [...this.slots].some((s) => s.ready)
+    return this.order.some((model) => this.modelReady(model))
+  }
+
+  /** A worker has built `model` and is not leaving: its jobs are taken (a worker building another model takes them once it is done). */
+  modelReady(model: string): boolean {
+    return !this.closing && [...this.slots].some((s) => s.models.has(model) && !s.retiring)
   }
 
   get failure(): string | undefined {
@@ -183,10 +207,14 @@ export class WorkerPool {
   private submit(op: JobOp, session: string, model: string, keys: Uint8Array, request?: Uint8Array, requestId?: string, options: ClassifyOptions = {}) {
     return new Promise<JobResult>((resolve, reject) => {
       if (this.closing) return reject(new HttpError(503, 'overloaded', 'server is shutting down'))
-      if (this.initError && ![...this.slots].some((s) => s.ready)) {
-        return reject(new HttpError(503, 'not_ready', `workers failed to start: ${this.initError}`))
+      if (!this.modelReady(model)) {
+        if (this.initError) return reject(new HttpError(503, 'not_ready', `workers failed to start: ${this.initError}`))
+        // still starting: come back later; served before (its workers died): wait in the queue for a replacement
+        if (!this.everServed.has(model)) {
+          return reject(new HttpError(503, 'model_loading', `the workers are still building model ${model}`, { 'retry-after': MODEL_LOADING_RETRY_S }))
+        }
       }
-      const idle = [...this.slots].some((s) => s.ready && !s.job)
+      const idle = [...this.slots].some((s) => serves(s, model) && !s.job)
       if (!idle && this.queue.length >= this.options.queueMax) {
         return reject(new HttpError(503, 'overloaded', 'all workers are busy and the queue is full', { 'retry-after': '2' }))
       }
@@ -224,18 +252,23 @@ export class WorkerPool {
     })
   }
 
-  /** Gives each idle worker a queued job, by the rule of dispatch-rule.ts (key affinity, bounded). */
+  /**
+   * Gives each idle worker a queued job of a model it serves, by the rule of dispatch-rule.ts
+   * (key affinity, bounded); then starts the builds build-order.ts allows.
+   */
   private dispatch(): void {
     for (const slot of this.slots) {
-      if (this.queue.length === 0) return
-      if (!slot.ready || slot.job) continue
+      if (this.queue.length === 0) break
+      if (slot.job || slot.building !== undefined || slot.retiring) continue
+      const mine = this.queue.filter((j) => serves(slot, j.model))
+      if (mine.length === 0) continue
       const at = takeFor(
-        this.queue,
+        mine,
         (session) => slot.cached.has(session),
-        (session) => [...this.slots].some((o) => o !== slot && o.ready && !o.job && o.cached.has(session)),
+        (session) => [...this.slots].some((o) => o !== slot && serves(o, mine[0].model) && !o.job && o.cached.has(session)),
       )
       if (at < 0) continue
-      const [job] = this.queue.splice(at, 1)
+      const [job] = this.queue.splice(this.queue.indexOf(mine[at]), 1)
       if (job.op === 'classify') job.progress = { done: 0 }
       const keysSent = !slot.cached.has(job.session)
       this.options.observer?.dispatched?.({ op: job.op, model: job.model, queueWaitMs: performance.now() - job.enqueuedAt, keysSent })
@@ -249,12 +282,28 @@ export class WorkerPool {
         this.stats.splitImages++
       } else this.run(slot, job, keysSent)
     }
+    this.startBuilds()
+  }
+
+  /** Idle workers that lack a model build it, when build-order.ts allows (a served model keeps a worker that is not building). */
+  private startBuilds(): void {
+    // after a failed build no worker tries further models: the ones served stay served
+    if (this.closing || this.initError) return
+    const workers = [...this.slots].filter((s) => !s.retiring)
+    const view = new Map(workers.map((s) => [s, { loaded: s.loaded, models: s.models, building: s.building, busy: s.job !== undefined }]))
+    for (const slot of workers) {
+      const model = nextBuild(view.get(slot)!, [...view.values()], this.order)
+      if (model === undefined) continue
+      slot.building = model
+      view.get(slot)!.building = model
+      slot.worker.postMessage({ type: 'build', model })
+    }
   }
 
   /** Idle workers that may share this job's image: only when sharing is on, and only with the queue empty. */
   private helpersFor(slot: Slot, job: Job): Slot[] {
     if (job.op !== 'classify' || !this.options.shareImages || this.queue.length > 0) return []
-    return [...this.slots].filter((o) => o !== slot && o.ready && !o.job)
+    return [...this.slots].filter((o) => o !== slot && serves(o, job.model) && !o.job)
   }
 
   private run(slot: Slot, job: Job, withKeys: boolean): void {
@@ -283,13 +332,21 @@ export class WorkerPool {
       job.onProgress?.({ done: m.done, total: m.total, stage: m.stage })
       return
     }
-    if (m.type === 'ready') {
-      if (this.keyBytes.size === 0) this.keyBytes = new Map(Object.entries(m.keyBytes))
-      slot.ready = true
-      this.startupFailures = 0
-      if (this.initialReady < this.options.size) {
-        this.initialReady++
-        if (this.initialReady === this.options.size) this.readyResolve()
+    if (m.type === 'loaded') {
+      slot.loaded = true
+      this.dispatch()
+      return
+    }
+    if (m.type === 'built') {
+      if (!this.keyBytes.has(m.model)) this.keyBytes.set(m.model, m.keyBytes)
+      slot.models.add(m.model)
+      this.everServed.add(m.model)
+      slot.building = undefined
+      const { model, buildMs, heapGrowthBytes, heapBytes } = m
+      this.options.log?.info({ threadId: slot.worker.threadId, model, buildMs: Math.round(buildMs), heapGrowthBytes, heapBytes }, 'pool worker built a model')
+      if (slot.models.size === this.order.length) {
+        this.startupFailures = 0
+        if (this.initialReady < this.options.size && ++this.initialReady === this.options.size) this.readyResolve()
       }
       this.dispatch()
       return
@@ -324,11 +381,13 @@ export class WorkerPool {
       if (job.timedOut) clearTimeout(job.timer)
       else this.fail(job, new HttpError(500, 'worker_crashed', 'the worker evaluating this request crashed; retry'))
     }
-    if (!slot.ready && !slot.retiring && !this.initError && ++this.startupFailures >= MAX_STARTUP_FAILURES) {
+    // dead before SEAL loaded or while encoding a model: a start that may fail again the same way
+    const startFailed = !slot.retiring && (!slot.loaded || slot.building !== undefined)
+    if (startFailed && !this.initError && ++this.startupFailures >= MAX_STARTUP_FAILURES) {
       this.initError = `${MAX_STARTUP_FAILURES} workers exited before loading the models (last exit code ${code})`
       this.readyReject(new Error(this.initError))
     }
-    if (this.closing || (this.initError && !slot.ready && !slot.retiring)) return
+    if (this.closing || (this.initError && startFailed)) return
     this.stats.replaced++
     this.options.observer?.workerReplaced?.(stuck ? 'timeout' : (slot.retiring ?? 'crash'))
     this.spawn()

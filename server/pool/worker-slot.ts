@@ -8,7 +8,12 @@ import type { FromWorker, Retirement, WorkerInit } from './messages'
 
 export interface Slot {
   worker: Worker
-  ready: boolean
+  /** SEAL has loaded: the worker takes build orders */
+  loaded: boolean
+  /** models it has built: it serves them whenever it is not building */
+  models: Set<string>
+  /** the model it is building now (its thread takes no job until it is built) */
+  building?: string
   job?: Job
   /** sessions this worker reported holding after its last job */
   cached: Set<string>
@@ -29,9 +34,14 @@ export function startSlot(
 ): Slot {
   // the entry registers tsx in the thread so the worker imports the TypeScript sources as they are
   const worker = new Worker(WORKER_URL, { workerData: init, execArgv: [] })
-  const slot: Slot = { worker, ready: false, cached: new Set() }
+  const slot: Slot = { worker, loaded: false, models: new Set(), cached: new Set() }
   worker.on('message', (m: FromWorker) => on.message(slot, m))
   worker.on('error', (e) => on.error(slot, e))
   worker.on('exit', (code) => on.exit(slot, code))
   return slot
+}
+
+/** Whether the worker can take a job of `model` when it has none: it has built the model, builds nothing now and is not leaving. */
+export function serves(slot: Slot, model: string): boolean {
+  return slot.models.has(model) && slot.building === undefined && !slot.retiring
 }

@@ -1,5 +1,7 @@
 /**
- * One pool worker: its own SEAL instance and one ModelEvaluator per model.
+ * One pool worker: its own SEAL instance and one ModelEvaluator per model,
+ * each built (its weights encoded) when the pool orders it, one at a time, so
+ * the pool serves a model as soon as one worker has built it (build-order.ts).
  * Jobs arrive one at a time (the pool never sends a second before the first
  * answers). Classification is synchronous WASM: the pool stops a job past its
  * deadline through the job's cancel flag, and terminates this thread only if it
@@ -38,18 +40,30 @@ async function main(init: WorkerInit): Promise<void> {
   watchWasmHeap()
   const seal = await loadSeal()
   const evaluators = new Map<string, ModelEvaluator>()
-  // every model in this one heap: each is checked against what the ones before it took
+  const sources = new Map(init.models.map((m) => [(m.manifest as ModelManifest).name, m]))
+  // every model in this one heap: each is checked against what the ones built before it took
   let weightBytes = 0
-  for (const model of init.models) {
-    const m = model.manifest as ModelManifest
-    const evaluator = await ModelEvaluator.create(m, readWeights(m, model.weightBytes), seal, weightBytes)
-    evaluators.set(m.name, evaluator)
-    weightBytes += evaluator.encodedWeightBytes
-  }
   const cache = new KeyCache(init.keyCache)
-  // automatic bound: what the models took (a CIFAR-10 net's diagonals are GBs) plus room for keys and work
-  const heapBound = init.heapLimitBytes > 0 ? init.heapLimitBytes : wasmHeapBytes() + AUTO_HEAP_HEADROOM_BYTES
+  // automatic bound: what the models built so far took (a CIFAR-10 net's diagonals are GBs) plus room for keys and work
+  let heapBound = init.heapLimitBytes > 0 ? init.heapLimitBytes : wasmHeapBytes() + AUTO_HEAP_HEADROOM_BYTES
   const heapRetirement = (): Retirement | undefined => (wasmHeapBytes() > heapBound ? 'heap_limit' : undefined)
+
+  /** Encodes one model's weights on the pool's order; the thread takes no message until it is done. */
+  const build = async (name: string) => {
+    const source = sources.get(name)
+    if (!source) throw new Error(`the pool ordered a build of model ${name}, which this worker was not given`)
+    const manifest = source.manifest as ModelManifest
+    // injected by a test: this build waits until the test raises the gate (a model that stays loading)
+    if (init.holdBuild?.model === name) Atomics.wait(cancelFlagOf(init.holdBuild.gate), 0, 0)
+    const before = wasmHeapBytes()
+    const started = performance.now()
+    const evaluator = await ModelEvaluator.create(manifest, readWeights(manifest, source.weightBytes), seal, weightBytes)
+    evaluators.set(name, evaluator)
+    weightBytes += evaluator.encodedWeightBytes
+    const heapBytes = wasmHeapBytes()
+    if (init.heapLimitBytes <= 0) heapBound = heapBytes + AUTO_HEAP_HEADROOM_BYTES
+    send({ type: 'built', model: name, keyBytes: evaluator.seededKeyBytes, buildMs: performance.now() - started, heapGrowthBytes: heapBytes - before, heapBytes })
+  }
 
   /** Answers a failed job; returns whether this thread must retire. */
   const answerFailure = (id: number, e: unknown): Retirement | undefined => {
@@ -134,6 +148,10 @@ async function main(init: WorkerInit): Promise<void> {
   }
 
   port!.on('message', (msg: ToWorker) => {
+    if (msg.type === 'build') {
+      build(msg.model).catch(failStart)
+      return
+    }
     if (msg.type === 'drop') {
       if (splitRunning) deferredDrops.push(msg.session)
       else cache.drop(msg.session)
@@ -166,11 +184,14 @@ async function main(init: WorkerInit): Promise<void> {
       exitAfterAnswer(retire)
     }
   })
-  send({ type: 'ready', keyBytes: Object.fromEntries([...evaluators].map(([name, e]) => [name, e.seededKeyBytes])) })
+  send({ type: 'loaded' })
 }
 
-main(workerData as WorkerInit).catch((e) => {
+/** SEAL did not load or a model did not build: the pool hears why, and the thread ends. */
+function failStart(e: unknown): void {
   send({ type: 'init_error', message: e instanceof Error ? e.message : sealMessage(e) })
   process.exitCode = 1
-  port.close()
-})
+  port!.close()
+}
+
+main(workerData as WorkerInit).catch(failStart)

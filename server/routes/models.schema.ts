@@ -37,6 +37,7 @@ export const LayerGeometrySchema = Type.Union(
         stride: int(),
         padding: int('zeros around the input, in normalised space'),
         filters: int(),
+        groups: Type.Optional(int('absent means 1: input channels and filters split into this many equal groups, filter f reading only its group\'s channels; groups = input channels is depthwise')),
         packing: Type.Optional(Type.Union([Type.Literal('patches'), Type.Literal('image')], { description: "first layer only: how the client packs the input; absent means 'patches'. client.input.packing states it" })),
       },
       { description: 'a convolution; its weights and bias are not published' },
@@ -115,10 +116,20 @@ export const ModelLimitsSchema = Type.Object(
 )
 export const typeCheckModelLimits: Equal<typeof ModelLimitsSchema.static, ModelLimits> = true
 
-export const ServedModelSchema = Type.Intersect([Type.Ref(PublicModelSchema), Type.Object({ cost: Type.Ref(ModelCostSchema), limits: Type.Ref(ModelLimitsSchema) })], {
-  $id: 'ServedModel',
-  description: 'A public model description with what it costs and accepts on this server',
-})
+export const ServedModelSchema = Type.Intersect(
+  [
+    Type.Ref(PublicModelSchema),
+    Type.Object({
+      cost: Type.Ref(ModelCostSchema),
+      limits: Type.Ref(ModelLimitsSchema),
+      ready: Type.Boolean({ description: 'a worker has built the model: false while the server is still encoding its weights (its sessions then answer 503 model_loading)' }),
+    }),
+  ],
+  {
+    $id: 'ServedModel',
+    description: 'A public model description with what it costs and accepts on this server, and whether it is served yet',
+  },
+)
 
 export const ModelsResponseSchema = Type.Object({ models: Type.Array(Type.Ref(ServedModelSchema)) }, { $id: 'ModelsResponse' })
 export const typeCheckModelsResponse: Equal<typeof ModelsResponseSchema.static, ModelsResponse> = true

@@ -2,6 +2,7 @@
  * The faults tests inject into a pool (buildApp's / startApp's `faults`): each job submitted
  * after a call gets what the test asked for, in its worker.
  */
+import { cancelFlagOf, raise } from '../pool/cancel-flag'
 import type { PoolFaults } from '../pool/faults'
 import type { WorkerFault } from '../pool/messages'
 
@@ -10,6 +11,17 @@ export class InjectedFaults implements PoolFaults {
   private trapNext = false
   private stuckNextMs = 0
   private stageDelayMs = 0
+  readonly holdBuild?: { model: string; gate: SharedArrayBuffer }
+
+  /** heldModel: every worker of a pool made with these faults waits, before building that model, until releaseBuild() */
+  constructor(heldModel?: string) {
+    if (heldModel !== undefined) this.holdBuild = { model: heldModel, gate: new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT) }
+  }
+
+  /** The held model's builds go on. */
+  releaseBuild(): void {
+    if (this.holdBuild) raise(cancelFlagOf(this.holdBuild.gate))
+  }
 
   /** The worker that takes the next job exits in the middle of it, as on a WASM abort. */
   crashNextJob(): void {

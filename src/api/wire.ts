@@ -86,7 +86,8 @@ export interface ModelLimits {
 }
 
 export interface ModelsResponse {
-  models: Array<PublicModel & { cost: ModelCost; limits: ModelLimits }>
+  /** ready: a server worker has built the model (false while it is still encoding the weights) */
+  models: Array<PublicModel & { cost: ModelCost; limits: ModelLimits; ready: boolean }>
 }
 
 export interface SessionCreated {
@@ -104,6 +105,7 @@ export type ApiErrorCode =
   | 'body_too_large'
   | 'rate_limited'
   | 'overloaded'
+  | 'model_loading'
   | 'timeout'
   | 'worker_crashed'
   | 'cancelled'

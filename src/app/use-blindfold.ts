@@ -11,7 +11,7 @@ import type { ImageSource } from '../api/image-worker-types'
 import type { SampleImage } from '../api/samples'
 import { ImageBridge } from './image-bridge'
 import { sampleBlob } from './samples'
-import { untilServerReady } from './server-ready'
+import { stillLoading, untilServerReady, whileModelsLoad } from './server-ready'
 import { initialState, reducer, type State } from './state'
 
 /** The model a first visit opens with: the cheapest to start (keys in under a second). */
@@ -66,7 +66,17 @@ export function useBlindfold() {
         if (list.length === 0) throw new Error('The server offers no model yet.')
         const selected = stateRef.current.selected ?? initialModel(list)
         dispatch({ type: 'models', list, selected })
-        connect(selected)
+        // a model the server is still building gets its keys once it is served
+        const connectIfServed = (l: ListedModel[]) => {
+          const now = stateRef.current.selected ?? selected
+          const m = l.find((x) => x.name === now)
+          if (m && !stillLoading(m) && !stateRef.current.sessions[now]) connect(now)
+        }
+        connectIfServed(list)
+        void whileModelsLoad(list, () => bridge.models(true), (l) => {
+          dispatch({ type: 'models-refreshed', list: l })
+          connectIfServed(l)
+        })
       })
       .catch((e) => dispatch({ type: 'models-error', error: message(e) }))
   }, [bridge, connect])
@@ -84,7 +94,8 @@ export function useBlindfold() {
       const url = new URL(location.href)
       url.searchParams.set('model', model)
       history.replaceState(null, '', url)
-      connect(model)
+      // a model still building is connected by the list's polling once it is served
+      if (!stateRef.current.models.list.some((m) => m.name === model && stillLoading(m))) connect(model)
     },
     [bridge, connect],
   )
@@ -109,12 +120,12 @@ export function useBlindfold() {
         if (!pre.ok) throw new Error(pre.reason)
         const { height, width, channels } = model.input
         dispatch({ type: 'update', id, patch: { frame: { pixels: pre.pixels, width, height, channels } } })
-        const result = await bridge.classify(model.name, pre.pixels, requestId, {
+        const { wire, ...result } = await bridge.classify(model.name, pre.pixels, requestId, {
           // a late stage or progress message must not reopen a card that has settled
           onStage: (status) => dispatch({ type: 'stage', id, status }),
           onProgress: (server) => dispatch({ type: 'server-progress', id, server }),
         })
-        dispatch({ type: 'update', id, patch: { status: 'done', result, server: undefined } })
+        dispatch({ type: 'update', id, patch: { status: 'done', result, wire, server: undefined } })
       } catch (e) {
         // cancelled while it waited its turn: the card already says so
         if (stateRef.current.items.find((i) => i.id === id)?.status === 'cancelled') return
