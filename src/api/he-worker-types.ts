@@ -6,6 +6,7 @@
  */
 import type { PublicModel } from '../he/public-model'
 import type { JobProgress, ModelsResponse } from './wire'
+import type { WireExchange } from './wire-sample'
 
 /** A model as the server lists it: public description plus what it costs on that server. */
 export type ListedModel = ModelsResponse['models'][number]
@@ -67,6 +68,11 @@ export interface ClassifyResult {
   bytesReceived: number
 }
 
+/** A classification as the worker returns it: the result, and bounded samples of the bytes it sent and received. */
+export interface ClassifiedImage extends ClassifyResult {
+  wire: WireExchange
+}
+
 /** What a request carried, as the privacy inspector lists it. */
 export type RequestCarries =
   | 'model list (no body)'
@@ -112,7 +118,7 @@ export interface HeWorkerApi {
    * The model's raw input, height x width x channels bytes (HWC, 0..255, as
    * src/image makes it in the image worker); `requestId` names the job for cancel().
    */
-  classify(modelName: string, pixels: Uint8Array, requestId: string, onStage?: OnStage, onProgress?: OnServerProgress): Promise<ClassifyResult>
+  classify(modelName: string, pixels: Uint8Array, requestId: string, onStage?: OnStage, onProgress?: OnServerProgress): Promise<ClassifiedImage>
   /** Stops a classification in flight (a no-op when it is not). */
   cancel(requestId: string): void
 }

@@ -6,7 +6,7 @@
  * secret keys.
  */
 import { proxy, transfer, wrap, type Remote } from 'comlink'
-import type { ClassifyResult, ClassifyStage, HeWorkerApi, ListedModel, ServerProgress, SessionInfo, SessionProgress, WorkerEvent } from '../api/he-worker-types'
+import type { ClassifiedImage, ClassifyStage, HeWorkerApi, ListedModel, ServerProgress, SessionInfo, SessionProgress, WorkerEvent } from '../api/he-worker-types'
 import { watchDeath } from './worker-death'
 
 export interface BridgeEvents {
@@ -67,7 +67,7 @@ export class HeBridge {
   }
 
   /** Classifies `pixels` (the model's raw HWC input) under the request id the page chose. */
-  classify(model: string, pixels: Uint8Array, requestId: string, callbacks: ClassifyCallbacks): Promise<ClassifyResult> {
+  classify(model: string, pixels: Uint8Array, requestId: string, callbacks: ClassifyCallbacks): Promise<ClassifiedImage> {
     return this.serial(async () => {
       if (this.cancelled.delete(requestId)) throw new CancelledError()
       const live = await this.ready(model)

@@ -1,5 +1,6 @@
 /** The page's state: the server's models, one key session per model, the queue of images and the request log. */
 import type { ClassifyResult, ClassifyStage, ListedModel, RequestRecord, ServerProgress, SessionInfo, SessionProgress } from '../api/he-worker-types'
+import type { WireExchange } from '../api/wire-sample'
 
 export type ItemStatus = 'queued' | ClassifyStage | 'done' | 'error' | 'cancelled'
 
@@ -25,6 +26,8 @@ export interface Item {
   /** the server's progress while it computes */
   server?: ServerProgress
   result?: ClassifyResult
+  /** bounded samples of the ciphertext sent and the encrypted answer received, for "what the server sees" */
+  wire?: WireExchange
   error?: string
 }
 

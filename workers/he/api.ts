@@ -2,7 +2,7 @@
  * The HE worker's API, typed by `HeWorkerApi` in src/api/he-worker-types.ts: the one object
  * he.worker.ts exposes to the page.
  */
-import type { ClassifyResult, HeWorkerApi, ListedModel, OnServerProgress, OnSessionProgress, OnStage, SessionInfo, WorkerEvent } from '../../src/api/he-worker-types'
+import type { ClassifiedImage, HeWorkerApi, ListedModel, OnServerProgress, OnSessionProgress, OnStage, SessionInfo, WorkerEvent } from '../../src/api/he-worker-types'
 import { sealMessage } from '../../src/he/errors'
 import { cancelClassification, classifyPixels } from './classify'
 import { afterDelivery, delivered } from './delivered'
@@ -45,7 +45,7 @@ export const api: HeWorkerApi = {
    * The model's raw input, height x width x channels bytes (HWC, 0..255, as
    * src/image makes it in the image worker); `requestId` names the job for cancel().
    */
-  classify(modelName: string, pixels: Uint8Array, requestId: string, onStage?: OnStage, onProgress?: OnServerProgress): Promise<ClassifyResult> {
+  classify(modelName: string, pixels: Uint8Array, requestId: string, onStage?: OnStage, onProgress?: OnServerProgress): Promise<ClassifiedImage> {
     // the result goes out only after every stage and progress call has reached the page
     const stage = delivered(onStage)
     const progress = delivered(onProgress)

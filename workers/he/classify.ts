@@ -3,9 +3,11 @@
  * ciphertext, follow the server's progress, decrypt the answer. Only the class
  * probabilities go back to the page; the secret key never leaves this worker.
  */
-import type { ClassifyResult, OnServerProgress, OnStage } from '../../src/api/he-worker-types'
+import type { ClassifiedImage, OnServerProgress, OnStage } from '../../src/api/he-worker-types'
 import { headers, paths, type JobProgress } from '../../src/api/wire'
+import { sampleWire } from '../../src/api/wire-sample'
 import { argmax, normalise } from '../../src/model/forward'
+import { prefixOf, sha256Hex } from './digest'
 import { CANCELLED, errorOf, expectOk, HttpError, json, type Exchange } from './http'
 import { loggedSend } from './request-log'
 import { current, reupload } from './session'
@@ -58,7 +60,8 @@ function followProgress(job: Job, sessionId: string, stop: Promise<unknown>): vo
   void poll()
 }
 
-async function post(job: Job, sessionId: string, body: Uint8Array, maxResponseBytes: number): Promise<Exchange> {
+/** `sha256`: the body's, hex (the request log lists its prefix) */
+async function post(job: Job, sessionId: string, body: Uint8Array, sha256: string, maxResponseBytes: number): Promise<Exchange> {
   job.onStage?.('sending')
   const exchange = loggedSend(
     'ciphertext',
@@ -73,6 +76,7 @@ async function post(job: Job, sessionId: string, body: Uint8Array, maxResponseBy
       onUploaded: () => job.onStage?.('computing'),
     },
     job.model,
+    prefixOf(sha256),
   )
   followProgress(job, sessionId, exchange.catch(() => undefined))
   try {
@@ -92,7 +96,7 @@ export async function classifyPixels(
   requestId: string,
   onStage?: OnStage,
   onProgress?: OnServerProgress,
-): Promise<ClassifyResult> {
+): Promise<ClassifiedImage> {
   const { owner, info } = current(modelName)
   const { height, width, channels } = owner.model.input
   if (pixels.length !== height * width * channels) {
@@ -107,17 +111,22 @@ export async function classifyPixels(
     const request = owner.encrypt(normalise(pixels, owner.model))
     const encryptMs = performance.now() - t
     if (controller.signal.aborted) throw new HttpError(0, CANCELLED, 'Cancelled.')
+    // hashed once: the request log lists its prefix, "what the server sees" shows it whole
+    const sentSha256 = await sha256Hex(request)
 
-    let x = await post(job, info.sessionId, request, owner.maxResponseBytes)
+    let x = await post(job, info.sessionId, request, sentSha256, owner.maxResponseBytes)
     if (x.status === 404 && errorOf(x).code === 'unknown_session') {
       // the server lost our keys (restart or expiry): upload them again, retry once
       const again = await reupload(modelName)
-      x = await post(job, again.sessionId, request, owner.maxResponseBytes)
+      x = await post(job, again.sessionId, request, sentSha256, owner.maxResponseBytes)
     }
     expectOk(x)
     onStage?.('decrypting')
+    const answer = new Uint8Array(x.body)
+    // the answer's bytes as they arrived, sampled before decryption reads them
+    const received = sampleWire(answer, await sha256Hex(answer))
     t = performance.now()
-    const logits = owner.decrypt(new Uint8Array(x.body))
+    const logits = owner.decrypt(answer)
     const decryptMs = performance.now() - t
     // the server's own compute time, else (no or bad header) the wait for the answer
     const serverHeader = x.header(headers.serverMs)
@@ -134,6 +143,7 @@ export async function classifyPixels(
       serverWorkers: Number.isInteger(workersHeader) && workersHeader > 0 ? workersHeader : 1,
       bytesSent: request.byteLength,
       bytesReceived: x.body.byteLength,
+      wire: { sent: sampleWire(request, sentSha256), received },
     }
   } finally {
     inFlight.delete(requestId)

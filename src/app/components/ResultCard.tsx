@@ -1,8 +1,9 @@
-import { memo } from 'react'
+import { memo, useState } from 'react'
 import { bytes, ms } from '../format'
 import { isSettled, type Item } from '../state'
 import { FramePreview } from './FramePreview'
 import { ProbabilityBars } from './ProbabilityBars'
+import { ServerView } from './ServerView'
 import { TrueLabel } from './TrueLabel'
 
 const STATUS_TEXT: Record<Item['status'], string> = {
@@ -36,9 +37,11 @@ export const ResultCard = memo(function ResultCard({ item, classes, place, onCan
   const settled = isSettled(item.status)
   const server = item.status === 'computing' ? item.server : undefined
   const inputLabel = item.frame ? `${item.frame.width} by ${item.frame.height} input for ${item.name}` : ''
+  const [viewOpen, setViewOpen] = useState(false)
+  const viewId = `server-view-${item.id}`
   return (
     <li
-      className={`card status-${item.status}`}
+      className={`card status-${item.status}${viewOpen ? ' server-view-open' : ''}`}
       data-testid="result"
       data-status={item.status}
       data-model={item.model}
@@ -92,6 +95,21 @@ export const ResultCard = memo(function ResultCard({ item, classes, place, onCan
             <div><dt>Sent</dt><dd>{bytes(r.bytesSent)}</dd></div>
             <div><dt>Received</dt><dd>{bytes(r.bytesReceived)}</dd></div>
           </dl>
+        </>
+      )}
+      {item.wire && item.frame && (
+        <>
+          <button
+            type="button"
+            className="secondary server-view-toggle"
+            data-testid="server-view-toggle"
+            aria-expanded={viewOpen}
+            aria-controls={viewOpen ? viewId : undefined}
+            onClick={() => setViewOpen((open) => !open)}
+          >
+            What the server sees
+          </button>
+          {viewOpen && <ServerView id={viewId} name={item.name} frame={item.frame} wire={item.wire} />}
         </>
       )}
     </li>
