@@ -1,6 +1,7 @@
 import react from '@vitejs/plugin-react'
 import { defineConfig } from 'vite'
 import { buildManifest } from './scripts/tools/build-manifest'
+import { precompress } from './scripts/tools/precompress'
 
 const apiPort = Number(process.env.API_PORT ?? 8080)
 // Where `vite` and `vite preview` forward the API: the local server, or API_TARGET (an origin such as
@@ -12,8 +13,9 @@ const proxy = {
 }
 
 export default defineConfig({
-  // buildManifest: dist/build-manifest.json (SHA-256 of every emitted file + buildHash), see scripts/tools/build-manifest.ts
-  plugins: [react(), buildManifest()],
+  // precompress: a .br and a .gz beside each compressible output file, written before the bundle closes,
+  // so buildManifest (dist/build-manifest.json: SHA-256 of every emitted file + buildHash) covers them
+  plugins: [react(), precompress(), buildManifest()],
   // node-seal's wasm path breaks under dependency pre-bundling (404 under .vite/deps)
   optimizeDeps: { exclude: ['node-seal'] },
   worker: { format: 'es' },

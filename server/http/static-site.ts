@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify'
 import fastifyStatic from '@fastify/static'
 import { existsSync } from 'node:fs'
-import { join } from 'node:path'
+import { join, relative, sep } from 'node:path'
 import { API_PREFIX } from '../../src/api/wire'
 import { HttpError } from './http-error'
 
@@ -12,9 +12,15 @@ export async function staticSite(app: FastifyInstance, dir: string | undefined):
     await app.register(fastifyStatic, {
       root: site,
       wildcard: false,
-      // hashed asset names never change content
+      // the build writes .br and .gz copies beside each compressible file (scripts/tools/precompress.ts):
+      // sent as is to a client that accepts them, so no response is compressed per request
+      preCompressed: true,
+      // Cache-Control is set here alone: the plugin's own (max-age=0) would override setHeaders
+      cacheControl: false,
       setHeaders: (res, path) => {
-        if (path.includes('/assets/')) res.setHeader('cache-control', 'public, max-age=31536000, immutable')
+        res.setHeader('vary', 'accept-encoding')
+        // hashed asset names never change content; the page and the manifest are revalidated each time
+        res.setHeader('cache-control', relative(site, path).startsWith(`assets${sep}`) ? 'public, max-age=31536000, immutable' : 'no-cache')
       },
     })
   }

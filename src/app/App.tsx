@@ -1,11 +1,10 @@
+import { lazy, Suspense } from 'react'
 import { CameraCapture } from './components/CameraCapture'
 import { DownloadResults } from './components/DownloadResults'
-import { DrawPad } from './components/DrawPad'
 import { ExampleGallery } from './components/ExampleGallery'
+import { ExamplesPlaceholder } from './components/ExamplesPlaceholder'
 import { InputPanel } from './components/InputPanel'
-import { ModelFacts } from './components/ModelFacts'
 import { ModelPicker } from './components/ModelPicker'
-import { PrivacyInspector } from './components/PrivacyInspector'
 import { ResultCard } from './components/ResultCard'
 import { ServerWarmup } from './components/ServerWarmup'
 import { SessionPanel } from './components/SessionPanel'
@@ -13,6 +12,12 @@ import { StageStrip } from './components/StageStrip'
 import { IDLE, isSettled, queuePlace, selectedModel, type Session, type State } from './state'
 import { useBlindfold } from './use-blindfold'
 import { useSamples } from './use-samples'
+
+// Parts that a phone shows below its first screen come in chunks of their own, fetched once the page
+// has rendered: the first render is a shorter task, and the page's script smaller.
+const DrawPad = lazy(() => import('./components/DrawPad').then((m) => ({ default: m.DrawPad })))
+const ModelFacts = lazy(() => import('./components/ModelFacts').then((m) => ({ default: m.ModelFacts })))
+const PrivacyInspector = lazy(() => import('./components/PrivacyInspector').then((m) => ({ default: m.PrivacyInspector })))
 
 /** The selected model's session; before there is one, the model list's own failure (the server is down, say). */
 function shownSession(state: State): Session {
@@ -25,21 +30,14 @@ export function App() {
   const { state, select, addFiles, addImage, addExample, cancel, newKeys, retry, clearDone } = useBlindfold()
   const model = selectedModel(state)
   const samples = useSamples(state.selected)
+  // the gallery's place is held until the model list and the model's samples have come
+  const examplesPending = state.models.status === 'loading' || samples.loading
   const classesOf = (name: string) => state.models.list.find((m) => m.name === name)?.classes ?? []
   const pending = state.items.filter((i) => !isSettled(i.status)).length
   const isPhoto = model?.input.preprocess === 'photo'
   return (
     <>
-      <a className="skip" href="#results">Skip to results</a>
-      <header className="masthead">
-        <div className="brand">
-          <span className="logo" aria-hidden="true" />
-          <div>
-            <h1>Blindfold</h1>
-            <p className="tagline">Image recognition on encrypted images. The server computes the answer without ever seeing your image or the answer.</p>
-          </div>
-        </div>
-      </header>
+      {/* the skip link and the masthead are static HTML in index.html: they paint before this script runs */}
       <main className="layout">
         <div className="column inputs">
           <div className="area-picker">
@@ -47,7 +45,7 @@ export function App() {
             <ModelPicker models={state.models} selected={state.selected} sessions={state.sessions} onSelect={select} />
           </div>
           <div className="area-examples">
-            <ExampleGallery samples={samples} classes={model?.classes ?? []} onPick={addExample} />
+            {examplesPending ? <ExamplesPlaceholder /> : <ExampleGallery samples={samples.list} classes={model?.classes ?? []} onPick={addExample} />}
           </div>
           <div className="area-input">
             <InputPanel onFiles={addFiles} hint={isPhoto ? 'One object per photo, filling most of it.' : 'One item per image, on a plain background.'}>
@@ -59,12 +57,16 @@ export function App() {
           </div>
           {model && !isPhoto && (
             <div className="area-draw">
-              <DrawPad onClassify={(rgba) => addImage('drawing', rgba)} />
+              <Suspense fallback={null}>
+                <DrawPad onClassify={(rgba) => addImage('drawing', rgba)} />
+              </Suspense>
             </div>
           )}
           {model && (
             <div className="area-facts">
-              <ModelFacts model={model} />
+              <Suspense fallback={null}>
+                <ModelFacts model={model} />
+              </Suspense>
             </div>
           )}
         </div>
@@ -96,7 +98,9 @@ export function App() {
             )}
           </section>
           <div className="area-privacy">
-            <PrivacyInspector sessions={state.sessions} selected={state.selected} requests={state.requests} />
+            <Suspense fallback={null}>
+              <PrivacyInspector sessions={state.sessions} selected={state.selected} requests={state.requests} />
+            </Suspense>
           </div>
         </div>
       </main>
