@@ -13,11 +13,15 @@
  *   e2e/<name>.json                `npm run bench:e2e` (in the browser)
  *   load/<name>.json               `npm run bench:load`
  *   attack/<name>.json             `npm run attack:extract`
+ *   lighthouse/<name>.json         `npm run audit:lighthouse`
+ *   abuse/<name>.json              `npm run bench:abuse`, `bench:abuse:worker-kill`, `bench:abuse:distributed`
  */
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { renderAbuse } from './abuse-report'
 import { cell, fmtBytes, fmtMs, fmtPct, table } from './report-format'
+import { renderLighthouse } from './report-lighthouse'
 import { renderAttack, renderE2e, renderExperiments, renderLoad, renderShipped } from './report-sections'
 import { RESULTS_DIR, loadShipped, what } from './result-files'
 
@@ -63,9 +67,11 @@ export function renderReport(root = ROOT): string {
     '',
     ...renderShipped(models),
     ...renderE2e(root),
+    ...renderLighthouse(root),
     ...renderLoad(root),
     ...renderExperiments(root),
     ...renderAttack(root),
+    ...renderAbuse(root),
   ]
   return lines.join('\n').replace(/\n+$/, '') + '\n'
 }

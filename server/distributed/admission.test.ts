@@ -1,7 +1,7 @@
 /**
  * Admission in distributed mode, across API replicas: two replicas (two buildApp instances on one
  * real redis-server) and one evaluator process with one worker. QUEUE_MAX counts the shared
- * BullMQ queue, every replica's jobs; the cost-weighted rate limit is one count in Redis that
+ * BullMQ queue, every replica's jobs, and the admissions on their way in; the cost-weighted rate limit is one count in Redis that
  * every replica charges.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -16,7 +16,8 @@ import { loadModelDir, MODELS_DIR, type ModelFiles } from '../../src/datasets/mo
 import { digits, errorCode, newSession, publicModelOf, until as untilWithin } from '../test-support/harness'
 import { startRedis, type TestRedis } from '../test-support/redis'
 import { modelsDirWith, startEvaluator, TEST_JOB_MAC_KEY, type ServiceProcess } from '../test-support/processes'
-import { QUEUE_NAME } from './redis-keys'
+import { admitToQueue, leaveAdmission } from './queue-admission'
+import { QUEUE_NAME, redisKeys } from './redis-keys'
 
 const MODEL = 'mnist-cnn'
 const PROCESS_TEST_MS = 300_000
@@ -90,6 +91,26 @@ describe('admission across replicas (distributed mode)', () => {
       const r = await p
       expect(r.statusCode).toBe(200)
       expect(argmax(owner.decrypt(new Uint8Array(r.rawPayload)))).toBe(d.expected)
+    }
+  }, PROCESS_TEST_MS)
+
+  it('counts admissions on their way in: many at once never pass QUEUE_MAX together', async () => {
+    const waitList = `bull:${QUEUE_NAME}:wait`
+    const replicas = [new Redis(redis.url), new Redis(redis.url)]
+    try {
+      const ids = Array.from({ length: 20 }, (_, k) => `admit-race-${String(k).padStart(6, '0')}`)
+      const tries = await Promise.allSettled(ids.map((id, k) => admitToQueue(replicas[k % 2], waitList, id, 3)))
+      const admitted = ids.filter((_, k) => tries[k].status === 'fulfilled')
+      expect(admitted).toHaveLength(3)
+      for (const t of tries.filter((t) => t.status === 'rejected')) expect((t as PromiseRejectedResult).reason).toMatchObject({ statusCode: 503, code: 'overloaded' })
+      // a place given back is free for the next
+      await expect(admitToQueue(replicas[0], waitList, 'admit-race-late01', 3)).rejects.toMatchObject({ code: 'overloaded' })
+      leaveAdmission(replicas[0], admitted[0])
+      await until(async () => (await client.zscore(redisKeys.admitting, admitted[0])) === null, 'the place given back')
+      await expect(admitToQueue(replicas[1], waitList, 'admit-race-late02', 3)).resolves.toBeUndefined()
+    } finally {
+      await client.del(redisKeys.admitting)
+      for (const r of replicas) await r.quit()
     }
   }, PROCESS_TEST_MS)
 

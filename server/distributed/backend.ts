@@ -24,6 +24,7 @@ export function distributedBackend(
   const sessions = new RedisSessionStore({
     redisUrl: config.redisUrl,
     ...sessionLimits(config),
+    jobMac,
   })
   // ready (GET /readyz) once both the queue and the session store reach Redis
   const evaluation = new QueueEvaluation({

@@ -16,7 +16,9 @@ import { join } from 'node:path'
 import { classifyDigit, digits, errorCode, newSession, postClassify, publicModelOf } from '../test-support/harness'
 import { freePort, startRedis, type TestRedis } from '../test-support/redis'
 import { modelsDirWith, startApiReplica, startEvaluator, TEST_JOB_MAC_KEY, type ServiceProcess } from '../test-support/processes'
+import { JobMac } from './job-mac'
 import { QUEUE_NAME, redisKeys } from './redis-keys'
+import { openKeys } from './stored-keys'
 import { parse, sample } from '../test-support/prometheus'
 
 const MODEL = 'mnist-cnn'
@@ -148,9 +150,9 @@ describe('distributed mode (REDIS_URL, BullMQ, evaluator processes)', () => {
     const [a] = apps
     const b = await replica()
     const session = await newSession(a, owner)
-    // the keys are in Redis as uploaded (binary), with the session's TTL
+    // the keys are in Redis as uploaded (binary, behind their MAC), with the session's TTL
     const stored = await client.getBuffer(redisKeys.keys(session))
-    expect(stored && Buffer.compare(stored, Buffer.from(owner.evaluationKeys))).toBe(0)
+    expect(Buffer.compare(openKeys(new JobMac(TEST_JOB_MAC_KEY), session, MODEL, stored!), Buffer.from(owner.evaluationKeys))).toBe(0)
     const ttl = await client.pttl(redisKeys.keys(session))
     expect(ttl).toBeGreaterThan(0)
     expect(ttl).toBeLessThanOrEqual(a.blindfold.config.sessionTtlSeconds * 1000)

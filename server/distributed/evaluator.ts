@@ -31,6 +31,7 @@ import { cancelFlag, checkContainer, jobError, openJob, sealResponse, sealResult
 import { jobTiming } from './job-timing'
 import { serveMetrics } from './metrics-server'
 import { checkRedis, connection, QUEUE_NAME, redisKeys } from './redis-keys'
+import { openKeys } from './stored-keys'
 
 /** how often a running job checks its cancel flag in Redis */
 const CANCEL_POLL_MS = 200
@@ -77,13 +78,18 @@ redis.on('ready', () => void publishSeeded().catch((e: Error) => log.warn({ err:
 
 const keyCache = new BoundedLru<string, Uint8Array>(config.workerKeyCache)
 
-async function keysOf(session: string, pending: boolean): Promise<Uint8Array> {
+/**
+ * A session's keys: uploaded ones awaiting validation (the job binds them by hash), or a
+ * session's stored ones, checked against the job key before they are used or cached.
+ */
+async function keysOf(session: string, model: string, pending: boolean): Promise<Uint8Array> {
   const cached = pending ? undefined : keyCache.get(session)
   if (cached) return cached
   const bytes = await redis.getBuffer(pending ? redisKeys.pending(session) : redisKeys.keys(session))
   if (!bytes) throw new HttpError(404, 'unknown_session', 'no such session (unknown or expired): upload the evaluation keys again')
-  const keys = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  if (!pending) keyCache.getOrCreate(session, () => keys)
+  if (pending) return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const keys = openKeys(mac, session, model, bytes)
+  keyCache.getOrCreate(session, () => keys)
   return keys
 }
 
@@ -104,12 +110,12 @@ async function run(job: Job<EvalJobData, EvalJobResult, EvalJobName>): Promise<E
   if (!models.has(model)) throw new HttpError(404, 'unknown_model', 'this evaluator does not serve the model')
   if (await cancelRaised(id)) throw cancelledError()
   if (job.name === 'validate') {
-    const keys = await keysOf(session, true)
+    const keys = await keysOf(session, model, true)
     checkContainer(opened, keys, 'the uploaded keys')
     await pool.validateKeys(session, model, keys, id)
     return sealResult(mac, id, 'validate', opened.requestHash, 0, 1)
   }
-  const keys = await keysOf(session, false)
+  const keys = await keysOf(session, model, false)
   const body = await redis.getBuffer(redisKeys.request(id))
   // the API deletes it when the POST ends: nobody waits for this answer any more
   if (!body) throw cancelledError()

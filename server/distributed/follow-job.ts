@@ -55,8 +55,12 @@ export function followJob(job: Job<EvalJobData, EvalJobResult, EvalJobName>, c: 
     if (polling || c.redis.status !== 'ready') return
     polling = true
     c.queue
-      .getJob(jobId)
-      .then(async (j) => {
+      .getJobState(jobId)
+      .then(async (state) => {
+        if (!c.stillLive()) return
+        // the job is read after its state said it ended: a copy read before (still running) would
+        // lack the return value or failure reason it has now
+        const j = state === 'unknown' ? undefined : state === 'completed' || state === 'failed' ? await c.queue.getJob(jobId) : job
         if (!c.stillLive()) return
         if (!j) {
           // removed (or expired) after it finished, before this poll: a classification's response still waits
@@ -64,7 +68,6 @@ export function followJob(job: Job<EvalJobData, EvalJobResult, EvalJobName>, c: 
           if (c.stillLive()) end({ kind: 'gone' })
           return
         }
-        const state = await j.getState()
         if (state === 'completed') end({ kind: 'completed', result: j.returnvalue })
         else if (state === 'failed') end({ kind: 'failed', reason: j.failedReason })
       })

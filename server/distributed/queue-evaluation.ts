@@ -35,6 +35,7 @@ import { followJob, type JobEnd } from './follow-job'
 import { integrityFailed, type JobMac } from './job-mac'
 import { connection, failFast, QUEUE_NAME, redisKeys, storeUnavailable } from './redis-keys'
 import { runningWaitMs, type JobTiming } from './job-timing'
+import { admitToQueue, leaveAdmission } from './queue-admission'
 import { Deadlines } from '../pool/deadlines'
 
 export interface QueueEvaluationOptions {
@@ -290,8 +291,8 @@ export class QueueEvaluation implements Evaluation {
       }
       // in the queue: bounded as the pool bounds it; from its start: by its deadline, with room for a takeover
       let timer = setTimeout(timeout(`no evaluator was free within ${this.options.queueWaitMs} ms`), this.options.queueWaitMs)
-      // admission against the shared queue: replicas racing on the last places may pass a few over
-      const added = this.admit()
+      // admission against the shared queue: a place held from the count until the job waits in it
+      const added = admitToQueue(this.redis, this.queue.keys.wait, jobId, this.options.queueMax)
         .then(before)
         .then(() =>
           this.queue.add(name, data, {
@@ -309,6 +310,7 @@ export class QueueEvaluation implements Evaluation {
           settle(() => reject(e instanceof HttpError ? e : storeUnavailable()))
           return undefined
         })
+        .finally(() => leaveAdmission(this.redis, jobId))
       const live: Live = {
         op: name,
         model: data.model,
@@ -379,13 +381,6 @@ export class QueueEvaluation implements Evaluation {
       // running: its evaluator polls the flag
     }
     await this.redis.set(redisKeys.cancel(jobId), cancelFlag(this.options.jobMac, jobId), 'PX', FLAG_TTL_MS).catch((e: Error) => this.options.log?.warn({ err: e.message }, 'cancel flag not set'))
-  }
-
-  /** Refuses a job while the shared queue holds QUEUE_MAX waiting jobs (as the pool refuses when its queue is full). */
-  private async admit(): Promise<void> {
-    if ((await this.queue.getWaitingCount()) >= this.options.queueMax) {
-      throw new HttpError(503, 'overloaded', 'all evaluators are busy and the queue is full', { 'retry-after': '2' })
-    }
   }
 
   private get attempts(): number {

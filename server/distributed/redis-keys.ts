@@ -28,6 +28,11 @@ export const redisKeys = {
    * only timings, so BullMQ's event stream (which keeps each return value) stays small
    */
   result: (jobId: string) => `${P}result:${jobId}`,
+  /**
+   * places in the shared queue held by admissions on their way in (a sorted set of job ids by
+   * Redis time), counted with the waiting jobs against QUEUE_MAX (queue-evaluation.ts admit)
+   */
+  admitting: `${P}admitting`,
   /** a classification the API asked to stop; the evaluator running it polls this */
   cancel: (jobId: string) => `${P}cancel:${jobId}`,
   /** bytes of a seeded key container for a model, as an evaluator measured it at load (GET /models cost) */

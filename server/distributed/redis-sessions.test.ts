@@ -6,12 +6,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Redis } from 'ioredis'
 import { HttpError } from '../http/http-error'
 import { startRedis, type TestRedis } from '../test-support/redis'
+import { JobMac } from './job-mac'
 import { redisKeys } from './redis-keys'
 import { RedisSessionStore } from './redis-sessions'
+import { openKeys } from './stored-keys'
 
 let redis: TestRedis
 let client: Redis
 const stores: RedisSessionStore[] = []
+const jobMac = new JobMac('a job key for the session store tests, 32+ chars')
 
 function store(o: Partial<ConstructorParameters<typeof RedisSessionStore>[0]> = {}): RedisSessionStore {
   const s = new RedisSessionStore({
@@ -21,6 +24,7 @@ function store(o: Partial<ConstructorParameters<typeof RedisSessionStore>[0]> = 
     maxBytes: 1000,
     perClientSessions: 2,
     perClientBytes: 500,
+    jobMac,
     ...o,
   })
   stores.push(s)
@@ -46,7 +50,7 @@ afterAll(async () => {
 })
 
 describe('RedisSessionStore', () => {
-  it('stores the keys as binary with the TTL; another store (replica) sees the session', async () => {
+  it('stores the keys as binary behind their MAC, with the TTL; another store (replica) sees the session', async () => {
     await client.flushall()
     const a = store()
     const b = store()
@@ -54,7 +58,12 @@ describe('RedisSessionStore', () => {
     const keys = Uint8Array.from([0, 255, 1, 0, 128, 10, 13])
     const s = await a.add('s1', 'mnist-cnn', keys, 'client-1')
     expect(s.expiresAt).toBeGreaterThan(Date.now() + 50_000)
-    expect(Buffer.compare((await client.getBuffer(redisKeys.keys('s1')))!, Buffer.from(keys))).toBe(0)
+    const stored = (await client.getBuffer(redisKeys.keys('s1')))!
+    expect(Buffer.compare(openKeys(jobMac, 's1', 'mnist-cnn', stored), Buffer.from(keys))).toBe(0)
+    // bound to the session and model it was stored for
+    expect(() => openKeys(jobMac, 's2', 'mnist-cnn', stored)).toThrow(/did not verify/)
+    expect(() => openKeys(jobMac, 's1', 'fashion-cnn', stored)).toThrow(/did not verify/)
+    expect(() => openKeys(jobMac, 's1', 'mnist-cnn', Buffer.from(keys))).toThrow(/did not verify/)
     expect(await client.pttl(redisKeys.keys('s1'))).toBeGreaterThan(50_000)
     expect(await b.peek('s1')).toMatchObject({ id: 's1', model: 'mnist-cnn', owner: 'client-1', queries: 0 })
     expect(await b.peek('nope')).toBeUndefined()

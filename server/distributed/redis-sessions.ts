@@ -16,14 +16,18 @@
  * idx:bytes / idx:owner (hashes ID -> bytes / owner, outliving sess:ID for the sweep), total.
  *
  * A Session answered here has empty `keys`: the keys stay in Redis and the evaluator fetches
- * them itself. `queries` is read at touch and each change is forwarded to Redis (HINCRBY):
- * two replicas racing on the last query of a budget may both pass (documented limit).
+ * them itself. They are stored MACed with the job key (stored-keys.ts), so that a replaced key
+ * container is refused by the evaluator rather than evaluated. `queries` is read at touch and
+ * each change is forwarded to Redis (HINCRBY): two replicas racing on the last query of a budget
+ * may both pass (documented limit).
  */
 import type { Redis } from 'ioredis'
 import { HttpError } from '../http/http-error'
 import type { Sessions } from '../backend/contract'
 import type { Session, SessionStoreOptions } from '../sessions/session-store'
+import type { JobMac } from './job-mac'
 import { connection, failFast, mapRedisError, SESSION_PREFIX } from './redis-keys'
+import { sealKeys } from './stored-keys'
 
 const PRELUDE = `
 local P = '${SESSION_PREFIX}'
@@ -182,7 +186,11 @@ type Scripts = {
   bfQueries(id: string, delta: number): Promise<number | null>
 }
 
-export type RedisSessionOptions = Omit<SessionStoreOptions, 'onDrop' | 'now'> & { redisUrl: string }
+export type RedisSessionOptions = Omit<SessionStoreOptions, 'onDrop' | 'now'> & {
+  redisUrl: string
+  /** the key shared with the evaluators: binds each stored key container to its session and model */
+  jobMac: JobMac
+}
 
 export class RedisSessionStore implements Sessions {
   private readonly redis: Redis & Scripts
@@ -227,7 +235,7 @@ export class RedisSessionStore implements Sessions {
   }
 
   async add(id: string, model: string, keys: Uint8Array, owner: string): Promise<Session> {
-    const expiresAt = await this.run(owner, keys.byteLength, [id, model, Buffer.from(keys.buffer, keys.byteOffset, keys.byteLength)])
+    const expiresAt = await this.run(owner, keys.byteLength, [id, model, sealKeys(this.options.jobMac, id, model, keys)])
     void this.refresh()
     return this.sessionOf(id, model, owner, 0, expiresAt)
   }

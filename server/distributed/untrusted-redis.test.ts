@@ -1,8 +1,9 @@
 /**
  * Redis as an untrusted store: a real redis-server that requires a password, an API replica
  * (buildApp with REDIS_URL) and an evaluator process that connect with it, and an attacker who
- * can read and write Redis but does not hold the job key (JOB_MAC_KEY). Each tampering ends in
- * an error for the victim, never in a wrong answer with 200.
+ * can read and write Redis but does not hold the job key (JOB_MAC_KEY). Each tampering (a
+ * swapped request, an injected job, a planted cancel, replaced session keys, a forged result)
+ * ends in an error for the victim, never in a wrong answer with 200.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
@@ -159,6 +160,35 @@ describe('Redis as an untrusted store', () => {
     expect(r.statusCode).toBe(200)
     expect(argmax(owner.decrypt(new Uint8Array(r.rawPayload)))).toBe(d.expected)
     expect(evaluator.output()).toContain('cancel flag ignored')
+  }, PROCESS_TEST_MS)
+
+  it("a session's replaced keys (another client's, or another session's stored ones) give integrity_failed, never a 200", async () => {
+    // the attacker's own key set, whose answers the victim would decrypt to noise
+    const other = await KeyOwner.create(await publicModelOf(app))
+    try {
+      const victimA = await newSession(app, owner)
+      const victimB = await newSession(app, owner)
+      const attackers = await newSession(app, other)
+      // neither session has classified yet: the evaluator holds no copy of their keys
+      await attacker.set(redisKeys.keys(victimA), Buffer.from(other.evaluationKeys), 'PX', 60_000)
+      await attacker.set(redisKeys.keys(victimB), (await attacker.getBuffer(redisKeys.keys(attackers)))!, 'PX', 60_000)
+      for (const [session, id] of [
+        [victimA, 'replaced-keys-0001'],
+        [victimB, 'replaced-keys-0002'],
+      ]) {
+        const r = await post(session, id, digits(model, 6, 1)[0].x)
+        expect(r.statusCode).toBe(502)
+        expect(errorCode(r)).toBe('integrity_failed')
+      }
+      // the attacker's own session, untouched, still answers
+      const d = digits(model, 7, 1)[0]
+      const x = Buffer.from(other.encrypt(d.x))
+      const r = await app.inject({ method: 'POST', url: paths.classify(attackers), headers: { 'content-type': 'application/octet-stream' }, payload: x })
+      expect(r.statusCode).toBe(200)
+      expect(argmax(other.decrypt(new Uint8Array(r.rawPayload)))).toBe(d.expected)
+    } finally {
+      other.dispose()
+    }
   }, PROCESS_TEST_MS)
 
   it('a forged result (from a worker without the job key) gives integrity_failed, never a 200', async () => {

@@ -30,7 +30,8 @@ const ERROR_CODES = {
   415: 'unsupported_media_type (the body is not application/octet-stream)',
   429: 'rate_limited (cost-weighted, per client) or query_budget_exhausted; Retry-After says how long to wait when waiting helps',
   500: 'worker_crashed, internal or model_mismatch',
-  503: 'overloaded, sessions_full, not_ready or store_unavailable (distributed mode: Redis unreachable); Retry-After',
+  502: "integrity_failed (distributed mode: a job, its request container, the session's stored keys or the evaluation's answer did not verify against the key the API replicas and evaluators share: something changed them in Redis; nothing was answered from them)",
+  503: 'overloaded, sessions_full, not_ready, model_loading (no worker has built the model yet) or store_unavailable (distributed mode: Redis unreachable); Retry-After',
   504: 'timeout',
 } as const
 export type ErrorStatus = keyof typeof ERROR_CODES

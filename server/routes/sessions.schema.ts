@@ -31,7 +31,7 @@ export const createSession = {
     CONTAINER +
       'Kind client.keys.containerKind, the sections of client.keys.sections in that order: RelinKeys, then GaloisKeys for exactly the listed rotation steps; each one SEAL object (client.sealObject), seeded or not, zstd or uncompressed. At most limits.evaluationKeyBytes of the model.',
   ),
-  response: { 201: Type.Ref(SessionCreatedSchema), ...errorResponses(400, 404, 413, 415, 429, 500, 503, 504) },
+  response: { 201: Type.Ref(SessionCreatedSchema), ...errorResponses(400, 404, 413, 415, 429, 500, 502, 503, 504) },
 }
 
 export const classify = {
@@ -61,7 +61,7 @@ export const classify = {
         [headers.serverWorkers]: { type: 'string', description: 'worker threads that shared this image' },
       },
     ),
-    ...errorResponses(400, 404, 409, 413, 414, 415, 429, 500, 503, 504),
+    ...errorResponses(400, 404, 409, 413, 414, 415, 429, 500, 502, 503, 504),
   },
 }
 
