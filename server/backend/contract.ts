@@ -17,6 +17,8 @@ export type PoolJobState =
   | { state: 'running'; /** stages finished */ done: number; /** the stage running now, once the worker has reported one */ stage?: string }
 
 export interface ClassifyOptions {
+  /** who asks (the session's owner): the embedded pool shares workers and queue places by it */
+  client?: string
   /** each stage the worker finished (a shared image: as its lead part reports it) */
   onProgress?(p: { done: number; total: number; stage?: string }): void
 }

@@ -26,6 +26,8 @@ export interface Job {
   id: number
   op: JobOp
   session: string
+  /** the session's owner, for the per-client share of workers and queue (dispatch-rule.ts) */
+  client?: string
   model: string
   /** the HTTP request's id, logged with the job id (never the session id) */
   requestId?: string

@@ -4,7 +4,9 @@
  * past its evaluation deadline (counted from a worker taking it) answers 504
  * and its worker, cancelled cooperatively, serves on; only a worker stuck
  * through the grace after the deadline is replaced. Dispatch: key
- * affinity lets later jobs go first, a bounded number of them. A model too
+ * affinity lets later jobs go first, a bounded number of them; clients take
+ * turns and a full queue gives a newcomer the place of the client holding the
+ * most. A model too
  * large for a worker's SEAL heap stops the start with its size.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -239,6 +241,46 @@ describe('dispatch', () => {
       expect(overtakers('c')).toBeLessThanOrEqual(MAX_PASSED_OVER)
     } finally {
       for (const o of [a, b, c, d4]) o.dispose()
+      await app.close()
+    }
+  }, 300_000)
+})
+
+describe('clients in turn', () => {
+  it("takes a newcomer's job before another client's backlog, and displaces the backlog's newest when the queue is full", async () => {
+    const faults = new InjectedFaults()
+    const { app, model } = await startApp({ poolSize: 1, queueMax: 2, queueWaitMs: 120_000, faults })
+    const owner = await KeyOwner.create(await publicModelOf(app))
+    try {
+      const pool = poolOf(app)
+      const name = model.manifest.name
+      const body = owner.encrypt(digits(model, 0, 1)[0].x)
+      const answered: string[] = []
+      const ask = (client: string, label: string) =>
+        pool.classify('s', name, owner.evaluationKeys, body, label, { client }).then(
+          () => answered.push(label),
+          (e: { statusCode?: number; code?: string }) => answered.push(`${label}:${e.statusCode}`),
+        )
+      // client A holds the only worker, then queues two more: the queue (2 places) is full
+      faults.slowStages(120_000)
+      const held = ask('a', 'a0')
+      faults.slowStages(0)
+      await until(() => pool.busyWorkers().length === 1, "A's first job running")
+      const jobs = [held, ask('a', 'a1'), ask('a', 'a2')]
+      await until(() => pool.queued === 2, "A's backlog queued")
+      // B, holding no place, takes A's newest place; C then finds A within a share it may keep
+      jobs.push(ask('b', 'b1'))
+      await until(() => answered.includes('a2:503'), "A's newest job displaced")
+      jobs.push(ask('c', 'c1'))
+      await until(() => answered.includes('c1:503'), "C's job refused")
+      expect(pool.queued).toBe(2)
+      pool.cancel('a0')
+      await Promise.all(jobs)
+      // A was served last (a0): B goes first although A's job is older
+      expect(answered).toEqual(['a2:503', 'c1:503', 'a0:409', 'b1', 'a1'])
+      expect(pool.stats.replaced).toBe(0)
+    } finally {
+      owner.dispose()
       await app.close()
     }
   }, 120_000)

@@ -29,7 +29,7 @@ import { cancelledError, type ClassifyOptions, type PoolJobState } from '../back
 import { HttpError } from '../http/http-error'
 import { newCancelFlag, raise } from './cancel-flag'
 import { Deadlines } from './deadlines'
-import { takeFor } from './dispatch-rule'
+import { ClientTurns, displacedBy, fairShare, takeFor } from './dispatch-rule'
 import type { JobOp } from './faults'
 import { jobIds, jobMessage, type Job, type JobResult } from './job'
 import type { FromWorker, WorkerInit } from './messages'
@@ -51,6 +51,7 @@ const MODEL_LOADING_RETRY_S = '5'
 
 export class WorkerPool {
   private readonly slots = new Set<Slot>()
+  private readonly turns = new ClientTurns()
   private readonly queue: Job[] = []
   /** classifications submitted with a request id, queued or running, by that id (progress, cancel) */
   private readonly live = new Map<string, Job>()
@@ -216,7 +217,10 @@ export class WorkerPool {
       }
       const idle = [...this.slots].some((s) => serves(s, model) && !s.job)
       if (!idle && this.queue.length >= this.options.queueMax) {
-        return reject(new HttpError(503, 'overloaded', 'all workers are busy and the queue is full', { 'retry-after': '2' }))
+        const at = displacedBy(this.queue, options.client ?? '')
+        if (at < 0) return reject(new HttpError(503, 'overloaded', 'all workers are busy and the queue is full', { 'retry-after': '2' }))
+        const [out] = this.queue.splice(at, 1)
+        this.fail(out, new HttpError(503, 'overloaded', 'the queue is full and this client holds more of it than others', { 'retry-after': '2' }))
       }
       // however the job ends (answer, failure, deadline, cancel, crash), it is no longer live
       const forget = () => {
@@ -227,6 +231,7 @@ export class WorkerPool {
         id: this.nextId++,
         op,
         session,
+        client: options.client,
         model,
         keys,
         request,
@@ -253,14 +258,18 @@ export class WorkerPool {
   }
 
   /**
-   * Gives each idle worker a queued job of a model it serves, by the rule of dispatch-rule.ts
-   * (key affinity, bounded); then starts the builds build-order.ts allows.
+   * Gives each idle worker a queued job of a model it serves, by the rules of dispatch-rule.ts
+   * (clients in turn, then key affinity, bounded); then starts the builds build-order.ts allows.
    */
   private dispatch(): void {
     for (const slot of this.slots) {
       if (this.queue.length === 0) break
       if (slot.job || slot.building !== undefined || slot.retiring) continue
-      const mine = this.queue.filter((j) => serves(slot, j.model))
+      const mine = fairShare(
+        this.queue.filter((j) => serves(slot, j.model)),
+        (client) => [...this.slots].filter((s) => s.job !== undefined && (s.job.client ?? '') === client).length,
+        this.turns,
+      )
       if (mine.length === 0) continue
       const at = takeFor(
         mine,
@@ -269,6 +278,7 @@ export class WorkerPool {
       )
       if (at < 0) continue
       const [job] = this.queue.splice(this.queue.indexOf(mine[at]), 1)
+      this.turns.served(job.client)
       if (job.op === 'classify') job.progress = { done: 0 }
       const keysSent = !slot.cached.has(job.session)
       this.options.observer?.dispatched?.({ op: job.op, model: job.model, queueWaitMs: performance.now() - job.enqueuedAt, keysSent })

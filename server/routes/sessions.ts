@@ -124,6 +124,7 @@ export async function sessionRoutes(fastify: FastifyInstance): Promise<void> {
       try {
         // request.id is also the pool's key of this job (cancel when the client goes away, jobs.ts)
         result = await pool.classify(session.id, session.model, session.keys, bytes, request.id, {
+          client: session.owner,
           onProgress: ({ done }) => {
             if (job.tracked) job.tracked.done = done
           },
