@@ -195,7 +195,10 @@ export interface PublicClient {
 /** Fetches the model's description, makes keys, uploads the evaluation keys: a session ready to classify. */
 export async function createClient(baseUrl: string, modelName: string): Promise<PublicClient> {
   const base = baseUrl.replace(/\/$/, '')
-  const { models } = (await (await ok(await fetch(`${base}/api/v1/models`), 'models')).json()) as { models: PublicDescription[] }
+  // `connection: close`: key generation below blocks this thread for seconds, longer than the
+  // server keeps an idle connection open; a pooled socket would then be reset under the upload
+  const listing = await fetch(`${base}/api/v1/models`, { headers: { connection: 'close' } })
+  const { models } = (await (await ok(listing, 'models')).json()) as { models: PublicDescription[] }
   const model = models.find((m) => m.name === modelName)
   if (!model) throw new Error(`no model ${modelName} (have ${models.map((m) => m.name).join(', ')})`)
   const { client } = model
@@ -239,20 +242,26 @@ export async function createClient(baseUrl: string, modelName: string): Promise<
       key.delete()
     }
   })
-  const keys = packContainer(version, client.keys.containerKind, keySections)
-  const created = await ok(
-    await fetch(`${base}/api/v1/sessions?model=${encodeURIComponent(model.name)}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/octet-stream' },
-      body: keys,
-    }),
-    'upload keys',
-  )
-  const { sessionId } = (await created.json()) as { sessionId: string }
-
   const free = () => {
     for (const o of [lastParmsId, evaluator, encoder, decryptor, encryptor, publicKey, secretKey, keygen, context, parms]) o.delete()
   }
+  const keys = packContainer(version, client.keys.containerKind, keySections)
+  let sessionId: string
+  try {
+    const created = await ok(
+      await fetch(`${base}/api/v1/sessions?model=${encodeURIComponent(model.name)}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/octet-stream' },
+        body: keys,
+      }),
+      'upload keys',
+    )
+    ;({ sessionId } = (await created.json()) as { sessionId: string })
+  } catch (e) {
+    free()
+    throw e
+  }
+
 
   return {
     model,

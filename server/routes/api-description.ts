@@ -8,7 +8,7 @@
 import type { FastifyInstance, FastifySchema } from 'fastify'
 import swagger from '@fastify/swagger'
 import { Type, type TSchema } from '@sinclair/typebox'
-import { paths } from '../../src/api/wire'
+import { BINARY, paths } from '../../src/api/wire'
 import { HttpError } from '../http/http-error'
 import { ApiErrorSchema, errorResponses } from './common.schema'
 import { JobProgressSchema } from './jobs.schema'
@@ -54,8 +54,9 @@ export async function describeApi(app: FastifyInstance): Promise<void> {
 }
 
 /**
- * A binary body's schema has no `type` (Fastify validates the parsed Buffer against it); the
- * document states what OpenAPI expects of binary content: a string of format binary.
+ * A binary body's schema has no `type` nor `format` (Fastify validates the parsed Buffer against
+ * it, and Ajv's strict mode warns of a format without a type); the document states what OpenAPI
+ * expects of binary content: a string of format binary.
  */
 function typedBinaryBodies(schema: FastifySchema): FastifySchema {
   const body = schema.body as { content?: Record<string, { schema?: Record<string, unknown> }> } | undefined
@@ -63,7 +64,7 @@ function typedBinaryBodies(schema: FastifySchema): FastifySchema {
   const content = Object.fromEntries(
     Object.entries(body.content).map(([type, media]) => [
       type,
-      media.schema?.format === 'binary' && media.schema.type === undefined ? { ...media, schema: { type: 'string', ...media.schema } } : media,
+      type === BINARY && media.schema && media.schema.type === undefined ? { ...media, schema: { type: 'string', format: 'binary', ...media.schema } } : media,
     ]),
   )
   return { ...schema, body: { ...body, content } }

@@ -53,10 +53,11 @@ export function errorResponses<S extends ErrorStatus>(...statuses: S[]): Record<
 
 /**
  * A binary body. Fastify validates the parsed Buffer against it, which is not a JSON string,
- * so it has no `type`; the OpenAPI document gets `type: string` (api-description.ts).
+ * so it has no `type` (nor `format`, which Ajv's strict mode wants typed); the OpenAPI document
+ * gets `type: string, format: binary` (api-description.ts).
  */
 export function binaryBody(description: string) {
-  return { content: { [BINARY]: { schema: Type.Unsafe<Buffer>({ format: 'binary', description }) } } }
+  return { content: { [BINARY]: { schema: Type.Unsafe<Buffer>({ description }) } } }
 }
 
 /** A binary answer: the route sends a Buffer, which Fastify does not serialise. */

@@ -9,13 +9,10 @@
  */
 import SEAL from 'node-seal'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { forward } from '../model/forward'
 import type { HeParams, LayerGeometry } from '../model/manifest'
-import { publicModel } from './public-model'
 import { randomModel } from './random-model'
+import { worstReferenceError } from './test-support/reference-error'
 import type { Seal } from './context'
-import { ModelEvaluator } from './evaluator'
-import { KeyOwner } from './key-owner'
 import { derivePlan } from './plan'
 import { DEFAULT_HE_PARAMS } from './params'
 
@@ -150,29 +147,11 @@ beforeAll(async () => {
 describe('deep networks with random weights match their plaintext reference', () => {
   cases.forEach((c, n) => {
     it(c.name, async () => {
-      const { manifest, weights } = randomModel({ input: c.input, layers: c.layers, he: c.he, seed: 11 + n })
-      const owner = await KeyOwner.create(publicModel(manifest), clientSeal)
-      const evaluator = await ModelEvaluator.create(manifest, weights, serverSeal)
-      const keys = evaluator.loadKeys(owner.evaluationKeys.slice())
-      try {
-        expect(evaluator.plan.stages.some((s) => s.kind === 'linear' && s.gather !== undefined)).toBe(c.gathered ?? false)
-        let state = 7 + n
-        let worst = 0
-        for (let i = 0; i < IMAGES; i++) {
-          const size = c.input.height * c.input.width * c.input.channels
-          const x = Float64Array.from({ length: size }, () => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1)
-          const expected = forward(manifest, weights, x)
-          const got = owner.decrypt(evaluator.classify(keys, owner.encrypt(x)))
-          const scale = Math.max(1, ...Array.from(expected, Math.abs))
-          for (let o = 0; o < expected.length; o++) worst = Math.max(worst, Math.abs(got[o] - expected[o]) / scale)
-        }
-        console.log(`${c.name}: depth ${evaluator.plan.depth}, keys [${manifest.plan.rotationSteps}], worst relative error ${worst.toExponential(2)}`)
-        expect(worst).toBeLessThan(RELATIVE_TOLERANCE)
-      } finally {
-        keys.dispose()
-        evaluator.dispose()
-        owner.dispose()
-      }
+      const model = randomModel({ input: c.input, layers: c.layers, he: c.he, seed: 11 + n })
+      const run = await worstReferenceError(model, { client: clientSeal, server: serverSeal }, IMAGES, 7 + n)
+      expect(run.gathered).toBe(c.gathered ?? false)
+      console.log(`${c.name}: depth ${run.depth}, keys [${model.manifest.plan.rotationSteps}], worst relative error ${run.worst.toExponential(2)}`)
+      expect(run.worst).toBeLessThan(RELATIVE_TOLERANCE)
     })
   })
 

@@ -11,16 +11,13 @@
  */
 import SEAL from 'node-seal'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { forward } from '../model/forward'
 import type { HeParams, LayerGeometry } from '../model/manifest'
 import type { Seal } from './context'
-import { ModelEvaluator } from './evaluator'
-import { KeyOwner } from './key-owner'
 import { planOpCounts, totals } from './op-counts'
 import { DEFAULT_HE_PARAMS } from './params'
 import { derivePlan } from './plan'
-import { publicModel } from './public-model'
 import { randomModel } from './random-model'
+import { worstReferenceError } from './test-support/reference-error'
 
 /** |encrypted - plaintext| / max(1, max |plaintext logit|) */
 const RELATIVE_TOLERANCE = 1e-3
@@ -104,27 +101,9 @@ beforeAll(async () => {
 describe('grouped and depthwise convolutions with random weights match their plaintext reference', () => {
   cases.forEach((c, n) => {
     it(c.name, async () => {
-      const { manifest, weights } = randomModel({ input: c.input, layers: c.layers, he: c.he, seed: 31 + n })
-      const owner = await KeyOwner.create(publicModel(manifest), clientSeal)
-      const evaluator = await ModelEvaluator.create(manifest, weights, serverSeal)
-      const keys = evaluator.loadKeys(owner.evaluationKeys.slice())
-      try {
-        let state = 17 + n
-        let worst = 0
-        for (let i = 0; i < IMAGES; i++) {
-          const size = c.input.height * c.input.width * c.input.channels
-          const x = Float64Array.from({ length: size }, () => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1)
-          const expected = forward(manifest, weights, x)
-          const got = owner.decrypt(evaluator.classify(keys, owner.encrypt(x)))
-          const scale = Math.max(1, ...Array.from(expected, Math.abs))
-          for (let o = 0; o < expected.length; o++) worst = Math.max(worst, Math.abs(got[o] - expected[o]) / scale)
-        }
-        expect(worst).toBeLessThan(RELATIVE_TOLERANCE)
-      } finally {
-        keys.dispose()
-        evaluator.dispose()
-        owner.dispose()
-      }
+      const model = randomModel({ input: c.input, layers: c.layers, he: c.he, seed: 31 + n })
+      const { worst } = await worstReferenceError(model, { client: clientSeal, server: serverSeal }, IMAGES, 17 + n)
+      expect(worst).toBeLessThan(RELATIVE_TOLERANCE)
     }, 300_000)
   })
 })
