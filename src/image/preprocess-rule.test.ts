@@ -7,6 +7,8 @@ import { DEFAULT_FRAME, type InputSpec } from '../model/manifest'
 import { TRIM } from './fashion-frame'
 import { MIN_CONTRAST } from './ink'
 import { BBOX_THRESHOLD } from './mnist-frame'
+import { MIN_CROP } from './photo-frame'
+import { PLAIN_TOLERANCE } from './plain-margins'
 import { preprocessSteps } from './preprocess-rule'
 
 const base = { height: 28, width: 28, channels: 1 as const, mean: [0], std: [1] }
@@ -33,10 +35,13 @@ describe('preprocessSteps', () => {
     expect(text).not.toContain('centre of mass')
   })
 
-  it('photos: over white, the centred crop, the resampling, RGB or grey', () => {
+  it('photos: over white, the plain margins peeled, the crop around what is left, the resampling, RGB or grey', () => {
     const rgb = preprocessSteps({ ...base, height: 32, width: 32, channels: 3, preprocess: 'photo' })
     expect(rgb[0]).toContain('Composite over white')
     expect(rgb.join('\n')).toContain('floor((W - w) / 2)')
+    expect(rgb.join('\n')).toContain(`within ${PLAIN_TOLERANCE}`)
+    expect(rgb.join('\n')).toContain('bw * 32 / 32')
+    expect(rgb.join('\n')).toContain(`${MIN_CROP} * h`)
     expect(rgb.at(-1)).toBe('Keep R, G, B.')
     expect(preprocessSteps({ ...base, preprocess: 'photo' }).at(-1)).toContain('0.299 R')
   })

@@ -7,6 +7,8 @@ import { DEFAULT_FRAME, type FrameSpec, type InputSpec } from '../model/manifest
 import { MIN_CONTRAST } from './ink'
 import { BBOX_THRESHOLD } from './mnist-frame'
 import { TRIM } from './fashion-frame'
+import { MIN_CROP } from './photo-frame'
+import { NEW_BAR, PLAIN_TOLERANCE } from './plain-margins'
 
 const GREY = 'grey = 0.299 R + 0.587 G + 0.114 B'
 const OVER_WHITE = 'Composite over white: each colour c at opacity a (alpha/255) becomes round(255 - (255 - c) * a).'
@@ -49,7 +51,11 @@ export function preprocessSteps(input: Pick<InputSpec, 'preprocess' | 'frame' | 
   if (input.preprocess === 'photo') {
     return [
       OVER_WHITE,
-      `Crop the largest centred region of aspect ${width}:${height}: w = max(1, min(W, round(H * ${width} / ${height}))), h = max(1, min(H, round(W * ${height} / ${width}))), from x0 = floor((W - w) / 2), y0 = floor((H - h) / 2).`,
+      `Largest centred region of aspect ${width}:${height}: w = max(1, min(W, round(H * ${width} / ${height}))), h = max(1, min(H, round(W * ${height} / ${width}))), from x0 = floor((W - w) / 2), y0 = floor((H - h) / 2).`,
+      `Plain margins: a row or column is plain when each channel of each of its pixels (within the box left so far) is within ${PLAIN_TOLERANCE} of that channel's median over the outermost line on its side (the value at index floor(count / 2) once sorted). ` +
+        `Peel the top, bottom, left and right sides in turn, each inwards past its plain lines (at least one line is kept), and repeat the round while a side moves; a side peels again only when its new median differs from the colour it last peeled by more than ${NEW_BAR} in some channel.`,
+      `Crop: if the box left is a single line, the largest centred region. Otherwise with box width bw, height bh, the crop height c = min(h, max(${MIN_CROP} * h, ${height}, bh, bw * ${height} / ${width})); ` +
+        `if c >= h, the largest centred region; else cw = max(1, round(c * ${width} / ${height})), ch = max(1, round(c)), from x0 = min(W - cw, max(0, round((bx0 + bx1 - cw) / 2))), likewise y0 (bx1, by1 exclusive).`,
       `Resize to ${width} x ${height}: ${RESAMPLE}.`,
       channels === 1 ? `One channel: round(${GREY}).` : 'Keep R, G, B.',
     ]

@@ -1,0 +1,108 @@
+/**
+ * The page's photo preprocessing on photos as people take them: CIFAR-10 test pictures (never
+ * seen in training) saved in several styles (./photo-style-variants.ts), each file decoded as the
+ * page decodes it (scripts/training/folder/image-file.ts: EXIF orientation applied, scaled to the
+ * page's working size), preprocessed by src/image's preprocessFor and classified by the plaintext
+ * forward pass of the shipped model. Compared, per style, with the plaintext model on the
+ * original 32x32 pictures. The encrypted evaluation agrees with the plaintext forward pass on
+ * the same input (npm run bench measures that agreement), so the plaintext pass on the
+ * preprocessed input stands for the app's answer.
+ *
+ *   npm run bench:photo-styles -- [--images 100] [--styles originals,screenshot,...] [--model cifar10-cnn] [--label after] [--out docs/benchmarks/photo-styles]
+ *
+ * Picture k of the set is test image k * floor(10000 / images). Writes <out>/<date>-<label>.json
+ * when --label is given.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { cpus, totalmem } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { loadCifar10 } from '../../src/datasets'
+import { loadModelDir, MODELS_DIR } from '../../src/datasets/model-files'
+import { preprocessFor } from '../../src/image/pipeline'
+import { argmax, forward, normalise } from '../../src/model/forward'
+import { helpIfAsked } from '../help'
+import { decodeImageFile } from '../training/folder/image-file'
+import { STYLES, variant, type Style } from './photo-style-variants'
+helpIfAsked(import.meta.url)
+
+const { values: args } = parseArgs({
+  options: {
+    images: { type: 'string', default: '100' },
+    model: { type: 'string', default: 'cifar10-cnn' },
+    styles: { type: 'string', default: STYLES.join(',') },
+    label: { type: 'string' },
+    out: { type: 'string', default: 'docs/benchmarks/photo-styles' },
+  },
+})
+
+interface StyleResult {
+  n: number
+  /** the plaintext model on the original 32x32 pictures: answers equal to the true label */
+  plaintextOriginalsCorrect: number
+  /** the page's pipeline on the styled files: answers equal to the true label */
+  appCorrect: number
+  /** the page's answer equal to the plaintext answer on the original */
+  agreement: number
+  /** the picture numbers (k) whose answer differs from the plaintext answer on the original */
+  changed: number[]
+}
+
+const { manifest: m, weights: w } = await loadModelDir(join(MODELS_DIR, args.model))
+const test = loadCifar10({ splits: ['test'] }).test
+const count = Number(args.images)
+const step = Math.floor(test.count / count)
+const size = 32 * 32 * 3
+const styles = args.styles.split(',').map((s) => {
+  if (!(STYLES as readonly string[]).includes(s)) throw new Error(`unknown style ${s}; the styles: ${STYLES.join(', ')}`)
+  return s as Style
+})
+const results = Object.fromEntries(styles.map((s) => [s, { n: 0, plaintextOriginalsCorrect: 0, appCorrect: 0, agreement: 0, changed: [] as number[] }])) as Record<Style, StyleResult>
+const t0 = Date.now()
+for (let k = 0; k < count; k++) {
+  const i = k * step
+  const rgb32 = test.images.subarray(i * size, (i + 1) * size)
+  const label = test.labels[i]
+  const reference = argmax(forward(m, w, normalise(rgb32, m)))
+  for (const style of styles) {
+    const r = preprocessFor(m.input, decodeImageFile(variant(style, rgb32, k)))
+    const answer = r.ok ? argmax(forward(m, w, normalise(r.pixels, m))) : -1
+    const s = results[style]
+    s.n++
+    if (reference === label) s.plaintextOriginalsCorrect++
+    if (answer === label) s.appCorrect++
+    if (answer === reference) s.agreement++
+    else s.changed.push(k)
+  }
+}
+
+const total = styles.reduce(
+  (a, s) => ({ n: a.n + results[s].n, plaintextOriginalsCorrect: a.plaintextOriginalsCorrect + results[s].plaintextOriginalsCorrect, appCorrect: a.appCorrect + results[s].appCorrect, agreement: a.agreement + results[s].agreement }),
+  { n: 0, plaintextOriginalsCorrect: 0, appCorrect: 0, agreement: 0 },
+)
+const pct = (x: number, n: number) => ((100 * x) / n).toFixed(1).padStart(5)
+console.log(`${args.model}, ${count} test pictures, ${((Date.now() - t0) / 1000).toFixed(0)} s`)
+console.log('style          n  plaintext-originals  app   agreement')
+for (const s of styles) {
+  const r = results[s]
+  console.log(`${s.padEnd(13)} ${String(r.n).padStart(3)}  ${pct(r.plaintextOriginalsCorrect, r.n)}%              ${pct(r.appCorrect, r.n)}%  ${pct(r.agreement, r.n)}%`)
+}
+console.log(`${'overall'.padEnd(13)} ${String(total.n).padStart(3)}  ${pct(total.plaintextOriginalsCorrect, total.n)}%              ${pct(total.appCorrect, total.n)}%  ${pct(total.agreement, total.n)}%`)
+
+if (args.label) {
+  const date = new Date().toISOString()
+  const file = join(args.out, `${date.slice(0, 10)}-${args.label}.json`)
+  mkdirSync(args.out, { recursive: true })
+  const record = {
+    date,
+    machine: `${cpus()[0]?.model ?? 'unknown'}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB`,
+    command: `npm run bench:photo-styles -- ${process.argv.slice(2).join(' ')}`,
+    model: args.model,
+    contentHash: m.contentHash,
+    pictures: { count, testIndices: `k * ${step} for k in 0..${count - 1}` },
+    styles: results,
+    overall: total,
+  }
+  writeFileSync(file, JSON.stringify(record, null, 2) + '\n')
+  console.log(`wrote ${file}`)
+}
