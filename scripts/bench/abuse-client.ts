@@ -3,7 +3,9 @@
  * legitimate MNIST client that measures its answers and latency while an attack runs, and the
  * machine line of a result file.
  */
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
+import { dirname } from 'node:path'
 import { request as httpRequest } from 'node:http'
 import { connect } from 'node:net'
 import { cpus, totalmem } from 'node:os'
@@ -149,3 +151,10 @@ export function bodyFlood(ports: number[], count: number, model: string, declare
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** Writes a bench result (its folder made if need be) and prints it. */
+export function writeResult(path: string, result: object): void {
+  mkdirSync(dirname(path), { recursive: true })
+  writeFileSync(path, JSON.stringify(result, null, 2) + '\n')
+  console.log(JSON.stringify(result, null, 2))
+}

@@ -14,7 +14,6 @@
  *   turn, as fast as it can, within one rate-limit window: how many were answered against the limit.
  * Writes docs/benchmarks/abuse/distributed.json.
  */
-import { mkdirSync, writeFileSync } from 'node:fs'
 import { connect, type Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { Redis } from 'ioredis'
@@ -28,7 +27,7 @@ import { loadModels } from '../../src/datasets/model-files'
 import { KeyOwner } from '../../src/he/key-owner'
 import { publicModel } from '../../src/he/public-model'
 import { normalise } from '../../src/model/forward'
-import { bodyFlood, LegitClient, machine, openSession, ratio, rssMiB, send, sleep } from './abuse-client'
+import { bodyFlood, LegitClient, machine, openSession, ratio, rssMiB, send, sleep, writeResult } from './abuse-client'
 
 const OUT = 'docs/benchmarks/abuse/distributed.json'
 const LEGIT = '127.0.0.10'
@@ -208,9 +207,7 @@ try {
     limitAcrossReplicas: { attack: 'one address: GET /models (1 point each) to both replicas in turn, 8 at a time, within one rate-limit window', ...limits },
     targets: { answeredShareAtLeast: 0.95, medianVsIdleAtMost: 3, overLimitAtMost: 0.1 },
   }
-  mkdirSync('docs/benchmarks/abuse', { recursive: true })
-  writeFileSync(OUT, JSON.stringify(result, null, 2) + '\n')
-  console.log(JSON.stringify(result, null, 2))
+  writeResult(OUT, result)
 } finally {
   owner.dispose()
   await stopAll()

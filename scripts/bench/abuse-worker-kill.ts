@@ -7,7 +7,6 @@
  * are read before, during and after. Writes docs/benchmarks/abuse/worker-kill.json.
  * Heavy: each worker builds cifar10-cnn (gigabytes, tens of seconds) before the server is ready.
  */
-import { mkdirSync, writeFileSync } from 'node:fs'
 import { performance } from 'node:perf_hooks'
 import { parse, sample } from '../../server/test-support/prometheus'
 import { modelsDirWith, startApiReplica } from '../../server/test-support/processes'
@@ -18,7 +17,7 @@ import { loadModels } from '../../src/datasets/model-files'
 import { KeyOwner } from '../../src/he/key-owner'
 import { publicModel } from '../../src/he/public-model'
 import { normalise } from '../../src/model/forward'
-import { LegitClient, machine, openSession, ratio, rssMiB, send, sleep } from './abuse-client'
+import { LegitClient, machine, openSession, ratio, rssMiB, send, sleep, writeResult } from './abuse-client'
 
 const OUT = 'docs/benchmarks/abuse/worker-kill.json'
 const LEGIT = '127.0.0.10'
@@ -114,9 +113,7 @@ try {
     },
     targets: { answeredShareAtLeast: 0.95, medianVsIdleAtMost: 3, workerRestartsByDeadline: 0 },
   }
-  mkdirSync('docs/benchmarks/abuse', { recursive: true })
-  writeFileSync(OUT, JSON.stringify(result, null, 2) + '\n')
-  console.log(JSON.stringify(result, null, 2))
+  writeResult(OUT, result)
 } finally {
   mnistOwner.dispose()
   cifarOwner.dispose()

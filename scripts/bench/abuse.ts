@@ -13,14 +13,13 @@
  * The worker-kill attack (CIFAR-10 images) is `npm run bench:abuse:worker-kill`, distributed mode
  * `npm run bench:abuse:distributed`.
  */
-import { mkdirSync, writeFileSync } from 'node:fs'
 import { connect, type Socket } from 'node:net'
 import { buildApp } from '../../server/app'
 import { loadModels } from '../../src/datasets/model-files'
 import { paths } from '../../src/api/wire'
 import { KeyOwner } from '../../src/he/key-owner'
 import { publicModel } from '../../src/he/public-model'
-import { bodyFlood as bodyFloodOn, LegitClient, machine, ratio, send as sendFrom } from './abuse-client'
+import { bodyFlood as bodyFloodOn, LegitClient, machine, ratio, send as sendFrom, writeResult } from './abuse-client'
 
 const OUT = 'docs/benchmarks/abuse/embedded.json'
 const LEGIT = '127.0.0.10'
@@ -117,9 +116,7 @@ try {
     },
     sessions: { attack: '16 addresses x 4 key uploads into a store sized for 48 key sets, then a new client', ...sessions, legit: duringSessions, medianVsIdle: ratio(duringSessions, idle) },
   }
-  mkdirSync('docs/benchmarks/abuse', { recursive: true })
-  writeFileSync(OUT, JSON.stringify(result, null, 2) + '\n')
-  console.log(JSON.stringify(result, null, 2))
+  writeResult(OUT, result)
 } finally {
   owner.dispose()
   await app.close()

@@ -5,7 +5,7 @@ import { medianRun, summarise, type Lhr } from './lighthouse-summary'
 function lhr(performance: number, cls: number): Lhr {
   return {
     lighthouseVersion: '12.8.2',
-    fetchTime: '2026-01-01T00:00:00.000Z',
+    fetchTime: new Date(0).toISOString(),
     configSettings: { formFactor: 'mobile', throttlingMethod: 'simulate' },
     categories: {
       performance: { title: 'Performance', score: performance, auditRefs: [{ id: 'cumulative-layout-shift', weight: 25 }, { id: 'first-contentful-paint', weight: 10 }, { id: 'diagnostics', weight: 0 }] },
