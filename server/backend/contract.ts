@@ -47,7 +47,8 @@ export interface Evaluation {
   /** distributed mode asks Redis where a waiting job stands: a promise then */
   progress(requestId: string): PoolJobState | undefined | Promise<PoolJobState | undefined>
   cancel(requestId: string): boolean
-  validateKeys(session: string, model: string, keys: Uint8Array, requestId?: string): Promise<void>
+  /** options.client: who uploads (distributed mode counts the validation in that client's turn) */
+  validateKeys(session: string, model: string, keys: Uint8Array, requestId?: string, options?: Pick<ClassifyOptions, 'client'>): Promise<void>
   classify(
     session: string,
     model: string,

@@ -1,15 +1,15 @@
 /**
  * Admission in distributed mode, across API replicas: two replicas (two buildApp instances on one
- * real redis-server) and one evaluator process with one worker. QUEUE_MAX counts the shared
- * BullMQ queue, every replica's jobs, and the admissions on their way in; the cost-weighted rate limit is one count in Redis that
- * every replica charges.
+ * real redis-server) and one evaluator process with one worker (stopped while a test fills the
+ * queue). QUEUE_MAX counts the shared BullMQ queue, every replica's jobs, and the admissions on
+ * their way in; the cost-weighted rate limit is one count in Redis that every replica charges.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
 import { join } from 'node:path'
 import { buildApp } from '../app'
-import { headers, paths, type JobProgress } from '../../src/api/wire'
+import { headers, paths } from '../../src/api/wire'
 import { KeyOwner } from '../../src/he/key-owner'
 import { argmax } from '../../src/model/forward'
 import { loadModelDir, MODELS_DIR, type ModelFiles } from '../../src/datasets/model-files'
@@ -32,11 +32,16 @@ let client: Redis
 let evaluator: ServiceProcess
 const apps: FastifyInstance[] = []
 
-async function replica(options: { queueMax?: number; rateLimitMax?: number; maxQueriesPerClient?: number } = {}): Promise<FastifyInstance> {
+async function replica(options: { queueMax?: number; queueWaitMs?: number; rateLimitMax?: number; maxQueriesPerClient?: number } = {}): Promise<FastifyInstance> {
   const app = await buildApp({ models: new Map([[MODEL, model]]), redisUrl: redis.url, rateLimitMax: 0, jobMacKey: TEST_JOB_MAC_KEY, ...options })
   await app.blindfold.evaluation.ready
   apps.push(app)
   return app
+}
+
+/** Jobs waiting in the shared queue: BullMQ's wait list and its prioritized set. */
+async function waitingJobs(): Promise<number> {
+  return (await client.llen(`bull:${QUEUE_NAME}:wait`)) + (await client.zcard(`bull:${QUEUE_NAME}:prioritized`))
 }
 
 function post(app: FastifyInstance, session: string, requestId: string, x: Float64Array) {
@@ -68,17 +73,14 @@ afterAll(async () => {
 
 describe('admission across replicas (distributed mode)', () => {
   it('answers 503 overloaded with Retry-After once the shared queue holds QUEUE_MAX jobs, whichever replica asks', async () => {
-    const [a, b] = [await replica({ queueMax: 2 }), await replica({ queueMax: 2 })]
+    // the jobs wait while no evaluator runs: the queue bound is out of the way
+    const [a, b] = [await replica({ queueMax: 3, queueWaitMs: WAIT_MS }), await replica({ queueMax: 3, queueWaitMs: WAIT_MS })]
     const session = await newSession(a, owner)
     const [d1, d2, d3, d4] = digits(model, 40, 4)
-    // one evaluator with one worker: the first runs, the next two wait (one through each replica)
-    const running = post(a, session, 'admit-running-001', d1.x)
-    await until(async () => {
-      const g = await a.inject({ method: 'GET', url: paths.job(session, 'admit-running-001') })
-      return g.statusCode === 200 && (g.json() as JobProgress).state === 'running'
-    }, 'the first job running')
-    const waiting = [post(a, session, 'admit-waiting-001', d2.x), post(b, session, 'admit-waiting-002', d3.x)]
-    await until(async () => (await client.llen(`bull:${QUEUE_NAME}:wait`)) >= 2, 'two jobs waiting')
+    // no evaluator runs while the queue fills, so none of its jobs leaves it: three wait, through both replicas
+    await evaluator.stop()
+    const waiting = [post(a, session, 'admit-waiting-001', d1.x), post(b, session, 'admit-waiting-002', d2.x), post(a, session, 'admit-waiting-003', d3.x)]
+    await until(async () => (await waitingJobs()) >= 3, 'three jobs waiting')
     // the queue is full for both replicas
     for (const app of [a, b]) {
       const r = await post(app, session, 'admit-refused-001', d4.x)
@@ -86,8 +88,9 @@ describe('admission across replicas (distributed mode)', () => {
       expect(errorCode(r)).toBe('overloaded')
       expect(Number(r.headers['retry-after'])).toBeGreaterThan(0)
     }
-    // the admitted ones answer rightly
-    for (const [p, d] of [[running, d1], [waiting[0], d2], [waiting[1], d3]] as const) {
+    // the admitted ones answer rightly once an evaluator runs them
+    evaluator = await startEvaluator({ REDIS_URL: redis.url, MODELS_DIR: models.dir })
+    for (const [p, d] of [[waiting[0], d1], [waiting[1], d2], [waiting[2], d3]] as const) {
       const r = await p
       expect(r.statusCode).toBe(200)
       expect(argmax(owner.decrypt(new Uint8Array(r.rawPayload)))).toBe(d.expected)
@@ -95,21 +98,24 @@ describe('admission across replicas (distributed mode)', () => {
   }, PROCESS_TEST_MS)
 
   it('counts admissions on their way in: many at once never pass QUEUE_MAX together', async () => {
-    const waitList = `bull:${QUEUE_NAME}:wait`
+    const waitList = { wait: `bull:${QUEUE_NAME}:wait`, prioritized: `bull:${QUEUE_NAME}:prioritized` }
     const replicas = [new Redis(redis.url), new Redis(redis.url)]
     try {
       const ids = Array.from({ length: 20 }, (_, k) => `admit-race-${String(k).padStart(6, '0')}`)
       const tries = await Promise.allSettled(ids.map((id, k) => admitToQueue(replicas[k % 2], waitList, id, 3)))
       const admitted = ids.filter((_, k) => tries[k].status === 'fulfilled')
       expect(admitted).toHaveLength(3)
+      // each admitted job counts as its client's (one client here): its priority is its place in that count
+      const priorities = tries.filter((t) => t.status === 'fulfilled').map((t) => (t as PromiseFulfilledResult<number>).value)
+      expect(priorities.sort()).toEqual([1, 2, 3])
       for (const t of tries.filter((t) => t.status === 'rejected')) expect((t as PromiseRejectedResult).reason).toMatchObject({ statusCode: 503, code: 'overloaded' })
       // a place given back is free for the next
       await expect(admitToQueue(replicas[0], waitList, 'admit-race-late01', 3)).rejects.toMatchObject({ code: 'overloaded' })
       leaveAdmission(replicas[0], admitted[0])
       await until(async () => (await client.zscore(redisKeys.admitting, admitted[0])) === null, 'the place given back')
-      await expect(admitToQueue(replicas[1], waitList, 'admit-race-late02', 3)).resolves.toBeUndefined()
+      await expect(admitToQueue(replicas[1], waitList, 'admit-race-late02', 3)).resolves.toBe(4)
     } finally {
-      await client.del(redisKeys.admitting)
+      await client.del(redisKeys.admitting, redisKeys.inFlight(''), redisKeys.inFlightClients)
       for (const r of replicas) await r.quit()
     }
   }, PROCESS_TEST_MS)

@@ -111,10 +111,10 @@ async function untilState(app: FastifyInstance, session: string, requestId: stri
   }
 }
 
-/** until BullMQ's wait list holds `count` jobs ('queued' is reported from the POST on, before the enqueue is done) */
+/** until the shared queue (BullMQ's wait list and prioritized set) holds `count` jobs ('queued' is reported from the POST on, before the enqueue is done) */
 async function untilWaiting(count: number): Promise<void> {
   const end = Date.now() + RECOVER_MS
-  while ((await client.llen(`bull:${QUEUE_NAME}:wait`)) < count) {
+  while ((await client.llen(`bull:${QUEUE_NAME}:wait`)) + (await client.zcard(`bull:${QUEUE_NAME}:prioritized`)) < count) {
     if (Date.now() > end) throw new Error(`the queue never held ${count} waiting jobs`)
     await new Promise((r) => setTimeout(r, 2))
   }

@@ -18,6 +18,8 @@ export type JobEnd =
   /** finished; `result` is BullMQ's return value, absent for a job removed before this poll (its response still waits) */
   | { kind: 'completed'; result?: unknown }
   | { kind: 'failed'; reason: string | undefined }
+  /** a newcomer took its place in the full queue (its flag verified): removed before it ran */
+  | { kind: 'displaced' }
   /** Redis no longer holds the job (restarted empty) */
   | { kind: 'gone' }
 
@@ -27,6 +29,8 @@ export interface FollowContext {
   redis: Redis
   /** false once the caller stopped waiting (timeout, abort, close): following ends quietly */
   stillLive(): boolean
+  /** whether a job Redis no longer holds was displaced by a newcomer (queue-admission.ts) */
+  wasDisplaced(jobId: string): Promise<boolean>
   ended(end: JobEnd): void
 }
 
@@ -65,7 +69,8 @@ export function followJob(job: Job<EvalJobData, EvalJobResult, EvalJobName>, c: 
         if (!j) {
           // removed (or expired) after it finished, before this poll: a classification's response still waits
           if (job.name === 'classify' && (await c.redis.exists(redisKeys.result(jobId))) === 1) return end({ kind: 'completed' })
-          if (c.stillLive()) end({ kind: 'gone' })
+          const displaced = await c.wasDisplaced(jobId)
+          if (c.stillLive()) end({ kind: displaced ? 'displaced' : 'gone' })
           return
         }
         if (state === 'completed') end({ kind: 'completed', result: j.returnvalue })

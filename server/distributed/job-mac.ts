@@ -1,16 +1,16 @@
 /**
  * What makes Redis an untrusted store for jobs: a key shared by the API replicas and the
  * evaluators (JOB_MAC_KEY, never in Redis) binds each job to its request, each result to its job
- * and each cancel flag to its job, so that whoever can write to Redis cannot swap a request,
- * inject a job, forge an answer or cancel someone else's job: each of those ends in an error,
- * never in a wrong answer.
+ * and each cancel or displacement flag to its job, so that whoever can write to Redis cannot swap
+ * a request, inject a job, forge an answer or cancel someone else's job: each of those ends in an
+ * error, never in a wrong answer.
  *
  * - A job's data carries the SHA-256 of its request container (for a key validation: of the
  *   uploaded key container) and an HMAC-SHA-256 over the job id, its op, session, model and that
  *   hash. The session id itself rides sealed (AES-256-GCM), so a finished job that BullMQ keeps
  *   a while holds no bearer token in the clear.
  * - A result carries an HMAC over the job id and the SHA-256 of the response container.
- * - A cancel flag's value is an HMAC over the job id.
+ * - A cancel flag's value is an HMAC over the job id, and so is a displacement flag's.
  * Two keys are derived from the shared secret (HKDF-SHA-256): one for MACs, one for sealing.
  */
 import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto'

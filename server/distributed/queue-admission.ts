@@ -1,39 +1,235 @@
 /**
- * QUEUE_MAX in distributed mode, counted atomically across API replicas: a job first holds a
- * place (redisKeys.admitting, a sorted set of job ids by Redis time), then the jobs waiting in
- * BullMQ's list and the places held are counted in one transaction, so replicas admitting at
- * once see each other instead of each reading the same free places. The place is given back once
- * the job waits in the queue (where it counts as waiting), or was refused; one held by a replica
- * that died on the way in lapses after ADMIT_HOLD_MS.
+ * Admission to the shared queue in distributed mode, counted atomically across API replicas by
+ * Lua scripts on Redis's own clock:
+ * - QUEUE_MAX: a job first holds a place (redisKeys.admitting, job ids by time), counted with the
+ *   jobs waiting in BullMQ (its wait list and its prioritized set) in the same script, so replicas
+ *   admitting at once see each other instead of each reading the same free places. The place is
+ *   given back once the job waits in the queue (where it counts as waiting), or was refused; one
+ *   held by a replica that died on the way in lapses after ADMIT_HOLD_MS.
+ * - Turns: the same script counts the job as its client's (redisKeys.inFlight: the client's jobs
+ *   waiting or running), and that count is the job's BullMQ priority, so a client with nothing in
+ *   flight goes ahead of every other client's backlog. The job leaves its client's count when its
+ *   POST ends (leaveShare), or, for a replica that died, at a lapse time past its longest wait.
+ * - Places: when the queue is full, the same script gives a newcomer the place of the waiting job
+ *   that would run last of the client holding the most places, if that client holds at least two
+ *   more than the newcomer. The job is then flagged (a MAC only the replicas can make) and
+ *   removed with BullMQ's own remove, which refuses a job an evaluator has taken; its replica
+ *   answers 503 overloaded.
+ * Why: docs/decisions/per-client-queue-share.md.
  */
+import { PRIORITY_LIMIT, type Queue } from 'bullmq'
 import type { Redis } from 'ioredis'
 import { HttpError } from '../http/http-error'
-import { redisKeys, storeUnavailable } from './redis-keys'
+import type { JobMac } from './job-mac'
+import { redisKeys, SESSION_PREFIX as P, storeUnavailable } from './redis-keys'
 
 /** How long an admission may hold its place before it lapses (longer than writing a request container takes). */
 const ADMIT_HOLD_MS = 30_000
+/** How long a displacement flag waits for the displaced job's replica to read it. */
+const DISPLACED_FLAG_MS = 10 * 60_000
 
-/** Holds a place for `jobId`, or throws 503 overloaded (holding none) when the waiting jobs and held places exceed `queueMax`. */
-export async function admitToQueue(redis: Redis, waitList: string, jobId: string, queueMax: number): Promise<void> {
-  const [seconds, micros] = await redis.time()
-  const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)
-  const counted = await redis
-    .multi()
-    .zremrangebyscore(redisKeys.admitting, '-inf', now - ADMIT_HOLD_MS)
-    .zadd(redisKeys.admitting, now, jobId)
-    .zcard(redisKeys.admitting)
-    .llen(waitList)
-    .exec()
-  if (!counted || counted.some(([e]) => e)) throw storeUnavailable()
-  const held = Number(counted[2][1])
-  const waiting = Number(counted[3][1])
-  if (waiting + held > queueMax) {
-    leaveAdmission(redis, jobId)
-    throw new HttpError(503, 'overloaded', 'all evaluators are busy and the queue is full', { 'retry-after': '2' })
+/** BullMQ's keys of the jobs waiting in the shared queue (Queue.keys). */
+export interface WaitingKeys {
+  wait: string
+  prioritized: string
+}
+
+/** The clock and lapse sweep every script starts with. */
+const NOW = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+`
+
+/**
+ * ARGV: wait key, prioritized key, jobId, queueMax, holdMs, client, lifetimeMs, displace (1: a
+ * full queue gives the newcomer the place of a job of the client holding the most). Answers {0}
+ * when refused (nothing held), else {the client's jobs in flight with this one} and, when it
+ * took another job's place, that job's id and client: that job is off its client's count
+ * already, so no second newcomer picks it, and the newcomer's place is held before the job is
+ * removed, so no other admission takes the place between the two.
+ */
+const ADMIT = `${NOW}
+local wait, prioritized, jobId, queueMax, holdMs, client, lifetimeMs, displace = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6], tonumber(ARGV[7]), ARGV[8]
+local admitting = '${redisKeys.admitting}'
+local index = '${redisKeys.inFlightClients}'
+redis.call('ZREMRANGEBYSCORE', admitting, '-inf', now - holdMs)
+local victim, holder = nil, nil
+if redis.call('LLEN', wait) + redis.call('ZCARD', prioritized) + redis.call('ZCARD', admitting) >= queueMax then
+  if displace ~= '1' then return {0} end
+  -- of the client with the most jobs waiting, the one BullMQ would run last
+  redis.call('ZREMRANGEBYSCORE', index, '-inf', now)
+  local mine, most = 0, 0
+  for _, c in ipairs(redis.call('ZRANGE', index, 0, -1)) do
+    local theirs = '${P}inflight:' .. c
+    redis.call('ZREMRANGEBYSCORE', theirs, '-inf', now)
+    local n, last, lastScore = 0, nil, -1
+    for _, id in ipairs(redis.call('ZRANGE', theirs, 0, -1)) do
+      local s = redis.call('ZSCORE', prioritized, id)
+      if s then
+        n = n + 1
+        s = tonumber(s)
+        if s > lastScore then last, lastScore = id, s end
+      end
+    end
+    if c == client then mine = n end
+    if n > most then most, holder, victim = n, c, last end
+  end
+  if victim == nil or most < mine + 2 then return {0} end
+  local theirs = '${P}inflight:' .. holder
+  redis.call('ZREM', theirs, victim)
+  if redis.call('ZCARD', theirs) == 0 then redis.call('ZREM', index, holder) end
+end
+redis.call('ZADD', admitting, now, jobId)
+local own = '${P}inflight:' .. client
+redis.call('ZREMRANGEBYSCORE', own, '-inf', now)
+redis.call('ZADD', own, now + lifetimeMs, jobId)
+local latest = tonumber(redis.call('ZRANGE', own, -1, -1, 'WITHSCORES')[2])
+redis.call('PEXPIREAT', own, latest)
+redis.call('ZADD', index, latest, client)
+local r = {redis.call('ZCARD', own)}
+if victim then r[2], r[3] = victim, holder end
+return r
+`
+
+/** ARGV: client, jobId. Takes the job off its client's count. */
+const LEAVE = `
+local own = '${P}inflight:' .. ARGV[1]
+redis.call('ZREM', own, ARGV[2])
+if redis.call('ZCARD', own) == 0 then redis.call('ZREM', '${redisKeys.inFlightClients}', ARGV[1]) end
+return 0
+`
+
+interface Scripts {
+  bfQueueAdmit(...args: (string | number)[]): Promise<(string | number)[]>
+  bfQueueLeave(client: string, jobId: string): Promise<number>
+}
+
+function scripted(redis: Redis): Redis & Scripts {
+  if (!('bfQueueAdmit' in redis)) {
+    redis.defineCommand('bfQueueAdmit', { numberOfKeys: 0, lua: ADMIT })
+    redis.defineCommand('bfQueueLeave', { numberOfKeys: 0, lua: LEAVE })
   }
+  return redis as Redis & Scripts
+}
+
+/** The answer to a newcomer refused by a full queue, and to a job whose place a newcomer took. */
+export function queueFull(displaced = false): HttpError {
+  const message = displaced ? 'the queue is full and this client holds more of it than others' : 'all evaluators are busy and the queue is full'
+  return new HttpError(503, 'overloaded', message, { 'retry-after': '2' })
+}
+
+interface Admitted {
+  /** its BullMQ priority: the client's jobs in flight, this one included */
+  priority: number
+  /** the waiting job whose place it took, and that job's client */
+  displaced?: { jobId: string; client: string }
+}
+
+async function admit(redis: Redis, queue: WaitingKeys, jobId: string, queueMax: number, client: string, lifetimeMs: number, displace: boolean): Promise<Admitted> {
+  const r = await scripted(redis)
+    .bfQueueAdmit(queue.wait, queue.prioritized, jobId, queueMax, ADMIT_HOLD_MS, client, Math.ceil(lifetimeMs), displace ? 1 : 0)
+    .catch(() => {
+      throw storeUnavailable()
+    })
+  const held = Number(r[0])
+  if (held === 0) throw queueFull()
+  return { priority: Math.min(held, PRIORITY_LIMIT), ...(r[1] === undefined ? {} : { displaced: { jobId: String(r[1]), client: String(r[2]) } }) }
+}
+
+/**
+ * Holds a place for `jobId` and counts it as `client`'s (until leaveShare, or `lifetimeMs`):
+ * answers its BullMQ priority, the client's jobs in flight. Throws 503 overloaded (holding
+ * nothing) when the waiting jobs and held places reach `queueMax`.
+ */
+export async function admitToQueue(redis: Redis, queue: WaitingKeys, jobId: string, queueMax: number, client = '', lifetimeMs = ADMIT_HOLD_MS): Promise<number> {
+  return (await admit(redis, queue, jobId, queueMax, client, lifetimeMs, false)).priority
 }
 
 /** Gives the place back (the job waits in the queue now, or never will). */
 export function leaveAdmission(redis: Redis, jobId: string): void {
   void redis.zrem(redisKeys.admitting, jobId).catch(() => {})
+}
+
+/** Takes the job off its client's count (its POST ended). */
+export async function leaveShare(redis: Redis, client: string, jobId: string): Promise<void> {
+  await scripted(redis).bfQueueLeave(client, jobId)
+}
+
+/**
+ * The shared queue as one API replica sees it: admission with the per-client turns and
+ * displacement above, the waiting count and a waiting job's place.
+ */
+export class SharedQueue {
+  constructor(
+    private readonly redis: Redis,
+    private readonly queue: Pick<Queue, 'keys' | 'remove'>,
+    private readonly jobMac: JobMac,
+    private readonly queueMax: number,
+  ) {}
+
+  /**
+   * Admits `jobId` of `client` (its BullMQ priority), in a full queue in the place of a job of a
+   * client holding more of it; else throws 503 overloaded. The place is held until leavePlace.
+   */
+  async admit(jobId: string, client: string, lifetimeMs: number): Promise<number> {
+    const { priority, displaced } = await admit(this.redis, this.waiting, jobId, this.queueMax, client, lifetimeMs, true)
+    // Redis failing between the two leaves the queue one over QUEUE_MAX until a job leaves it
+    if (displaced) await this.displace(displaced.jobId).catch(() => {})
+    return priority
+  }
+
+  leavePlace(jobId: string): void {
+    leaveAdmission(this.redis, jobId)
+  }
+
+  /** Takes the job off its client's count; a failure (Redis down) leaves it to lapse. */
+  async leave(client: string, jobId: string): Promise<void> {
+    await leaveShare(this.redis, client, jobId).catch(() => {})
+  }
+
+  /** Whether a job Redis no longer holds was displaced by a newcomer (its flag verifies). */
+  async wasDisplaced(jobId: string): Promise<boolean> {
+    const flag = await this.redis.get(redisKeys.displaced(jobId)).catch(() => null)
+    return flag !== null && this.jobMac.verify(flag, 'displaced', jobId)
+  }
+
+  /** Jobs waiting for an evaluator, every replica's. */
+  async depth(): Promise<number> {
+    const [[, wait], [, prioritized]] = (await this.redis.multi().llen(this.waiting.wait).zcard(this.waiting.prioritized).exec()) as [[Error | null, number], [Error | null, number]]
+    return Number(wait) + Number(prioritized)
+  }
+
+  /**
+   * Jobs ahead of this one in the shared queue, every replica's: BullMQ's workers take the wait
+   * list first (jobs pushed on the left, taken from the right), then the prioritized set by
+   * score. 0 when the job no longer waits, or Redis does not answer; a job still on its way in
+   * counts every waiting job as ahead of it.
+   */
+  async jobsAhead(jobId: string, enqueued: boolean): Promise<number> {
+    try {
+      if (!enqueued) return await this.depth()
+      const { wait, prioritized } = this.waiting
+      const [[, length], [, at], [, rank]] = (await this.redis.multi().llen(wait).lpos(wait, jobId).zrank(prioritized, jobId).exec()) as [
+        [Error | null, number],
+        [Error | null, number | null],
+        [Error | null, number | null],
+      ]
+      if (typeof at === 'number') return Math.max(0, length - 1 - at)
+      return typeof rank === 'number' ? length + rank : 0
+    } catch {
+      return 0
+    }
+  }
+
+  private get waiting(): WaitingKeys {
+    return { wait: this.queue.keys.wait, prioritized: this.queue.keys.prioritized }
+  }
+
+  /** Flags and removes the job whose place a newcomer took (its replica answers 503 overloaded). */
+  private async displace(jobId: string): Promise<void> {
+    const flag = redisKeys.displaced(jobId)
+    await this.redis.set(flag, this.jobMac.mac('displaced', jobId), 'PX', DISPLACED_FLAG_MS)
+    // BullMQ's remove answers 0 for a job an evaluator took meanwhile: it runs, and its place is free all the same
+    if ((await this.queue.remove(jobId, { removeChildren: false })) !== 1) await this.redis.del(flag)
+  }
 }

@@ -8,9 +8,13 @@
  *   the response container itself waits in Redis under redisKeys.result, read and deleted here
  *   (job-wire.ts). A job's wait in the queue is bounded by QUEUE_WAIT_MS, its run by its
  *   evaluation deadline with room for a takeover (job-timing.ts); past either, 504.
+ * - Turns and places (queue-admission.ts): each job's BullMQ priority is the number of jobs its
+ *   client (the session's owner) has in flight, counted in Redis across replicas, so a client
+ *   with nothing queued goes ahead of another's backlog; a full queue gives a newcomer the place
+ *   of a job of the client holding the most, and that job answers 503 overloaded.
  * - Progress: the evaluator's job.updateProgress reaches this replica as a QueueEvents
  *   'progress' event; progress() answers from what was heard last, and for a waiting job asks
- *   Redis how many jobs are ahead of it in BullMQ's wait list (queuePosition). Jobs are
+ *   Redis how many jobs are ahead of it in the shared queue (queuePosition). Jobs are
  *   followed by the replica whose POST is open (the job registry is per replica).
  * - Readiness: besides Redis, at least one evaluator must be connected to the queue (BullMQ's
  *   getWorkersCount, read every few seconds): without one every request would wait for its
@@ -35,7 +39,7 @@ import { followJob, type JobEnd } from './follow-job'
 import { integrityFailed, type JobMac } from './job-mac'
 import { connection, failFast, QUEUE_NAME, redisKeys, storeUnavailable } from './redis-keys'
 import { runningWaitMs, type JobTiming } from './job-timing'
-import { admitToQueue, leaveAdmission } from './queue-admission'
+import { queueFull, SharedQueue } from './queue-admission'
 import { Deadlines } from '../pool/deadlines'
 
 export interface QueueEvaluationOptions {
@@ -93,6 +97,8 @@ export class QueueEvaluation implements Evaluation {
   private readonly redis: Redis
   private readonly queue: Queue<EvalJobData, EvalJobResult, EvalJobName>
   private readonly events: QueueEvents
+  /** admission, per-client turns and displacement in the shared queue */
+  private readonly shared: SharedQueue
   private readonly live = new Map<string, Live>()
   private readonly keyBytes = new Map<string, number>()
   private seededReadAt = 0
@@ -109,6 +115,7 @@ export class QueueEvaluation implements Evaluation {
     // producer: fail fast while Redis is down (503), as BullMQ advises for request paths
     this.queue = new Queue(QUEUE_NAME, { connection: connection(options.redisUrl, failFast) })
     this.queue.on('error', () => {})
+    this.shared = new SharedQueue(this.redis, this.queue, options.jobMac, options.queueMax)
     // QueueEvents blocks on XREAD: its own connection, retrying for ever
     this.events = new QueueEvents(QUEUE_NAME, { connection: connection(options.redisUrl, { maxRetriesPerRequest: null }) })
     this.events.on('error', () => {})
@@ -159,7 +166,7 @@ export class QueueEvaluation implements Evaluation {
 
   /** Jobs waiting in the shared queue, every replica's (this replica's own count while Redis is down). */
   async queueDepth(): Promise<number> {
-    return this.queue.getWaitingCount().catch(() => this.queued)
+    return this.shared.depth().catch(() => this.queued)
   }
 
   /** As the evaluators measured it at load (they publish it in Redis); undefined before any has. */
@@ -172,27 +179,8 @@ export class QueueEvaluation implements Evaluation {
   async progress(requestId: string): Promise<PoolJobState | undefined> {
     const job = this.live.get(requestId)
     if (!job) return undefined
-    if (job.state === 'queued') return { state: 'queued', queuePosition: await this.jobsAhead(requestId, job.enqueued) }
+    if (job.state === 'queued') return { state: 'queued', queuePosition: await this.shared.jobsAhead(requestId, job.enqueued) }
     return { state: 'running', done: job.done, stage: job.stage }
-  }
-
-  /**
-   * Jobs ahead of this one in BullMQ's wait list, every replica's: BullMQ pushes new jobs on the
-   * left and its workers take from the right, so the jobs ahead are those to the right. 0 when
-   * the job is no longer waiting there, or Redis does not answer. A job still on its way in
-   * will have every waiting job ahead of it.
-   */
-  private async jobsAhead(jobId: string, enqueued: boolean): Promise<number> {
-    try {
-      if (!enqueued) return await this.redis.llen(this.queue.keys.wait)
-      const [[, length], [, at]] = (await this.redis.multi().llen(this.queue.keys.wait).lpos(this.queue.keys.wait, jobId).exec()) as [
-        [Error | null, number],
-        [Error | null, number | null],
-      ]
-      return typeof at === 'number' ? Math.max(0, length - 1 - at) : 0
-    } catch {
-      return 0
-    }
   }
 
   cancel(requestId: string): boolean {
@@ -204,13 +192,14 @@ export class QueueEvaluation implements Evaluation {
     return true
   }
 
-  async validateKeys(session: string, model: string, keys: Uint8Array, requestId?: string): Promise<void> {
+  async validateKeys(session: string, model: string, keys: Uint8Array, requestId?: string, options: Pick<ClassifyOptions, 'client'> = {}): Promise<void> {
     // the evaluator reads the keys from here; the session store writes them again once valid
     const pending = redisKeys.pending(session)
     const bytes = Buffer.from(keys.buffer, keys.byteOffset, keys.byteLength)
     const jobId = requestId ?? randomUUID()
     try {
-      await this.run('validate', sealJob(this.options.jobMac, jobId, 'validate', session, model, keys), jobId, undefined, async () => {
+      // in the uploader's turn: a new client's keys do not wait behind another's backlog
+      await this.run('validate', sealJob(this.options.jobMac, jobId, 'validate', session, model, keys), jobId, options.client ?? '', undefined, async () => {
         await this.redis.set(pending, bytes, 'PX', FLAG_TTL_MS)
       })
     } finally {
@@ -231,8 +220,8 @@ export class QueueEvaluation implements Evaluation {
     const bytes = Buffer.from(request.buffer, request.byteOffset, request.byteLength)
     let r: EvalJobResult
     try {
-      r = await this.run('classify', sealJob(this.options.jobMac, jobId, 'classify', session, model, request), jobId, options.onProgress, async () => {
-        await this.redis.set(requestKey, bytes, 'PX', this.longestWaitMs(model) + FLAG_TTL_MS)
+      r = await this.run('classify', sealJob(this.options.jobMac, jobId, 'classify', session, model, request), jobId, options.client ?? '', options.onProgress, async () => {
+        await this.redis.set(requestKey, bytes, 'PX', this.longestWaitMs(model, 'classify') + FLAG_TTL_MS)
       })
     } finally {
       // a retry of the job (its evaluator died) still needs it until the POST ends
@@ -264,13 +253,15 @@ export class QueueEvaluation implements Evaluation {
   }
 
   /**
-   * Enqueues a job under `jobId` (after `before`, which writes what the job reads) and waits for
-   * its answer, mapped to the pool's errors. The job is followed (progress, cancel) from the call on.
+   * Enqueues a job of `client` under `jobId` (after `before`, which writes what the job reads) and
+   * waits for its answer, mapped to the pool's errors. The job is followed (progress, cancel) from
+   * the call on, and counts as its client's until it is answered.
    */
   private run(
     name: EvalJobName,
     data: EvalJobData,
     jobId: string,
+    client: string,
     onProgress?: ClassifyOptions['onProgress'],
     before: () => Promise<void> = async () => {},
   ): Promise<EvalJobResult> {
@@ -281,7 +272,8 @@ export class QueueEvaluation implements Evaluation {
         settled = true
         clearTimeout(timer)
         this.live.delete(jobId)
-        f()
+        // the client's count drops before it is answered: its next job finds its turn already
+        void this.shared.leave(client, jobId).finally(f)
       }
       const timeout = (message: string) => () => {
         // nobody will read the answer: the job stops wherever it is
@@ -291,12 +283,18 @@ export class QueueEvaluation implements Evaluation {
       }
       // in the queue: bounded as the pool bounds it; from its start: by its deadline, with room for a takeover
       let timer = setTimeout(timeout(`no evaluator was free within ${this.options.queueWaitMs} ms`), this.options.queueWaitMs)
-      // admission against the shared queue: a place held from the count until the job waits in it
-      const added = admitToQueue(this.redis, this.queue.keys.wait, jobId, this.options.queueMax)
-        .then(before)
-        .then(() =>
+      // admission against the shared queue: a place held from the count until the job waits in it,
+      // at the priority of its client's turn
+      const added = this.shared
+        .admit(jobId, client, this.longestWaitMs(data.model, name))
+        .then(async (priority) => {
+          await before()
+          return priority
+        })
+        .then((priority) =>
           this.queue.add(name, data, {
             jobId,
+            priority,
             attempts: this.attempts,
             removeOnComplete: { age: 60, count: 1000 },
             removeOnFail: { age: 60, count: 1000 },
@@ -310,7 +308,11 @@ export class QueueEvaluation implements Evaluation {
           settle(() => reject(e instanceof HttpError ? e : storeUnavailable()))
           return undefined
         })
-        .finally(() => leaveAdmission(this.redis, jobId))
+        .finally(() => {
+          this.shared.leavePlace(jobId)
+          // answered while on its way in (a timeout, a close): its count is not left behind
+          if (settled) void this.shared.leave(client, jobId)
+        })
       const live: Live = {
         op: name,
         model: data.model,
@@ -336,6 +338,7 @@ export class QueueEvaluation implements Evaluation {
           queue: this.queue,
           redis: this.redis,
           stillLive: () => this.live.get(jobId) === live,
+          wasDisplaced: (id) => this.shared.wasDisplaced(id),
           ended: (e) => settle(() => this.ended(e, live, jobId, data, resolve, reject)),
         })
       })
@@ -349,6 +352,7 @@ export class QueueEvaluation implements Evaluation {
   private ended(e: JobEnd, live: Live, jobId: string, data: EvalJobData, resolve: (r: EvalJobResult) => void, reject: (e: Error) => void): void {
     if (live.cancelled) return reject(cancelledError())
     if (e.kind === 'gone') return reject(storeUnavailable())
+    if (e.kind === 'displaced') return reject(queueFull(true))
     if (e.kind === 'failed') {
       const error = errorOfReason(e.reason)
       // a cancel nobody asked for here was planted in Redis: an error, and not the client's own
@@ -392,9 +396,9 @@ export class QueueEvaluation implements Evaluation {
     return op === 'classify' ? this.deadlines.evaluationMs(model) : this.options.deadlineFloorMs
   }
 
-  /** The longest a replica waits for a classification of `model`, queue and reruns included. */
-  private longestWaitMs(model: string): number {
-    return this.options.queueWaitMs + runningWaitMs(this.deadlineMs(model, 'classify'), this.attempts, this.options.timing)
+  /** The longest a replica waits for a job, queue and reruns included. */
+  private longestWaitMs(model: string, op: EvalJobName): number {
+    return this.options.queueWaitMs + runningWaitMs(this.deadlineMs(model, op), this.attempts, this.options.timing)
   }
 
   /** The job left the queue (its 'active' event, or the first sign of it): records its wait once. */

@@ -33,6 +33,15 @@ export const redisKeys = {
    * Redis time), counted with the waiting jobs against QUEUE_MAX (queue-evaluation.ts admit)
    */
   admitting: `${P}admitting`,
+  /**
+   * a client's jobs waiting or running (a sorted set of job ids by lapse time), whose count is a
+   * new job's BullMQ priority (queue-admission.ts; the scripts there build this name themselves)
+   */
+  inFlight: (client: string) => `${P}inflight:${client}`,
+  /** the clients with jobs in flight (a sorted set by their latest lapse time), for displacement */
+  inFlightClients: `${P}inflight-clients`,
+  /** a waiting job whose place a newcomer took: its replica answers 503 overloaded (value: a MAC over the job id) */
+  displaced: (jobId: string) => `${P}displaced:${jobId}`,
   /** a classification the API asked to stop; the evaluator running it polls this */
   cancel: (jobId: string) => `${P}cancel:${jobId}`,
   /** bytes of a seeded key container for a model, as an evaluator measured it at load (GET /models cost) */

@@ -100,7 +100,7 @@ export async function sessionRoutes(fastify: FastifyInstance): Promise<void> {
       const keys = new Uint8Array(checkKeysBody(request.body))
       await sessions.admit(owner, keys.byteLength) // refuse before a worker spends time on the keys
       const id = SessionStore.newId()
-      await pool.validateKeys(id, name, keys, request.id)
+      await pool.validateKeys(id, name, keys, request.id, { client: owner })
       const session = await sessions.add(id, name, keys, owner)
       costs.keysAccepted(name, keys.byteLength)
       const body: SessionCreated = { sessionId: id, model: name, expiresAt: new Date(session.expiresAt).toISOString() }
