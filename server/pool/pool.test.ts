@@ -6,7 +6,7 @@
  * through the grace after the deadline is replaced. Dispatch: key
  * affinity lets later jobs go first, a bounded number of them; clients take
  * turns and a full queue gives a newcomer the place of the client holding the
- * most. A model too
+ * most; a client served recently finds a worker kept for it. A model too
  * large for a worker's SEAL heap stops the start with its size.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -246,21 +246,29 @@ describe('dispatch', () => {
   }, 300_000)
 })
 
+/**
+ * A pool whose clients ask for one image each under a label: `answered` lists the labels in the
+ * order they were answered, a failure as `label:status`.
+ */
+async function clientsOfOnePool(options: { poolSize: number; queueMax: number }) {
+  const faults = new InjectedFaults()
+  const { app, model } = await startApp({ ...options, queueWaitMs: 120_000, faults })
+  const owner = await KeyOwner.create(await publicModelOf(app))
+  const pool = poolOf(app)
+  const body = owner.encrypt(digits(model, 0, 1)[0].x)
+  const answered: string[] = []
+  const ask = (client: string, label: string) =>
+    pool.classify('s', model.manifest.name, owner.evaluationKeys, body, label, { client }).then(
+      () => answered.push(label),
+      (e: { statusCode?: number }) => answered.push(`${label}:${e.statusCode}`),
+    )
+  return { app, owner, pool, faults, answered, ask }
+}
+
 describe('clients in turn', () => {
   it("takes a newcomer's job before another client's backlog, and displaces the backlog's newest when the queue is full", async () => {
-    const faults = new InjectedFaults()
-    const { app, model } = await startApp({ poolSize: 1, queueMax: 2, queueWaitMs: 120_000, faults })
-    const owner = await KeyOwner.create(await publicModelOf(app))
+    const { app, owner, pool, faults, answered, ask } = await clientsOfOnePool({ poolSize: 1, queueMax: 2 })
     try {
-      const pool = poolOf(app)
-      const name = model.manifest.name
-      const body = owner.encrypt(digits(model, 0, 1)[0].x)
-      const answered: string[] = []
-      const ask = (client: string, label: string) =>
-        pool.classify('s', name, owner.evaluationKeys, body, label, { client }).then(
-          () => answered.push(label),
-          (e: { statusCode?: number; code?: string }) => answered.push(`${label}:${e.statusCode}`),
-        )
       // client A holds the only worker, then queues two more: the queue (2 places) is full
       faults.slowStages(120_000)
       const held = ask('a', 'a0')
@@ -278,6 +286,36 @@ describe('clients in turn', () => {
       await Promise.all(jobs)
       // A was served last (a0): B goes first although A's job is older
       expect(answered).toEqual(['a2:503', 'c1:503', 'a0:409', 'b1', 'a1'])
+      expect(pool.stats.replaced).toBe(0)
+    } finally {
+      owner.dispose()
+      await app.close()
+    }
+  }, 120_000)
+})
+
+describe('a worker kept for other clients', () => {
+  it('leaves a worker idle for a client served recently, which takes it ahead of the backlog of the client holding the other', async () => {
+    const { app, owner, pool, faults, answered, ask } = await clientsOfOnePool({ poolSize: 2, queueMax: 4 })
+    try {
+      await ask('b', 'b0')
+      // A's first job holds a worker; its second waits although the other worker is idle
+      faults.slowStages(120_000)
+      const jobs = [ask('a', 'a0')]
+      faults.slowStages(0)
+      await until(() => pool.busyWorkers().length === 1, "A's first job running")
+      jobs.push(ask('a', 'a1'))
+      expect(pool.queued).toBe(1)
+      expect(pool.busyWorkers()).toHaveLength(1)
+      // B comes back and takes the kept worker at once
+      jobs.push(ask('b', 'b1'))
+      expect(pool.queued).toBe(1)
+      expect(pool.busyWorkers()).toHaveLength(2)
+      await until(() => answered.includes('b1'), "B's second job answered")
+      expect(pool.queued).toBe(1)
+      pool.cancel('a0')
+      await Promise.all(jobs)
+      expect(answered).toEqual(['b0', 'b1', 'a0:409', 'a1'])
       expect(pool.stats.replaced).toBe(0)
     } finally {
       owner.dispose()

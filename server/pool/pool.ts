@@ -1,9 +1,10 @@
 /**
- * A pool of worker threads, each with its own SEAL instance (SEAL in WASM is
- * single-threaded): the queue and its dispatch. Jobs wait in a bounded FIFO, each for at most
- * the queue-wait bound; an idle worker that already holds the session's loaded keys is
- * preferred, so keys cross the thread boundary once per worker, not per image
- * (dispatch-rule.ts). An idle pool may share one image among its idle workers (shared-image.ts).
+ * A pool of worker threads, each with its own SEAL instance (SEAL in WASM is single-threaded):
+ * the queue and its dispatch. Jobs wait in a bounded queue, each for at most the queue-wait bound;
+ * clients take turns, one worker is kept for other recent clients (worker-reserve.ts), and an idle
+ * worker that already holds the session's loaded keys is preferred, so keys cross the thread
+ * boundary once per worker, not per image (dispatch-rule.ts). An idle pool may share one image
+ * among its idle workers (shared-image.ts).
  *
  * A job's evaluation deadline starts when a worker takes it (deadlines.ts): past it the job is
  * cancelled cooperatively and answered 504, and the worker serves on; only a worker still
@@ -37,7 +38,8 @@ import type { PoolOptions } from './pool-options'
 import { newStats, partDone, soloAnswered, type OutcomeContext } from './outcomes'
 import { startSharedImage } from './shared-image'
 import { buildOrder, nextBuild } from './build-order'
-import { serves, startSlot, type Slot } from './worker-slot'
+import { heldBy, serves, servingCount, startSlot, type Slot } from './worker-slot'
+import { WorkerReserve } from './worker-reserve'
 import type { ModelManifest } from '../../src/model/manifest'
 
 export type { JobOp } from './faults'
@@ -52,6 +54,7 @@ const MODEL_LOADING_RETRY_S = '5'
 export class WorkerPool {
   private readonly slots = new Set<Slot>()
   private readonly turns = new ClientTurns()
+  private readonly reserve = new WorkerReserve(() => this.dispatch())
   private readonly queue: Job[] = []
   /** classifications submitted with a request id, queued or running, by that id (progress, cancel) */
   private readonly live = new Map<string, Job>()
@@ -176,14 +179,7 @@ export class WorkerPool {
     return this.submit('validate', session, model, keys, undefined, requestId).then(() => undefined)
   }
 
-  classify(
-    session: string,
-    model: string,
-    keys: Uint8Array,
-    request: Uint8Array,
-    requestId?: string,
-    options: ClassifyOptions = {},
-  ): Promise<{ response: Uint8Array; ms: number; parts: number }> {
+  classify(session: string, model: string, keys: Uint8Array, request: Uint8Array, requestId?: string, options: ClassifyOptions = {}): Promise<Required<JobResult>> {
     return this.submit('classify', session, model, keys, request, requestId, options).then((r) => ({ response: r.response!, ms: r.ms, parts: r.parts }))
   }
 
@@ -197,6 +193,7 @@ export class WorkerPool {
 
   async close(): Promise<void> {
     this.closing = true
+    this.reserve.close()
     for (const job of this.queue.splice(0)) this.fail(job, new HttpError(503, 'overloaded', 'server is shutting down'))
     const exits = [...this.slots].map((slot) => {
       slot.terminatedFor = 'close'
@@ -215,7 +212,7 @@ export class WorkerPool {
           return reject(new HttpError(503, 'model_loading', `the workers are still building model ${model}`, { 'retry-after': MODEL_LOADING_RETRY_S }))
         }
       }
-      const idle = [...this.slots].some((s) => serves(s, model) && !s.job)
+      const idle = [...this.slots].some((s) => serves(s, model) && !s.job) && !this.heldBack(options.client, model, 1, false)
       if (!idle && this.queue.length >= this.options.queueMax) {
         const at = displacedBy(this.queue, options.client ?? '')
         if (at < 0) return reject(new HttpError(503, 'overloaded', 'all workers are busy and the queue is full', { 'retry-after': '2' }))
@@ -267,10 +264,10 @@ export class WorkerPool {
       if (slot.job || slot.building !== undefined || slot.retiring) continue
       const mine = fairShare(
         this.queue.filter((j) => serves(slot, j.model)),
-        (client) => [...this.slots].filter((s) => s.job !== undefined && (s.job.client ?? '') === client).length,
+        (client) => heldBy(this.slots, client),
         this.turns,
       )
-      if (mine.length === 0) continue
+      if (mine.length === 0 || this.heldBack(mine[0].client, mine[0].model, 1, true)) continue
       const at = takeFor(
         mine,
         (session) => slot.cached.has(session),
@@ -279,6 +276,7 @@ export class WorkerPool {
       if (at < 0) continue
       const [job] = this.queue.splice(this.queue.indexOf(mine[at]), 1)
       this.turns.served(job.client)
+      if (job.client !== undefined) this.reserve.served(job.client)
       if (job.op === 'classify') job.progress = { done: 0 }
       const keysSent = !slot.cached.has(job.session)
       this.options.observer?.dispatched?.({ op: job.op, model: job.model, queueWaitMs: performance.now() - job.enqueuedAt, keysSent })
@@ -313,8 +311,15 @@ export class WorkerPool {
   /** Idle workers that may share this job's image: only when sharing is on, and only with the queue empty. */
   private helpersFor(slot: Slot, job: Job): Slot[] {
     if (job.op !== 'classify' || !this.options.shareImages || this.queue.length > 0) return []
-    return [...this.slots].filter((o) => o !== slot && serves(o, job.model) && !o.job)
+    const idle = [...this.slots].filter((o) => o !== slot && serves(o, job.model) && !o.job)
+    return idle.filter((_, i) => !this.heldBack(job.client, job.model, 2 + i, false))
   }
+
+  /** Whether `more` workers for `model` would leave none for other clients (worker-reserve.ts; key validations, which have no client, never wait); `wake`: dispatch again when that ends. */
+  private heldBack(client: string | undefined, model: string, more: number, wake: boolean): boolean {
+    return client !== undefined && this.reserve.holdsBack(client, heldBy(this.slots, client) + more, servingCount(this.slots, model), wake)
+  }
+
 
   private run(slot: Slot, job: Job, withKeys: boolean): void {
     slot.job = job

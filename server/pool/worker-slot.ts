@@ -45,3 +45,13 @@ export function startSlot(
 export function serves(slot: Slot, model: string): boolean {
   return slot.models.has(model) && slot.building === undefined && !slot.retiring
 }
+
+/** Workers running a job of `client` now (jobs without a client count as one client, ''). */
+export function heldBy(slots: Iterable<Slot>, client: string | undefined): number {
+  return [...slots].filter((s) => s.job !== undefined && (s.job.client ?? '') === (client ?? '')).length
+}
+
+/** Workers that take jobs of `model`, busy or not. */
+export function servingCount(slots: Iterable<Slot>, model: string): number {
+  return [...slots].filter((s) => s.models.has(model) && s.building === undefined && !s.retiring).length
+}
