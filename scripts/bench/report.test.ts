@@ -39,7 +39,7 @@ describe('bench:report', () => {
   })
 
   it('has one row per shipped model in the README table', () => {
-    const shipped = readdirSync(join(ROOT, 'server/models')).filter((m) => existsSync(join(ROOT, 'server/models', m, 'manifest.json')))
+    const shipped = readdirSync(join(ROOT, 'server/models')).filter((m) => !m.startsWith('.') && existsSync(join(ROOT, 'server/models', m, 'manifest.json')))
     const table = renderModelTable()
     for (const name of shipped) expect(table).toContain(`\`${name}\``)
     expect(table.split('\n')).toHaveLength(2 + shipped.length)

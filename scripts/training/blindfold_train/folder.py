@@ -95,9 +95,10 @@ def serve_hint(out_dir, name):
 
 
 def finish(cfg, out_dir, onnx_path, work):
-    """Seals the exported model (HE parameters, plan, content hash), writes it as ONNX and, with
-    --samples N, gives it N example images per class from the test split."""
-    args = [os.path.abspath(out_dir), '--onnx', os.path.abspath(onnx_path)]
+    """Seals the exported model in out_dir (HE parameters, plan, content hash), writes it as ONNX
+    and, with --samples N, gives it N example images per class from the test split. out_dir is the
+    run's unfinished folder; the messages name cfg.out, where it goes when the run is done."""
+    args = [os.path.abspath(out_dir), '--onnx', os.path.abspath(onnx_path), '--final', cfg.out]
     if cfg.samples:
         args += ['--samples', os.path.join(work, 'samples'), '--per-class', str(cfg.samples)]
     try:

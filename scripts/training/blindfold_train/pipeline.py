@@ -6,7 +6,7 @@ import time
 import numpy as np
 import torch
 
-from . import folder
+from . import folder, model_folder
 from .arch import describe, parse_arch, shapes_through
 from .check import reference_check
 from .data import DATASETS, load_split, normalise
@@ -53,7 +53,9 @@ def training_record(cfg, ds, pad, flip, acc, n_test, n_params, epoch_times, wall
 
 def run(cfg):
     """Trains cfg.arch on cfg.dataset (or the images in cfg.data), exports it to cfg.out and checks
-    the export; a folder's model is then sealed and written as ONNX too."""
+    the export; a folder's model is then sealed and written as ONNX too. Everything is written to
+    a hidden sibling of cfg.out that becomes cfg.out only when the run succeeds (model_folder.py),
+    so a run cut short never leaves a half-written folder where the server reads models."""
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     np.random.seed(cfg.seed)
@@ -62,8 +64,25 @@ def run(cfg):
     t0 = time.time()
     # a folder of images the trainer cannot use stops the run before anything is written
     prepared = folder.prepare(cfg) if cfg.data else None
-    os.makedirs(cfg.out, exist_ok=True)
-    log_path = cfg.log or os.path.join(cfg.out, 'train.log')
+    out = model_folder.start(cfg.out)
+    try:
+        log = _train_into(cfg, out, prepared, gen, t0)
+    except BaseException:
+        print(f'the unfinished run is kept in {out} (the next run for {cfg.out} removes it)', flush=True)
+        raise
+    model_folder.publish(out, cfg.out)
+    if cfg.data:
+        log(folder.serve_hint(cfg.out, _name(cfg)))
+    log('ok')
+
+
+def _name(cfg):
+    return cfg.name or os.path.basename(os.path.normpath(cfg.out))
+
+
+def _train_into(cfg, out, prepared, gen, t0):
+    """The run's work, writing into the folder `out`; returns the run's logger."""
+    log_path = cfg.log or os.path.join(out, 'train.log')
     if os.path.exists(log_path):
         os.remove(log_path)
     log = Logger(log_path)
@@ -105,7 +124,7 @@ def run(cfg):
 
     meta = {
         'dataset': cfg.dataset,
-        'name': cfg.name or os.path.basename(os.path.normpath(cfg.out)),
+        'name': _name(cfg),
         'version': cfg.version,
         'packing': cfg.packing,
         # the server publishes the description: geometry only, no measured number
@@ -113,14 +132,13 @@ def run(cfg):
         'training': training_record(cfg, ds, pad, flip, acc, n_test, n_params, epoch_times, wall),
     }
     model.eval()
-    manifest = fold_and_export(model, layers, meta, cfg.out, ds)
+    manifest = fold_and_export(model, layers, meta, out, ds)
     manifest['training']['parameters'] = manifest['weights']['byteLength'] // 4
-    write_manifest(cfg.out, manifest)
+    write_manifest(out, manifest)
     log(f'exported {cfg.out}: weights.bin {manifest["weights"]["byteLength"]} bytes '
         f'({manifest["weights"]["byteLength"] // 4} floats), sha256 {manifest["weights"]["sha256"]}')
 
-    reference_check(model, cfg.out, manifest, data.xte, xte_u8, yte_u8, log)
+    reference_check(model, out, manifest, data.xte, xte_u8, yte_u8, log)
     if cfg.data:
-        folder.finish(cfg, cfg.out, cfg.onnx or os.path.join(cfg.out, f'{meta["name"]}.onnx'), prepared_dir)
-        log(folder.serve_hint(cfg.out, meta['name']))
-    log('ok')
+        folder.finish(cfg, out, cfg.onnx or os.path.join(out, f'{meta["name"]}.onnx'), prepared_dir)
+    return log

@@ -4,14 +4,14 @@
  * export, sealing and ONNX, then the exported model read back by the TypeScript side. And the
  * folders it refuses, with the message it gives.
  */
-import { spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { spawn, spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import jpeg from 'jpeg-js'
 import { PNG } from 'pngjs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { loadModelDir, type ModelFiles } from '../../../src/datasets/model-files'
+import { loadModelDir, loadModels, type ModelFiles } from '../../../src/datasets/model-files'
 import { preprocessFor } from '../../../src/image/pipeline'
 import { forward, normalise } from '../../../src/model/forward'
 import { ortLogits } from '../onnx/reference-check'
@@ -58,6 +58,8 @@ describe.skipIf(!hasTorch)('train:torch --data DIR', () => {
     expect(log).toMatch(/class 0 automobile: 10 train, 2 test/)
     expect(log).toMatch(/final test accuracy/)
     expect(log).toMatch(/sealed .* depth 3/)
+    // written in a hidden sibling and renamed into place: nothing of it is left beside the folder
+    expect(readdirSync(root).filter((n) => n.startsWith('.'))).toEqual([])
   })
 
   it('gives the model one example per class from the test split when asked', () => {
@@ -123,6 +125,29 @@ describe.skipIf(!hasTorch)('train:torch --data DIR', () => {
     expect(r.stderr).toMatch(/one class sub-folder \(cats\); a classifier needs at least 2/)
     // nothing written: a half-made folder under server/models would stop the server's start
     expect(existsSync(join(root, 'never'))).toBe(false)
+    expect(readdirSync(root).filter((n) => n.startsWith('.never'))).toEqual([])
+  })
+
+  it('leaves no served folder when the run is killed half-way, and the next run clears what it left', async () => {
+    const models = join(root, 'models')
+    mkdirSync(models)
+    const child = spawn(PYTHON, ['scripts/training/train.py', '--threads', '1', '--data', join(root, 'photos'), '--arch', 'c3s2p1-4,square,pool2,dense', '--epochs', '50', '--out', join(models, 'killed')], { stdio: 'ignore', env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } })
+    let gone = false
+    const exited = new Promise((resolve) => child.on('exit', resolve)).then(() => (gone = true))
+    const partial = join(models, `.killed.partial-${child.pid}`)
+    // killed once it writes into its model folder (its log opens there before the training)
+    while (!gone && !existsSync(join(partial, 'train.log'))) await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(gone).toBe(false)
+    child.kill('SIGKILL')
+    await exited
+    expect(readdirSync(models)).toEqual([`.killed.partial-${child.pid}`])
+    const warnings: string[] = []
+    expect((await loadModels(models, (line) => warnings.push(line))).size).toBe(0)
+    expect(warnings).toEqual([])
+    // the next run for the same folder removes it
+    const r = train('--data', join(root, 'photos'), '--arch', 'c3s2p1-4,square,pool2,dense', '--epochs', '1', '--train-limit', '6', '--out', join(models, 'killed'))
+    expect(r.status, r.stdout + r.stderr).toBe(0)
+    expect(readdirSync(models)).toEqual(['killed'])
   })
 })
 

@@ -2,7 +2,7 @@
  * A network too deep for the largest ring the project uses (N = 16384 at 128-bit security) is
  * refused naming the node whose layer first goes past it, before anything is sealed. Levels are
  * counted as src/he/params.ts counts them: one per linear run (convs, pools, dense layers with no
- * activation between) and one per activation.
+ * activation between) and one per activation or bilinear read-out (one ciphertext product).
  */
 import { heParamsForDepth } from '../../../src/he/params'
 import { OnnxImportError } from './import-error'
@@ -26,7 +26,7 @@ export function checkDepth(layers: PendingLayer[], opTypeOf: (node: string) => s
   let depth = 0
   let inRun = false
   for (const l of layers) {
-    if (l.type === 'square' || l.type === 'poly') {
+    if (l.type === 'square' || l.type === 'poly' || l.type === 'bilinear') {
       depth++
       inRun = false
     } else if (!inRun) {

@@ -1,17 +1,18 @@
 /**
  * An ONNX file in, a sealed model folder out: reads and translates the graph (refusing what
  * cannot run under CKKS), writes manifest + weights as the trainers' export does, seals them
- * (packing, HE parameters for the depth, plan, content hash: ../seal.ts) in a scratch folder,
- * checks the result against ONNX Runtime in plaintext and under encryption, and only then
- * moves the folder to `<modelsDir>/<name>`. Nothing is written there when any step fails.
+ * (packing, HE parameters for the depth, plan, content hash: ../seal.ts) in a hidden sibling of
+ * `<modelsDir>/<name>`, checks the result against ONNX Runtime in plaintext and under
+ * encryption, and only then renames it into place (../model-folder.ts). Nothing is served from
+ * there when any step fails or the run is interrupted.
  */
-import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import { loadModelDir, MODELS_DIR } from '../../../src/datasets/model-files'
 import { parseHeParams } from '../../../src/he/params'
 import { PREPROCESS_KINDS, type InputSpec, type Preprocess } from '../../../src/model/manifest'
 import { exportModel } from '../export-model'
+import { writeModelFolder } from '../model-folder'
 import { sealModel } from '../seal'
 import { checkDepth } from './depth-check'
 import { OnnxImportError } from './import-error'
@@ -47,6 +48,8 @@ export interface ImportResult {
   notes: string[]
   figures: CheckFigures
   seconds: number
+  /** seconds of each step, in order: reading and translating, export and sealing, the check against ORT, samples and the rename */
+  phases: Array<[string, number]>
 }
 
 const NAME = /^[a-z0-9][a-z0-9-]{0,63}$/
@@ -61,6 +64,13 @@ function perChannel(values: number[] | undefined, channels: number, fallback: nu
 
 export async function importOnnx(o: ImportOptions): Promise<ImportResult> {
   const started = performance.now()
+  const phases: Array<[string, number]> = []
+  let mark = started
+  const phase = (what: string) => {
+    const now = performance.now()
+    phases.push([what, (now - mark) / 1000])
+    mark = now
+  }
   if (!NAME.test(o.name)) throw new OnnxImportError(`--name ${o.name}: lower-case letters, digits and '-' only (it names the folder and the model in the API)`)
   if (!PREPROCESS_KINDS.includes(o.preprocess)) throw new OnnxImportError(`--preprocess must be one of ${PREPROCESS_KINDS.join(', ')}`)
   const target = join(o.modelsDir ?? MODELS_DIR, o.name)
@@ -68,7 +78,8 @@ export async function importOnnx(o: ImportOptions): Promise<ImportResult> {
   const graph = readOnnx(o.onnx)
   const t = translate(graph)
   const { layers, tensors } = toManifestLayers(t.layers)
-  const units = t.layers[t.layers.length - 1].type === 'dense' ? (layers[layers.length - 1] as { units: number }).units : 0
+  const end = t.layers[t.layers.length - 1]
+  const units = end.type === 'dense' || end.type === 'bilinear' ? end.units : 0
   if (o.classes.length !== units) throw new OnnxImportError(`--classes names ${o.classes.length} classes; the network gives ${units} logits`)
   const input: InputSpec = {
     height: t.input.height,
@@ -81,8 +92,9 @@ export async function importOnnx(o: ImportOptions): Promise<ImportResult> {
   const he = o.he && o.he !== 'auto' ? o.he : undefined
   if (he) parseHeParams(he)
   else checkDepth(t.layers, (n) => graph.nodes.find((x) => x.name === n)?.opType ?? '?')
-  const scratch = mkdtempSync(join(tmpdir(), `blindfold-import-${o.name}-`))
-  try {
+  phase('read and translate')
+  // filled as a hidden sibling of the target and renamed into place only once it passed every check
+  const { summary, figures } = await writeModelFolder(target, { replace: o.force }, async (scratch) => {
     await exportModel({
       out: scratch,
       name: o.name,
@@ -96,13 +108,13 @@ export async function importOnnx(o: ImportOptions): Promise<ImportResult> {
     })
     const summary = await sealModel(scratch, { he })
     const { manifest, weights, weightBytes } = await loadModelDir(scratch)
+    phase('export and seal')
     const figures = await checkAgainstOrt(o.onnx, manifest, weights, { images: o.images ?? 16, encryptedImages: o.encryptedImages ?? 4, weightBytes, droppedSoftmax: t.droppedSoftmax })
+    phase('check against ONNX Runtime (plaintext and encrypted)')
     if (!passes(figures)) throw new OnnxImportError(`the imported model does not match ONNX Runtime, nothing written: ${describeFigures(figures)}`)
     if (o.samples) copySamples(o.samples, o.classes, join(scratch, 'samples'))
-    if (existsSync(target)) rmSync(target, { recursive: true })
-    cpSync(scratch, target, { recursive: true })
-    return { dir: target, summary: summary.replace(scratch, target), notes: t.notes, figures, seconds: (performance.now() - started) / 1000 }
-  } finally {
-    rmSync(scratch, { recursive: true, force: true })
-  }
+    return { summary: summary.replace(scratch, target), figures }
+  })
+  phase('samples and rename into place')
+  return { dir: target, summary, notes: t.notes, figures, seconds: (performance.now() - started) / 1000, phases }
 }

@@ -14,10 +14,11 @@ export type PendingLayer = Named &
   (
     /** inChannels: the channels each filter reads (of its group: all channels / groups) */
     | { type: 'conv2d'; kernel: number; stride: number; padding: number; filters: number; groups: number; inChannels: number; weights: Float64Array; bias: Float64Array }
-    | { type: 'avgpool2d'; size: number }
+    | { type: 'avgpool2d'; size: number; stagger?: boolean }
     | { type: 'square' }
     | { type: 'poly'; coefficients: Float64Array }
     | { type: 'dense'; units: number; weights: Float64Array; bias: Float64Array }
+    | { type: 'bilinear'; units: number }
   )
 
 /** Scales output channel (conv) or unit (dense) `o` by `s[o]` and adds `t[o]`: a batch norm or affine map after the layer. */
@@ -61,7 +62,10 @@ export function toManifestLayers(pending: PendingLayer[]): ManifestParts {
         layers.push({ type: 'poly', coefficients: `${name}.coefficients` })
         break
       case 'avgpool2d':
-        layers.push({ type: 'avgpool2d', size: l.size })
+        layers.push({ type: 'avgpool2d', size: l.size, ...(l.stagger ? { stagger: true } : {}) })
+        break
+      case 'bilinear':
+        layers.push({ type: 'bilinear', units: l.units })
         break
       case 'square':
         layers.push({ type: 'square' })

@@ -3,7 +3,7 @@
  * is wrong (the node and its op type where one node is to blame, with the replacement to train
  * with), and nothing is written; an existing model folder is kept without --force.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -21,6 +21,7 @@ async function refusal(file: string, classes = ['a', 'b']): Promise<OnnxImportEr
   )
   expect(error).toBeInstanceOf(OnnxImportError)
   expect(existsSync(join(modelsDir, 'refused'))).toBe(false)
+  expect(readdirSync(modelsDir).filter((n) => n.startsWith('.'))).toEqual([])
   return error as OnnxImportError
 }
 

@@ -4,8 +4,12 @@
  * before a dense layer (the C-major flatten order permuted to the manifest's HWC rows), and
  * element-wise polynomials of the activation (x*x, Pow(x, 2), a*x^2 + b*x + c, BatchNormalization,
  * bias Adds) kept pending as one per-channel polynomial until a layer needs the activation
- * (./values.ts). Anything else is refused naming its node.
+ * (./values.ts), and the two patterns ./write-onnx.ts writes for what plain ONNX has no operator
+ * for: a depthwise Conv with fixed window weights as a staggered pool, and Slice, Mul, Reshape,
+ * ReduceSum over a dense layer's output as a bilinear read-out. Anything else is refused naming
+ * its node.
  */
+import { poolOrigin } from '../../../src/model/geometry'
 import { refuseNode, OnnxImportError } from './import-error'
 import { constantNode, evaluateConstantOp } from './constant-ops'
 import { foldAffine, type PendingLayer } from './layers'
@@ -43,6 +47,7 @@ export function translate(g: OnnxGraph): Translation {
   /** The activation `name` holds, as the current layers' output with no polynomial pending. */
   const materialise = (name: string, node: OnnxNode): Activation => {
     const v = values.get(name)
+    if (v?.kind === 'bilinear-part') throw refuseNode(node, `its input '${name}' is part of an unfinished bilinear read-out: Slice a dense layer's output into halves, Mul them, Reshape to [N, K, units], ReduceSum over axis 1`)
     if (!v || v.kind !== 'activation') throw refuseNode(node, `its input '${name}' is ${v ? 'a constant where the activation was expected' : 'not produced by any node before it'}`)
     if (v.head !== layers.length) throw refuseNode(node, `it reads '${name}', an activation from before the latest layer: the importer takes a single chain of layers (no skip connections)`)
     if (v.pads) throw refuseNode(node, 'padding is supported only directly in front of a Conv')
@@ -50,10 +55,14 @@ export function translate(g: OnnxGraph): Translation {
     if (d === 0) return { ...v, poly: undefined }
     const p = v.poly!
     if (d === 1) {
-      const linear = [...layers].reverse().find((l) => l.type !== 'avgpool2d')
+      const at = layers.findLastIndex((l) => l.type !== 'avgpool2d')
+      const linear = layers[at]
       if (!linear || (linear.type !== 'conv2d' && linear.type !== 'dense')) {
         throw refuseNode(node, `a per-channel scale and shift (a batch norm, Mul or Add) reaches it ${linear ? `after the ${linear.type} of node '${linear.node}'` : 'from the input image'}; it can only be folded into a Conv or dense layer right before it (place batch norm right after a Conv or Linear)`)
       }
+      // a staggered window past the edge reads zeros, so a shift does not pass through the pool
+      const staggered = layers.slice(at + 1).find((l) => l.type === 'avgpool2d' && l.stagger)
+      if (staggered && p.c.some((c) => c !== 0)) throw refuseNode(node, `a per-channel shift (a batch norm or Add) after the staggered pool of node '${staggered.node}' cannot be folded into the layer before the pool; place it before the pool`)
       foldAffine(linear, p.b, p.c)
       notes.push(`folded a per-channel scale and shift into ${linear.type} '${linear.node}'`)
     } else if (layers[layers.length - 1]?.type === 'square' || layers[layers.length - 1]?.type === 'poly') {
@@ -99,6 +108,11 @@ export function translate(g: OnnxGraph): Translation {
       case 'Add':
       case 'Sub':
       case 'Div': {
+        if (x?.kind === 'bilinear-part' || y?.kind === 'bilinear-part') {
+          const halves = x?.kind === 'bilinear-part' && y?.kind === 'bilinear-part' && x.stage === 'half' && y.stage === 'half' && x.which !== y.which && x.head === y.head
+          if (op !== 'Mul' || !halves) throw refuseNode(node, "a bilinear read-out multiplies the two halves of a dense layer's output element by element (Mul), and nothing else")
+          return set({ kind: 'bilinear-part', stage: 'product', head: x.head, features: x.features })
+        }
         const act = [x, y].find((v) => v?.kind === 'activation') as Activation | undefined
         if (!act) break
         const n = channelsOf(act.layout)
@@ -168,6 +182,11 @@ export function translate(g: OnnxGraph): Translation {
         const groups = attr('group', 1)
         if (attr<number[]>('dilations', [1, 1]).some((d) => d !== 1)) throw refuseNode(node, 'dilated convolutions are not supported (dilation 1)')
         if (!['NOTSET', 'VALID', ''].includes(attr('auto_pad', 'NOTSET'))) throw refuseNode(node, 'auto_pad SAME is not supported: give explicit pads')
+        const stagger = staggeredPoolSize(w, constantInputs[2], pads, strides, groups, a.layout)
+        if (stagger) {
+          layers.push({ type: 'avgpool2d', size: stagger, stagger: true, node: node.name })
+          return set(activationOut({ kind: 'image', c: a.layout.c, h: a.layout.h / stagger, w: a.layout.w / stagger }))
+        }
         if (kh !== kw || strides[0] !== strides[1] || pads.some((p) => p !== pads[0])) throw refuseNode(node, 'the kernel must be square, the strides equal and the padding the same on every side')
         if (inC * groups !== a.layout.c || filters % groups) throw refuseNode(node, `its weights read ${inC} channels in each of ${groups} group(s) of ${filters} filters, the activation has ${a.layout.c}`)
         const h = Math.floor((a.layout.h + 2 * pads[0] - kh) / strides[0]) + 1
@@ -198,8 +217,41 @@ export function translate(g: OnnxGraph): Translation {
         layers.push({ type: 'avgpool2d', size, node: node.name })
         return set(activationOut({ kind: 'image', c, h: h / size, w: w / size }))
       }
+      case 'Slice': {
+        if (x?.kind !== 'activation' || x.layout.kind !== 'vector') break
+        const a = materialise(node.inputs[0], node)
+        const F = featuresOf(a.layout)
+        const [starts, ends, axes, steps] = [1, 2, 3, 4].map((i) => constantInputs[i]?.data)
+        const at = (v: number) => Math.min(Math.max(v < 0 ? v + F : v, 0), F)
+        const one = (t: Float64Array | undefined) => t?.length === 1
+        const range = one(starts) && one(ends) && one(axes) && [1, -1].includes(axes![0]) && (!steps || (one(steps) && steps[0] === 1)) ? [at(starts![0]), at(ends![0])] : []
+        const which = F % 2 ? undefined : range[0] === 0 && range[1] === F / 2 ? 0 : range[0] === F / 2 && range[1] === F ? 1 : undefined
+        if (which === undefined) throw refuseNode(node, "only slicing a dense layer's output into its two halves (for a bilinear read-out) is supported")
+        return set({ kind: 'bilinear-part', stage: 'half', which, head: a.head, features: F })
+      }
+      case 'ReduceSum': {
+        if (x?.kind !== 'bilinear-part') break
+        const axes = constantInputs[1]?.data ?? attr<number[] | undefined>('axes', undefined)
+        if (x.stage !== 'grouped' || axes?.length !== 1 || (axes[0] !== 1 && axes[0] !== -2) || attr<number>('keepdims', 1) !== 0) {
+          throw refuseNode(node, 'a bilinear read-out sums its products over K: ReduceSum over axis 1 of [N, K, units] with keepdims 0')
+        }
+        if (x.head !== layers.length) throw refuseNode(node, 'its products come from before the latest layer: the importer takes a single chain of layers')
+        layers.push({ type: 'bilinear', units: x.units, node: node.name })
+        return set(activationOut({ kind: 'vector', units: x.units }))
+      }
       case 'Flatten':
       case 'Reshape': {
+        if (x?.kind === 'bilinear-part') {
+          const half = x.features / 2
+          // [N, K, units] with the batch of one: 0 keeps a dimension, one -1 takes what is left
+          const dims = op === 'Reshape' && constantInputs[1] ? Array.from(constantInputs[1].data, (d, i) => (d === 0 ? [1, half][i] ?? 0 : d)) : []
+          const known = dims.filter((d) => d !== -1).reduce((p, d) => p * d, 1)
+          const shape = dims.map((d) => (d === -1 ? half / known : d))
+          if (x.stage !== 'product' || dims.length !== 3 || dims.filter((d) => d === -1).length > 1 || shape[0] !== 1 || !shape.every((d) => Number.isInteger(d) && d > 0) || shape[1] * shape[2] !== half) {
+            throw refuseNode(node, "a bilinear read-out groups the product of the halves as [N, K, units] (Reshape) before summing over K")
+          }
+          return set({ kind: 'bilinear-part', stage: 'grouped', head: x.head, features: x.features, units: shape[2] })
+        }
         if (x?.kind !== 'activation') break
         const target = op === 'Flatten' ? (attr<number>('axis', 1) === 1 ? [1, -1] : undefined) : constantInputs[1] && Array.from(constantInputs[1].data, (d, i) => (d === 0 ? onnxDims(x.layout)[i] : d))
         const features = featuresOf(x.layout)
@@ -239,7 +291,10 @@ export function translate(g: OnnxGraph): Translation {
   if (out?.kind !== 'activation') throw new OnnxImportError(`the graph's output '${g.output}' is not computed from the input image`)
   const finalNode = nodes.find((n) => n.outputs.includes(g.output)) ?? nodes[nodes.length - 1]
   const last = materialise(g.output, finalNode)
-  if (last.layout.kind !== 'vector' || layers[layers.length - 1]?.type !== 'dense') throw refuseNode(finalNode, 'the network must end with a dense layer (Gemm or MatMul) giving the logits')
+  const end = layers[layers.length - 1]?.type
+  if (last.layout.kind !== 'vector' || (end !== 'dense' && end !== 'bilinear')) throw refuseNode(finalNode, 'the network must end with a dense layer (Gemm or MatMul) giving the logits')
+  const early = layers.slice(0, -1).find((l) => l.type === 'bilinear')
+  if (early) throw refuseNode(nodeNamed(early.node) ?? finalNode, 'a bilinear read-out must be the last layer')
   if (layers[0]?.type !== 'conv2d') throw refuseNode(finalNode, `the network must start with a Conv (its first layer is ${layers[0]?.type}, node '${layers[0]?.node}')`)
   return { layers, input: { channels, height, width }, notes, droppedSoftmax }
 }
@@ -262,4 +317,29 @@ function denseWeights(b: Float64Array, inputs: number, units: number, transB: bo
     for (let u = 0; u < units; u++) out[r * units + u] = alpha * (transB ? b[u * inputs + i] : b[i * units + u])
   }
   return out
+}
+
+/**
+ * The size k of the staggered pool a depthwise Conv computes, or undefined when it is not one:
+ * one filter per channel, a (2k-1)-wide kernel with stride k, no bias, k-1 zeros padded below
+ * and to the right, and each channel's kernel 1/k^2 over the k x k window where its pool windows
+ * start (src/model/geometry.ts poolOrigin) and 0 elsewhere, exactly as ./write-onnx.ts writes it.
+ */
+function staggeredPoolSize(w: OnnxTensor, bias: OnnxTensor | undefined, pads: number[], strides: number[], groups: number, layout: Layout): number | undefined {
+  if (layout.kind !== 'image') return undefined
+  const [filters, inC, kh, kw] = w.dims
+  const n = strides[0]
+  const { c: C, h, w: width } = layout
+  if (n < 2 || strides[1] !== n || kh !== 2 * n - 1 || kw !== kh || groups !== C || filters !== C || inC !== 1) return undefined
+  if (pads.join() !== [0, 0, n - 1, n - 1].join() || h % n || width % n || bias?.data.some((v) => v !== 0)) return undefined
+  const share = Math.fround(1 / (n * n))
+  for (let c = 0; c < C; c++) {
+    const o = poolOrigin(n, true, c)
+    for (let ky = 0; ky < kh; ky++)
+      for (let kx = 0; kx < kh; kx++) {
+        const inside = ky >= o.y && ky < o.y + n && kx >= o.x && kx < o.x + n
+        if (w.data[(c * kh + ky) * kh + kx] !== (inside ? share : 0)) return undefined
+      }
+  }
+  return n
 }

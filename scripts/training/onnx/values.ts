@@ -31,7 +31,13 @@ export interface Constant {
   kind: 'constant'
   tensor: OnnxTensor
 }
-export type Value = Activation | Constant
+/**
+ * A step of the bilinear read-out pattern on a dense layer's vector of `features` values (see
+ * write-onnx.ts): one of its halves (Slice), their product (Mul), the product grouped as
+ * [N, K, units] (Reshape); ReduceSum over K then makes it a bilinear layer. Nothing else may read it.
+ */
+export type BilinearPart = { kind: 'bilinear-part'; head: number; features: number } & ({ stage: 'half'; which: 0 | 1 } | { stage: 'product' } | { stage: 'grouped'; units: number })
+export type Value = Activation | Constant | BilinearPart
 
 /** Channels as the manifest counts them: per-channel coefficients of an image, per unit of a vector. */
 export const channelsOf = (l: Layout): number => (l.kind === 'vector' ? l.units : l.c)

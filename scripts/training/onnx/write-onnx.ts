@@ -3,15 +3,19 @@
  * shipped model and any ONNX tool can read it. conv2d becomes Conv (weights back to
  * `[out, in, ky, kx]`), square Mul(x, x), poly the Mul/Add pattern PyTorch exports, avgpool2d
  * AveragePool, dense Gemm (after a Flatten whose C-major order the weights' rows are permuted
- * to). Staggered pools and bilinear read-outs have no plain ONNX counterpart the importer reads
- * back, and are refused.
+ * to). A staggered pool becomes a depthwise Conv with fixed weights: a (2k-1)-wide kernel holding
+ * each channel's k x k window of 1/k^2 where its windows start, stride k, and k-1 zeros padded
+ * below and to the right (where a staggered window past the edge reads zeros). A bilinear
+ * read-out becomes Slice into the two halves, Mul, Reshape to [N, K, units] and ReduceSum over K.
+ * The importer reads both patterns back as the layers they came from (./translate.ts).
  */
-import { layerShapes, type Shape } from '../../../src/model/geometry'
+import { layerShapes, poolOrigin, type Shape } from '../../../src/model/geometry'
 import { inputShape } from '../../../src/model/forward'
 import { tensor, type ModelManifest, type Weights } from '../../../src/model/manifest'
 import { onnxType } from './read-onnx'
 
 const FLOAT = 1
+const INT64 = 7
 const ATTR = { FLOAT: 1, INT: 2, INTS: 7 }
 const OPSET = 17
 
@@ -22,6 +26,7 @@ interface Initializer {
   rawData: Uint8Array
 }
 const floats = (name: string, dims: number[], values: ArrayLike<number>): Initializer => ({ name, dims, dataType: FLOAT, rawData: new Uint8Array(Float32Array.from(values).buffer) })
+const int64s = (name: string, values: number[]): Initializer => ({ name, dims: [values.length], dataType: INT64, rawData: new Uint8Array(BigInt64Array.from(values.map(BigInt)).buffer) })
 const ints = (name: string, v: number[]) => ({ name, type: ATTR.INTS, ints: v })
 const int = (name: string, v: number) => ({ name, type: ATTR.INT, i: v })
 
@@ -63,10 +68,23 @@ export function manifestToOnnx(m: ModelManifest, w: Weights): Uint8Array {
         x = node('Add', [node('Add', [ax2, node('Mul', [`${id}.b`, x])]), `${id}.c`])
         break
       }
-      case 'avgpool2d':
-        if (l.stagger) throw new Error(`layer ${i}: a staggered pool has no ONNX counterpart the importer reads back`)
-        x = node('AveragePool', [x], [ints('kernel_shape', [l.size, l.size]), ints('strides', [l.size, l.size])])
+      case 'avgpool2d': {
+        const n = l.size
+        if (!l.stagger) {
+          x = node('AveragePool', [x], [ints('kernel_shape', [n, n]), ints('strides', [n, n])])
+          break
+        }
+        const k = 2 * n - 1
+        const C = s.channels
+        const kernel = new Float32Array(C * k * k)
+        for (let c = 0; c < C; c++) {
+          const o = poolOrigin(n, true, c)
+          for (let dy = 0; dy < n; dy++) for (let dx = 0; dx < n; dx++) kernel[(c * k + o.y + dy) * k + o.x + dx] = 1 / (n * n)
+        }
+        initializers.push(floats(`${id}.window`, [C, 1, k, k], kernel))
+        x = node('Conv', [x, `${id}.window`], [ints('kernel_shape', [k, k]), ints('strides', [n, n]), ints('pads', [0, 0, n - 1, n - 1]), ints('dilations', [1, 1]), int('group', C)])
         break
+      }
       case 'dense': {
         const inputs = s.height * s.width * s.channels
         const kw = tensor(w, l.weights, inputs * l.units)
@@ -83,8 +101,17 @@ export function manifestToOnnx(m: ModelManifest, w: Weights): Uint8Array {
         x = node('Gemm', [x, `${id}.weight`, `${id}.bias`], [int('transB', 1)])
         break
       }
-      case 'bilinear':
-        throw new Error(`layer ${i}: a bilinear read-out has no ONNX counterpart the importer reads back`)
+      case 'bilinear': {
+        // the input is a dense layer's vector: its HWC order is ONNX's order
+        if (s.height * s.width !== 1 || !flat) throw new Error(`layer ${i}: a bilinear read-out must follow a dense layer`)
+        const half = s.channels / 2
+        initializers.push(int64s(`${id}.zero`, [0]), int64s(`${id}.half`, [half]), int64s(`${id}.end`, [s.channels]), int64s(`${id}.axis`, [1]), int64s(`${id}.groups`, [-1, half / l.units, l.units]))
+        const first = node('Slice', [x, `${id}.zero`, `${id}.half`, `${id}.axis`])
+        const second = node('Slice', [x, `${id}.half`, `${id}.end`, `${id}.axis`])
+        const grouped = node('Reshape', [node('Mul', [first, second]), `${id}.groups`])
+        x = node('ReduceSum', [grouped, `${id}.axis`], [int('keepdims', 0)])
+        break
+      }
     }
     s = o
   })
