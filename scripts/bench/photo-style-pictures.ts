@@ -3,6 +3,8 @@
  * styles of ./photo-style-variants.ts, each step of the page's photo preprocessing as a small PNG:
  * the file as decoded (transparency shown over white), the plain margins peeled (what is left
  * outlined in red), the crop given to the resampler, and the model's 32x32 input (enlarged 4x).
+ * For the over- and underexposed styles: the file, the resampled crop before the exposure step,
+ * the model's input after it, and the original picture for comparison.
  *
  *   node --import tsx scripts/bench/photo-style-pictures.ts [--picture 3] [--out docs/images/photo-preprocessing]
  */
@@ -12,6 +14,7 @@ import { parseArgs } from 'node:util'
 import { loadCifar10 } from '../../src/datasets'
 import { png } from '../../src/datasets/fixtures/digits'
 import { overWhite, rgbOf } from '../../src/image/alpha'
+import { correctExposure } from '../../src/image/exposure'
 import { objectCrop } from '../../src/image/photo-frame'
 import { unplainBox } from '../../src/image/plain-margins'
 import { areaAverage, resample, type Raster } from '../../src/image/resize'
@@ -24,6 +27,7 @@ const { values: args } = parseArgs({
   options: { picture: { type: 'string', default: '3' }, out: { type: 'string', default: 'docs/images/photo-preprocessing' } },
 })
 const SHOWN: Style[] = ['letterboxed', 'screenshot', 'off-centre', 'transparent', 'upscaled']
+const EXPOSED: Style[] = ['overexposed', 'underexposed']
 const THUMB = 128
 
 function save(name: string, r: Raster): void {
@@ -59,9 +63,17 @@ for (const style of SHOWN) {
   save(`${style}-1-photo.png`, thumb(rgb))
   save(`${style}-2-margins.png`, thumb(outlined(rgb)))
   save(`${style}-3-crop.png`, thumb(crop))
-  save(`${style}-4-input.png`, blocks(resample(crop, 32, 32), 4))
+  save(`${style}-4-input.png`, blocks(correctExposure(resample(crop, 32, 32)), 4))
 }
-console.log(`wrote ${SHOWN.length * 4} pictures to ${args.out}`)
+for (const style of EXPOSED) {
+  const rgb = rgbOf(overWhite(decodeImageFile(variant(style, rgb32, k))))
+  const small = resample(objectCrop(rgb, 1, 32), 32, 32)
+  save(`${style}-1-photo.png`, thumb(rgb))
+  save(`${style}-4-resampled.png`, blocks(small, 4))
+  save(`${style}-5-input.png`, blocks(correctExposure(small), 4))
+}
+save('original-input.png', blocks({ width: 32, height: 32, channels: 3, data: rgb32 }, 4))
+console.log(`wrote ${SHOWN.length * 4 + EXPOSED.length * 3 + 1} pictures to ${args.out}`)
 
 /** Each pixel as a `f` x `f` block, so the model's input is seen as it is. */
 function blocks(r: Raster, f: number): Raster {

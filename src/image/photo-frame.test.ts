@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { InputSpec } from '../model/manifest'
 import { overWhite } from './alpha'
+import { tonesOf, TRAINING_TONES } from './exposure'
 import type { Rgba } from './ink'
 import { centreCrop } from './photo-frame'
 import { preprocessFor, TRANSPARENT_MESSAGE } from './pipeline'
@@ -56,6 +57,14 @@ describe('photo rule', () => {
     const px = photo({ ...CIFAR, channels: 1, mean: [0.5], std: [0.25] }, rgba(64, 64, () => [255, 0, 0, 255]))
     expect(px.length).toBe(32 * 32)
     expect(new Set(px)).toEqual(new Set([76]))
+  })
+
+  it('brings a dim photo into the training pictures\' tonal range after resampling: white point typical, black kept', () => {
+    const img = rgba(64, 64, (x, y) => [Math.round(((x + y) * 100) / 126), Math.round(((x + y) * 90) / 126), Math.round(((x + y) * 80) / 126), 255])
+    const px = photo(CIFAR, img)
+    expect(Math.abs(tonesOf({ width: 32, height: 32, channels: 3, data: px }).white - TRAINING_TONES.white.typical)).toBeLessThanOrEqual(3)
+    // the darkest corner stays dark: a gain, not a lift
+    expect(Math.max(...px.subarray(0, 3))).toBeLessThanOrEqual(3)
   })
 
   it('refuses a fully transparent picture and an empty one, saying nothing was sent', () => {

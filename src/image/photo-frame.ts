@@ -5,10 +5,13 @@
  * model never saw bars; then the crop of the model's aspect around what is
  * left, never larger than the largest centred crop, which a picture without
  * plain margins keeps (cutting its edges loses less than padding adds); then
- * area-averaged down, or bilinear up for a picture smaller than the input.
+ * area-averaged down, or bilinear up for a picture smaller than the input;
+ * then, only for a picture whose tonal range ends outside the training
+ * pictures' (underexposed, washed out), a levels correction (./exposure.ts).
  * Orientation (EXIF) is applied by the decoder, workers/image/decode.ts.
  */
 import { overWhite, rgbOf } from './alpha'
+import { correctExposure } from './exposure'
 import { luminance, type Rgba } from './ink'
 import { unplainBox } from './plain-margins'
 import { resample, type Raster } from './resize'
@@ -59,7 +62,7 @@ function crop(src: Raster, x0: number, y0: number, width: number, height: number
 
 /** height*width*channels bytes, HWC; one channel is the luminance. */
 export function toPhotoFrame(img: Rgba, width: number, height: number, channels: number): Uint8Array {
-  const small = resample(objectCrop(rgbOf(overWhite(img)), width / height, height), width, height)
+  const small = correctExposure(resample(objectCrop(rgbOf(overWhite(img)), width / height, height), width, height))
   if (channels === 3) return small.data
   const grey = new Uint8Array(width * height)
   for (let i = 0; i < grey.length; i++) grey[i] = Math.round(luminance(small.data[i * 3], small.data[i * 3 + 1], small.data[i * 3 + 2]))

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { DEFAULT_FRAME, type InputSpec } from '../model/manifest'
+import { TRAINING_TONES } from './exposure'
 import { TRIM } from './fashion-frame'
 import { MIN_CONTRAST } from './ink'
 import { BBOX_THRESHOLD } from './mnist-frame'
@@ -35,13 +36,15 @@ describe('preprocessSteps', () => {
     expect(text).not.toContain('centre of mass')
   })
 
-  it('photos: over white, the plain margins peeled, the crop around what is left, the resampling, RGB or grey', () => {
+  it('photos: over white, the plain margins peeled, the crop around what is left, the resampling, the exposure levels, RGB or grey', () => {
     const rgb = preprocessSteps({ ...base, height: 32, width: 32, channels: 3, preprocess: 'photo' })
     expect(rgb[0]).toContain('Composite over white')
     expect(rgb.join('\n')).toContain('floor((W - w) / 2)')
     expect(rgb.join('\n')).toContain(`within ${PLAIN_TOLERANCE}`)
     expect(rgb.join('\n')).toContain('bw * 32 / 32')
     expect(rgb.join('\n')).toContain(`${MIN_CROP} * h`)
+    expect(rgb.join('\n')).toContain(`0 < white < ${TRAINING_TONES.white.lo}, hi = white -> to_hi = ${TRAINING_TONES.white.typical}`)
+    expect(rgb.join('\n')).toContain(`255 > black > ${TRAINING_TONES.black.hi}, lo = black -> to_lo = ${TRAINING_TONES.black.typical}`)
     expect(rgb.at(-1)).toBe('Keep R, G, B.')
     expect(preprocessSteps({ ...base, preprocess: 'photo' }).at(-1)).toContain('0.299 R')
   })

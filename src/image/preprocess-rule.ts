@@ -6,6 +6,7 @@
 import { DEFAULT_FRAME, type FrameSpec, type InputSpec } from '../model/manifest'
 import { MIN_CONTRAST } from './ink'
 import { BBOX_THRESHOLD } from './mnist-frame'
+import { RANGE_SHARE, TAIL_PERCENT, TRAINING_TONES } from './exposure'
 import { TRIM } from './fashion-frame'
 import { MIN_CROP } from './photo-frame'
 import { NEW_BAR, PLAIN_TOLERANCE } from './plain-margins'
@@ -17,6 +18,13 @@ const RESAMPLE =
   'otherwise area averaging (each output pixel the mean of its exact footprint, partly covered source pixels weighted by the part covered); results rounded to integers'
 const FIT = (fit: number) =>
   `Scale the crop so its longest side is ${fit} px, keeping the aspect ratio: s = ${fit} / longest, width' = max(1, round(width * s)), likewise height; ${RESAMPLE}.`
+
+const { black: B, white: W } = TRAINING_TONES
+const EXPOSURE =
+  `Exposure, on the resized R, G, B values: l = round(${GREY}) per pixel; of the n values of l, black = the smallest v with more than ${TAIL_PERCENT / 100} * n values <= v, white likewise with ${1 - TAIL_PERCENT / 100} * n. ` +
+  `Levels lo = 0 -> to_lo = 0 and hi = 255 -> to_hi = 255, except: if 0 < white < ${W.lo}, hi = white -> to_hi = ${W.typical}; if 255 > black > ${B.hi}, lo = black -> to_lo = ${B.typical} ` +
+  `(the bounds: where the middle ${RANGE_SHARE * 100}% of the CIFAR-10 training pictures lie; the targets: their medians). ` +
+  `If neither applies, or white - black < ${MIN_CONTRAST}, the values stay exactly as they are; otherwise each value v becomes round(clamp(to_lo + (v - lo) * (to_hi - to_lo) / (hi - lo), 0, 255)).`
 
 function inkSteps(transparentIsInk: boolean): string[] {
   return [
@@ -57,6 +65,7 @@ export function preprocessSteps(input: Pick<InputSpec, 'preprocess' | 'frame' | 
       `Crop: if the box left is a single line, the largest centred region. Otherwise with box width bw, height bh, the crop height c = min(h, max(${MIN_CROP} * h, ${height}, bh, bw * ${height} / ${width})); ` +
         `if c >= h, the largest centred region; else cw = max(1, round(c * ${width} / ${height})), ch = max(1, round(c)), from x0 = min(W - cw, max(0, round((bx0 + bx1 - cw) / 2))), likewise y0 (bx1, by1 exclusive).`,
       `Resize to ${width} x ${height}: ${RESAMPLE}.`,
+      EXPOSURE,
       channels === 1 ? `One channel: round(${GREY}).` : 'Keep R, G, B.',
     ]
   }
