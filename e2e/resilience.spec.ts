@@ -125,10 +125,11 @@ test('a crashed worker is restarted with new keys and the app keeps working', as
   await openReady(page)
   const fingerprint = page.getByTestId('session').locator('code')
   const before = await fingerprint.textContent()
-  const [worker] = page.workers()
+  // the HE worker (the image worker runs beside it)
+  const worker = page.workers().find((w) => w.url().includes('he.worker'))
   expect(worker).toBeTruthy()
   // an uncaught error in the worker reaches the page as the Worker's 'error' event, as a crash would
-  await worker.evaluate('setTimeout(() => { throw new Error("simulated crash") })')
+  await worker!.evaluate('setTimeout(() => { throw new Error("simulated crash") })')
   await expect(page.getByTestId('session')).toHaveAttribute('data-status', 'ready', { timeout: 120_000 })
   await expect(fingerprint).not.toHaveText(before ?? '', { timeout: 120_000 })
   const { files } = writeDigits(1, 11)

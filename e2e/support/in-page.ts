@@ -12,9 +12,8 @@ export const LONG_TASK_OBSERVER = `
 export const READ_LONG_TASKS = 'window.__longTasks'
 export const RESET_LONG_TASKS = 'window.__longTasks = []'
 
-/** Every result card, oldest first, with what the tests check. */
-export const READ_RESULTS = `
-  Array.from(document.querySelectorAll('[data-testid="result"]')).reverse().map((el) => {
+/** A result card (an element) -> what the tests check. */
+const RESULT_OF = `(el) => {
     const c = el.querySelector('canvas.frame');
     const channels = c ? Number(c.getAttribute('data-channels') ?? 1) : 1;
     const d = c ? c.getContext('2d').getImageData(0, 0, c.width, c.height).data : null;
@@ -28,8 +27,15 @@ export const READ_RESULTS = `
       // the input the model saw (HWC), read back from its preview canvas
       frame: d ? Array.from({ length: (d.length / 4) * channels }, (_, i) => d[Math.floor(i / channels) * 4 + (channels === 3 ? i % 3 : 0)]) : null,
     };
-  })
+  }`
+
+/** Every result card, oldest first, with what the tests check. */
+export const READ_RESULTS = `
+  Array.from(document.querySelectorAll('[data-testid="result"]')).reverse().map(${RESULT_OF})
 `
+
+/** The newest result card, as READ_RESULTS reads each. */
+export const READ_NEWEST_RESULT = `(${RESULT_OF})(document.querySelector('[data-testid="result"]'))`
 
 /** A DataTransfer holding the given files, as a drop would carry. */
 export function dataTransferOf(files: Array<{ name: string; type: string; b64: string }>): string {
@@ -62,18 +68,33 @@ export const SWITCH_TIMING_HOOKS = `
   document.addEventListener('change', (e) => {
     if (e.target.closest && e.target.closest('[data-testid="model-picker"]')) window.__switch = { model: e.target.value, pickedAt: performance.now() };
   }, true);
+  window.__sessionStatusAt = {};
   new MutationObserver(() => {
     const el = document.querySelector('[data-testid="session"]');
     if (el && el.getAttribute('data-status') === 'ready') window.__firstReadyAt ??= performance.now();
+    if (el && window.__firstReadyAt === undefined) window.__sessionStatusAt[el.getAttribute('data-status')] ??= performance.now();
     const s = window.__switch;
     if (!s || s.readyAt !== undefined) return;
     if (el && el.getAttribute('data-model') === s.model && el.getAttribute('data-status') === 'ready') s.readyAt = performance.now();
-  }).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-status', 'data-model'] });
+  }).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-status', 'data-model'] });
 `
 export const READ_SWITCH_TIMES = 'window.__switch'
 /** performance.now() (from navigation start) when the page first showed a model's keys ready */
 export const READ_FIRST_READY = 'window.__firstReadyAt'
 export const READ_ANSWER_TIMES = '[window.__changeAt, window.__doneAt]'
+/**
+ * performance.now() when the first model's session first showed each status (idle, loading,
+ * keygen, uploading) before it was ready: where the cold start's time goes, page side
+ */
+export const READ_SESSION_STATUS_TIMES = 'window.__sessionStatusAt'
+
+/** For the benchmark: when an example of the gallery was clicked (a result turning done: ANSWER_TIMING_HOOKS). */
+export const EXAMPLE_TIMING_HOOKS = `
+  document.addEventListener('click', (e) => {
+    if (e.target.closest && e.target.closest('[data-testid="example"]')) window.__exampleAt = performance.now();
+  }, true);
+`
+export const READ_EXAMPLE_TIMES = '[window.__exampleAt, window.__doneAt]'
 
 /** Re-encodes a base64 PNG as WebP with the page's own encoder (Node has none here); resolves to base64. */
 export function webpFromPng(b64png: string, quality = 0.9): string {

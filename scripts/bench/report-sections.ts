@@ -111,6 +111,7 @@ export function renderE2e(root: string): string[] {
         version ? `${name}@${version}` : name,
         fmtInt(j.coldStart.medianMs) + ' ms',
         m.switchToReadyMs ? fmtMs(m.switchToReadyMs) : 'first model',
+        m.exampleToAnswer ? `${fmtMs(m.exampleToAnswer.firstMs)} / ${fmtMs(m.exampleToAnswer.medianMs)}` : 'not recorded',
         `${fmtMs(m.dropToAnswer.medianMs)} (p95 ${fmtMs(m.dropToAnswer.p95Ms)})`,
         fmtMs(m.stageMedians.serverMs),
         fmtMs(m.dropToAnswer.firstMs),
@@ -123,9 +124,9 @@ export function renderE2e(root: string): string[] {
   }
   out.push(
     table(
-      ['result', 'date', 'machine', 'model', 'page load to first model ready (median)', 'switch to the model: keys made and uploaded', 'drop to answer (median)', 'of which server', 'first image', 'images', 'app / plaintext accuracy on the same files', 'app answer = plaintext', 'main-thread tasks over 50 ms'],
+      ['result', 'date', 'machine', 'model', 'page load to first model ready (median)', 'switch to the model: keys made and uploaded', 'example click to answer: first / median', 'drop to answer (median)', 'of which server', 'first image', 'images', 'app / plaintext accuracy on the same files', 'app answer = plaintext', 'main-thread tasks over 50 ms'],
       rows,
-      ['---', '---', '---', '---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:'],
+      ['---', '---', '---', '---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:'],
     ),
     '',
     'Commands:',

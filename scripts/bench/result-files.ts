@@ -49,6 +49,8 @@ export interface ExperimentSet {
 
 export interface E2eModel {
   switchToReadyMs?: number
+  /** a click on an example of the gallery to its answer: the first right after the keys are ready, and the median */
+  exampleToAnswer?: { firstMs: number; medianMs: number }
   dropToAnswer: { images: number; firstMs: number; medianMs: number; p95Ms: number }
   appAccuracy: number
   plaintextAccuracyOnSameImages: number
@@ -148,7 +150,8 @@ function versionKey(v: string): string {
 
 export function loadShipped(root: string): ShippedModel[] {
   const models: ShippedModel[] = []
-  for (const name of listDirs(join(root, 'server/models'))) {
+  // hidden folders are writers' unfinished ones (scripts/training/model-folder.ts)
+  for (const name of listDirs(join(root, 'server/models')).filter((n) => !n.startsWith('.'))) {
     const manifestPath = join(root, 'server/models', name, 'manifest.json')
     if (!existsSync(manifestPath)) continue
     const manifest = readJson<Manifest>(manifestPath)
@@ -163,6 +166,10 @@ export function loadShipped(root: string): ShippedModel[] {
     } else {
       const most = [...own].sort((a, b) => b.r.images - a.r.images || (a.file < b.file ? -1 : 1))[0]
       accuracy = { value: most.r.plaintextAccuracy, images: most.r.images, source: most.file }
+      // the whole test split's plaintext record (src/model/model.test.ts keeps it true to this manifest)
+      const recordPath = join(root, 'server/models', name, 'accuracy.json')
+      const record = existsSync(recordPath) ? readJson<{ count: number; accuracy: number }>(recordPath) : undefined
+      if (record && record.count > accuracy.images) accuracy = { value: record.accuracy, images: record.count, source: `server/models/${name}/accuracy.json` }
     }
     results.sort((a, b) => versionKey(a.r.model.split('@')[1]).localeCompare(versionKey(b.r.model.split('@')[1])) || a.r.date.localeCompare(b.r.date))
     models.push({ manifest, results, headline, accuracy })

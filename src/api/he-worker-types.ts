@@ -40,8 +40,6 @@ export interface SessionInfo {
   keygenMs: number
   /** the fingerprint below, hashed over every key byte */
   fingerprintMs: number
-  /** the whole modulus chain for decryption, built while the keys upload (overlaps uploadMs) */
-  decryptionMs: number
   uploadMs: number
   /** from the session's start to ready: loading, context, keys, fingerprint, upload and the server's check */
   totalMs: number
@@ -56,6 +54,8 @@ export interface StageTimings {
   serverMs: number
   downloadMs: number
   decryptMs: number
+  /** the whole modulus chain for decryption, built while the server computed this image: present on a session's first image only */
+  chainMs?: number
 }
 
 export interface ClassifyResult {

@@ -47,6 +47,11 @@ export class HeBridge {
 
   constructor(private readonly events: BridgeEvents) {}
 
+  /** Starts the worker, which loads SEAL meanwhile, ahead of the first call (a no-op while one runs). */
+  start(): void {
+    if (!this.live) this.spawn()
+  }
+
   /** The server's models (asked once per worker, or again when `refresh`: their costs change as the server measures). */
   models(refresh = false): Promise<ListedModel[]> {
     const live = this.live ?? this.spawn()

@@ -1,6 +1,6 @@
 /**
- * Owns the image worker (decode + preprocess). Started on the first image; it
- * holds no state, so if it dies (a decoder crash, out of memory on a hostile
+ * Owns the image worker (decode + preprocess). Started ahead of the first image
+ * (start) or by it; it holds no state, so if it dies (a decoder crash, out of memory on a hostile
  * file) the image it was on fails with a clear message and the next image
  * starts a fresh worker.
  */
@@ -18,6 +18,11 @@ interface Live {
 
 export class ImageBridge {
   private live?: Live
+
+  /** Starts the worker before the first image needs it (a no-op while one runs). */
+  start(): void {
+    if (!this.live) this.spawn()
+  }
 
   prepare(source: ImageSource, input: InputSpec): Promise<Preprocessed> {
     const live = this.live ?? this.spawn()

@@ -60,12 +60,16 @@ export function useBlindfold() {
   images.current ??= new ImageBridge()
 
   const loadModels = useCallback(() => {
+    // the HE worker loads SEAL while the page asks whether the server is ready and for its models
+    bridge.start()
     untilServerReady({ onWaiting: (message) => dispatch({ type: 'warming', message }) })
       .then(() => bridge.models())
       .then((list) => {
         if (list.length === 0) throw new Error('The server offers no model yet.')
         const selected = stateRef.current.selected ?? initialModel(list)
         dispatch({ type: 'models', list, selected })
+        // the first image (an example, say) then finds its decoder loaded
+        images.current!.start()
         // a model the server is still building gets its keys once it is served
         const connectIfServed = (l: ListedModel[]) => {
           const now = stateRef.current.selected ?? selected

@@ -203,9 +203,9 @@ export class KeyOwner {
 
   /**
    * Builds the whole modulus chain and the decryptor on it, once; the first decrypt
-   * calls it if nobody did before. The worker calls it while the evaluation keys
-   * upload and the server checks them, so that its cost (most of a context's, see
-   * context.ts) is not added to the session's. `ms`: what it took.
+   * calls it if nobody did before. The worker calls it while the server computes the
+   * first image, so that its cost (most of a context's, see context.ts) is added
+   * neither to the session's nor to the answer's. `ms`: what it took.
    */
   prepareDecryption(): Decryption {
     this.assertLive()

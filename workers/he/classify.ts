@@ -11,6 +11,7 @@ import { prefixOf, sha256Hex } from './digest'
 import { CANCELLED, errorOf, expectOk, HttpError, json, type Exchange } from './http'
 import { loggedSend } from './request-log'
 import { current, reupload } from './session'
+import type { KeyOwner } from '../../src/he/key-owner'
 
 /** how often the card's progress is refreshed while the server computes */
 const POLL_MS = 400
@@ -33,6 +34,24 @@ export function softmax(logits: ArrayLike<number>): number[] {
  */
 export function cancelClassification(requestId: string): void {
   inFlight.get(requestId)?.abort()
+}
+
+/** owners whose decryption chain is built */
+const chained = new WeakSet<KeyOwner>()
+
+/**
+ * Builds the owner's decryption chain unless it is built: what that took, or undefined when
+ * nothing was built here. A failure is left to the decryption, which tries again and reports it.
+ */
+function prepareDecryption(owner: KeyOwner): number | undefined {
+  if (chained.has(owner)) return undefined
+  try {
+    const { ms } = owner.prepareDecryption()
+    chained.add(owner)
+    return ms
+  } catch {
+    return undefined
+  }
 }
 
 interface Job {
@@ -114,7 +133,11 @@ export async function classifyPixels(
     // hashed once: the request log lists its prefix, "what the server sees" shows it whole
     const sentSha256 = await sha256Hex(request)
 
-    let x = await post(job, info.sessionId, request, sentSha256, owner.maxResponseBytes)
+    const sending = post(job, info.sessionId, request, sentSha256, owner.maxResponseBytes)
+    // the request is on its way: the session's first answer needs the decryption chain, built now
+    // while the server computes (a no-op once built)
+    const chainMs = prepareDecryption(owner)
+    let x = await sending
     if (x.status === 404 && errorOf(x).code === 'unknown_session') {
       // the server lost our keys (restart or expiry): upload them again, retry once
       const again = await reupload(modelName)
@@ -139,7 +162,7 @@ export async function classifyPixels(
     return {
       prediction: argmax(logits),
       probabilities: softmax(logits),
-      timings: { encryptMs, uploadMs, serverMs, downloadMs: x.downloadMs, decryptMs },
+      timings: { encryptMs, uploadMs, serverMs, downloadMs: x.downloadMs, decryptMs, ...(chainMs === undefined ? {} : { chainMs }) },
       serverWorkers: Number.isInteger(workersHeader) && workersHeader > 0 ? workersHeader : 1,
       bytesSent: request.byteLength,
       bytesReceived: x.body.byteLength,

@@ -91,20 +91,10 @@ async function makeSession(modelName: string, onProgress?: OnSessionProgress): P
     const hashing = performance.now()
     const keyFingerprint = await sha256Prefix(owner.evaluationKeys)
     const fingerprintMs = performance.now() - hashing
-    const uploading = upload(owner, keyFingerprint, onProgress)
-    // The keys are on their way (a Blob body uploads without this thread) and the server checks
-    // them for about a second: build what decryption needs meanwhile, not on the first image.
-    const decryption = new Promise<number>((resolve) =>
-      setTimeout(() => {
-        try {
-          resolve(owner.prepareDecryption().ms)
-        } catch {
-          resolve(0) // disposed (the upload failed first), or SEAL refused: the first decrypt tries again and reports it
-        }
-      }, 0),
-    )
-    const { created, ms } = await uploading
-    const decryptionMs = await decryption
+    // Ready as soon as the server holds the keys. The decryption chain is built while the server
+    // computes the first image (classify.ts), not during this upload: it is WASM work on this
+    // thread, which would hold back handling the upload's end until it is done.
+    const { created, ms } = await upload(owner, keyFingerprint, onProgress)
     const info: SessionInfo = {
       sessionId: created.sessionId,
       model,
@@ -114,7 +104,6 @@ async function makeSession(modelName: string, onProgress?: OnSessionProgress): P
       planMs: owner.timings.planMs,
       keygenMs: owner.timings.keygenMs,
       fingerprintMs,
-      decryptionMs,
       uploadMs: ms,
       totalMs: performance.now() - started,
       evaluationKeyBytes: owner.evaluationKeys.byteLength,

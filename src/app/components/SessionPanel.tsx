@@ -14,7 +14,7 @@ const LABEL: Record<Session['status'], string> = {
 function timingsOf(session: Session): string | undefined {
   const i = session.info
   if (!i) return undefined
-  return JSON.stringify({ prepareMs: i.prepareMs, contextMs: i.contextMs, planMs: i.planMs, keygenMs: i.keygenMs, fingerprintMs: i.fingerprintMs, decryptionMs: i.decryptionMs, uploadMs: i.uploadMs, totalMs: i.totalMs })
+  return JSON.stringify({ prepareMs: i.prepareMs, contextMs: i.contextMs, planMs: i.planMs, keygenMs: i.keygenMs, fingerprintMs: i.fingerprintMs, uploadMs: i.uploadMs, totalMs: i.totalMs })
 }
 
 /** The selected model's key session: its progress while made, its facts once ready. */
