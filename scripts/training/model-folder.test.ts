@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { loadModels } from '../../src/datasets/model-files'
 import { partialFolder, writeModelFolder } from './model-folder'
-import { writeSealedModel } from './test-support/sealed-model'
+import { writeSealedModel } from '../../src/datasets/test-support/sealed-model'
 
 const root = mkdtempSync(join(tmpdir(), 'blindfold-model-folder-'))
 afterAll(() => rmSync(root, { recursive: true, force: true }))

@@ -8,9 +8,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { randomModelFiles } from '../he/random-model'
-import { contentHash, sha256Hex } from '../model/manifest'
 import { loadModels, unfinishedModelDir } from './model-files'
+import { writeSealedModel as sealed } from './test-support/sealed-model'
 
 const roots: string[] = []
 afterAll(() => roots.forEach((r) => rmSync(r, { recursive: true, force: true })))
@@ -18,19 +17,6 @@ const freshRoot = () => {
   const r = mkdtempSync(join(tmpdir(), 'blindfold-models-'))
   roots.push(r)
   return r
-}
-
-async function sealed(dir: string, name: string): Promise<void> {
-  const { manifest, weightBytes } = randomModelFiles({
-    name,
-    input: { height: 8, width: 8, channels: 1 },
-    layers: [{ type: 'conv2d', kernel: 3, stride: 1, padding: 0, filters: 2, packing: 'image' }, { type: 'square' }, { type: 'dense', units: 3 }],
-  })
-  manifest.weights.sha256 = await sha256Hex(weightBytes)
-  manifest.contentHash = await contentHash(manifest, weightBytes)
-  mkdirSync(dir, { recursive: true })
-  writeFileSync(join(dir, 'weights.bin'), weightBytes)
-  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n')
 }
 
 describe('loadModels', () => {

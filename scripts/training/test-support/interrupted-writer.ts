@@ -6,7 +6,7 @@
  * kill it.
  */
 import { writeModelFolder } from '../model-folder'
-import { writeSealedModel } from './sealed-model'
+import { writeSealedModel } from '../../../src/datasets/test-support/sealed-model'
 
 const target = process.argv[2]
 await writeModelFolder(target, {}, async (dir) => {

@@ -4,8 +4,8 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { randomModelFiles } from '../../../src/he/random-model'
-import { contentHash, sha256Hex } from '../../../src/model/manifest'
+import { randomModelFiles } from '../../he/random-model'
+import { contentHash, sha256Hex } from '../../model/manifest'
 
 export async function writeSealedModel(dir: string, name: string): Promise<void> {
   const { manifest, weightBytes } = randomModelFiles({
