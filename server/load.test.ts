@@ -63,6 +63,8 @@ describe('bounded load', () => {
         await fetch(`${base}${paths.sessions}?model=${model.manifest.name}`, { method: 'POST', headers: { 'content-type': BINARY }, body: owners[0].evaluationKeys })
       ).json()) as SessionCreated).sessionId
       const [d] = digits(model, 500, 1)
+      // the other worker loads the new session's keys ahead: wait for it, so the busy worker below is the classification's
+      while (poolOf(app).busyWorkers().length > 0) await new Promise((r) => setTimeout(r, 5))
       const inFlight = fetch(`${base}${paths.classify(sessionId)}`, { method: 'POST', headers: { 'content-type': BINARY }, body: owners[0].encrypt(d.x) })
       while (poolOf(app).busyWorkers().length === 0) await new Promise((r) => setTimeout(r, 5))
       const closing = app.close()

@@ -55,6 +55,8 @@ export interface Job {
   /** classify: what its worker last reported (stages done, the stage running now) */
   progress?: { done: number; stage?: string }
   onProgress?: ClassifyOptions['onProgress']
+  /** only loads the session's keys into its worker ahead of shared images (key-warm.ts): no client waits, and no evaluation is counted */
+  ahead?: boolean
   /** injected by a test (PoolOptions.faults); never set in production */
   fault?: WorkerFault
 }

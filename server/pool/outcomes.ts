@@ -60,7 +60,7 @@ export function soloAnswered(ctx: OutcomeContext, slot: Slot, job: Job, m: Answe
   if (m.type === 'done') {
     ctx.stats.completed++
     if (job.op === 'classify' && !job.cancelled) ctx.deadlines.record(job.model, m.ms)
-    ctx.observer?.evaluated?.({ op: job.op, model: job.model, workerMs: m.ms })
+    if (!job.ahead) ctx.observer?.evaluated?.({ op: job.op, model: job.model, workerMs: m.ms })
     // finished before the worker saw the flag: a cancelled job still gives no answer
     if (job.cancelled) job.reject(cancelledError())
     else job.resolve({ response: m.response, ms: m.ms, parts: 1 })

@@ -23,12 +23,12 @@ const files = randomModelFiles({ ...SMALL_DEEP_NET, name: 'random-deep', seed: 1
 const image = (k: number) => Float32Array.from({ length: 16 * 16 * 3 }, (_, i) => Math.cos(i * 0.13 + k))
 const TOLERANCE = 1e-3
 
-
 describe('one image across pool workers', () => {
   let app: FastifyInstance
   const faults = new InjectedFaults()
   let owner: KeyOwner
   let session: string
+  let keyTransfersAtUpload: number
 
   beforeAll(async () => {
     const models = new Map([...(await testModels()), [files.manifest.name, files]])
@@ -39,6 +39,9 @@ describe('one image across pool workers', () => {
     const created = await postKeys(app, owner.evaluationKeys, files.manifest.name)
     expect(created.statusCode).toBe(201)
     session = created.json().sessionId
+    // once the keys are valid, the other idle worker loads them too (key-warm.ts)
+    await until(() => poolOf(app).busyWorkers().length === 0, 'the keys loaded ahead')
+    keyTransfersAtUpload = poolOf(app).stats.keyTransfers
   })
   afterAll(async () => {
     owner?.dispose()
@@ -64,6 +67,11 @@ describe('one image across pool workers', () => {
       expect(r.error).toBeLessThan(TOLERANCE)
     }
     expect(poolOf(app).stats.splitImages).toBe(3)
+  })
+
+  it('loads the keys into every idle worker at upload, so shared images carry no keys', () => {
+    expect(keyTransfersAtUpload).toBe(2)
+    expect(poolOf(app).stats.keyTransfers).toBe(keyTransfersAtUpload)
   })
 
   it('keeps one worker an image when images wait', async () => {
@@ -120,6 +128,7 @@ describe('one image across pool workers', () => {
     const mnistOwner = await KeyOwner.create(publicModel(mnist.manifest))
     try {
       const mnistSession = await newSession(app, mnistOwner)
+      await until(() => poolOf(app).busyWorkers().length === 0, 'the keys loaded ahead')
       const [d] = digits(mnist, 0, 1)
       const r = await postClassify(app, mnistSession, mnistOwner.encrypt(d.x))
       expect(r.statusCode).toBe(200)

@@ -63,6 +63,8 @@ describe('worker crash', () => {
     const session = await newSession(app, owner)
     const [d] = digits(model, 30, 1)
     const pool = poolOf(app)
+    // the other worker loads the new session's keys ahead (key-warm.ts): only the classification may be busy
+    await until(() => pool.busyWorkers().length === 0, 'the keys loaded ahead')
     const doomed = postClassify(app, session, owner.encrypt(d.x))
     await until(() => pool.busyWorkers().length > 0, 'a busy worker')
     await pool.busyWorkers()[0].terminate()

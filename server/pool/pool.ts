@@ -19,10 +19,9 @@
  * worker has built since the start answers 503 model_loading at once, with Retry-After; one for a
  * model whose workers have all died since waits in the queue (its bound) for a replacement.
  *
- * A classification submitted with a request id can be watched (progress(): its queue
- * position, then the stages its worker reports) and stopped (cancel(): a queued job leaves the
- * queue, a running one sees its shared cancel flag at the worker's next check, cancel-flag.ts);
- * either way its promise rejects with 409 cancelled and no worker is replaced.
+ * A classification submitted with a request id can be watched (progress(): queue position, then
+ * stages) and stopped (cancel(): a queued job leaves the queue, a running one sees its cancel
+ * flag at the worker's next check); its promise rejects with 409 cancelled, no worker replaced.
  */
 import { performance } from 'node:perf_hooks'
 import type { Worker } from 'node:worker_threads'
@@ -38,6 +37,7 @@ import type { PoolOptions } from './pool-options'
 import { newStats, partDone, soloAnswered, type OutcomeContext } from './outcomes'
 import { startSharedImage } from './shared-image'
 import { buildOrder, nextBuild } from './build-order'
+import { warmJob, warmTargets } from './key-warm'
 import { heldBy, serves, servingCount, startSlot, type Slot } from './worker-slot'
 import { WorkerReserve } from './worker-reserve'
 import type { ModelManifest } from '../../src/model/manifest'
@@ -47,7 +47,6 @@ export type { PoolObserver, PoolOptions, RestartReason } from './pool-options'
 
 /** workers that die before loading SEAL or while building a model, in a row, before the pool gives up */
 const MAX_STARTUP_FAILURES = 3
-
 /** what a job for a model no worker has built yet answers: seconds to wait before trying again */
 const MODEL_LOADING_RETRY_S = '5'
 
@@ -154,11 +153,7 @@ export class WorkerPool {
     return { state: 'running', done: job.progress?.done ?? 0, stage: job.progress?.stage }
   }
 
-  /**
-   * Stops the live classification submitted with this request id: a queued one leaves the
-   * queue at once, a running one stops at its worker's next check (within one giant step of
-   * a stage). Its promise rejects with 409 cancelled. False: no such job (it has ended).
-   */
+  /** Stops the live classification with this request id (see above; a running one within one giant step); false: it has ended. */
   cancel(requestId: string): boolean {
     const job = this.live.get(requestId)
     if (!job) return false
@@ -176,7 +171,11 @@ export class WorkerPool {
 
   /** requestId: the HTTP request's id, logged with the job's id when the job fails */
   validateKeys(session: string, model: string, keys: Uint8Array, requestId?: string): Promise<void> {
-    return this.submit('validate', session, model, keys, undefined, requestId).then(() => undefined)
+    return this.submit('validate', session, model, keys, undefined, requestId).then(() => {
+      // valid keys: idle workers that could share the session's images load them now (key-warm.ts)
+      if (!this.options.shareImages || this.closing || this.queue.length > 0) return
+      for (const slot of warmTargets(this.slots, session, model)) this.run(slot, warmJob(this.nextId++, session, model, keys, this.options.log), true)
+    })
   }
 
   classify(session: string, model: string, keys: Uint8Array, request: Uint8Array, requestId?: string, options: ClassifyOptions = {}): Promise<Required<JobResult>> {
@@ -319,7 +318,6 @@ export class WorkerPool {
   private heldBack(client: string | undefined, model: string, more: number, wake: boolean): boolean {
     return client !== undefined && this.reserve.holdsBack(client, heldBy(this.slots, client) + more, servingCount(this.slots, model), wake)
   }
-
 
   private run(slot: Slot, job: Job, withKeys: boolean): void {
     slot.job = job
