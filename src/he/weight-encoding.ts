@@ -9,6 +9,7 @@ import { tensor, type ModelManifest, type Weights } from '../model/manifest'
 import type { HeContext, Seal } from './context'
 import { BlindfoldError } from './errors'
 import { offsetIndex, type EvaluationPlan, type LinearStagePlan } from './evaluation-plan'
+import { LevelEncoders } from './level-encoders'
 import { affineOp, compose, gatheredPoolOp, polyAffines, type LinearOp } from './linear-ops'
 import { runOp, shapeLookup } from './plan'
 
@@ -42,37 +43,47 @@ export function freeLinearWeights(w: LinearWeights): void {
 /** Encodes every layer's diagonals and biases at the level and scale they meet, into `into` (by stage index). */
 export function encodeWeights(enc: WeightEncoder, weights: Weights, into: Map<number, LinearWeights>): void {
   const { levels } = enc.he
-  let level = 0
-  let scale = enc.inputScale
-  for (let i = 0; i < enc.plan.stages.length; i++) {
-    const stage = enc.plan.stages[i]
-    if (stage.kind !== 'linear') {
-      // a square or a product: two ciphertexts at `scale` multiplied, then one rescale
-      scale = (scale * scale) / levels[level].lastPrime
+  const encoders = new LevelEncoders(enc.he, enc.encoder, enc.evaluator)
+  try {
+    let level = 0
+    let scale = enc.inputScale
+    for (let i = 0; i < enc.plan.stages.length; i++) {
+      const stage = enc.plan.stages[i]
+      if (stage.kind !== 'linear') {
+        // a square or a product: two ciphertexts at `scale` multiplied, then one rescale
+        scale = (scale * scale) / levels[level].lastPrime
+        level++
+        continue
+      }
+      const prime = levels[level].lastPrime
+      const outScale = (scale * prime) / prime
+      encoders.prepare(level, stage.terms.length)
+      into.set(i, encodeStage(enc, encoders, i, stage, weights, level, prime, outScale))
+      scale = outScale
       level++
-      continue
     }
-    const prime = levels[level].lastPrime
-    const outScale = (scale * prime) / prime
-    into.set(i, encodeStage(enc, i, stage, weights, level, prime, outScale))
-    scale = outScale
-    level++
+  } finally {
+    encoders.dispose()
   }
 }
 
-function encodeStage(enc: WeightEncoder, index: number, stage: LinearStagePlan, weights: Weights, level: number, prime: number, outScale: number): LinearWeights {
+function encodeStage(enc: WeightEncoder, encoders: LevelEncoders, index: number, stage: LinearStagePlan, weights: Weights, level: number, prime: number, outScale: number): LinearWeights {
   const { slots } = enc.plan
   const op = stageOp(enc, index, stage, weights)
   const outputs = stage.output.ciphertexts
 
-  // diagonals[(a, b, k)][logical output slot], logical = before the stage's origin shift
-  const diagonals = new Map<string, Float64Array>()
+  // diagonals[input ct * outputs + output ct][k]: the diagonal already pre-rotated right by
+  // (origin + g*n1)*unit, g = k's giant step, which the giant-step rotation moves back
+  const span = stage.fold ? stage.fold.period : stage.cyclic ? slots / stage.unit : stage.span + 1
+  const diagonals: Array<Array<Float64Array | undefined> | undefined> = []
+  const lacks = (a: number, b: number, k: number) => new BlindfoldError('internal', `stage ${index}: weights need product ${a},${b},${k}, which the plan lacks`)
   const diag = (a: number, b: number, k: number) => {
-    const key = `${a},${b},${k}`
-    let d = diagonals.get(key)
-    if (!d) diagonals.set(key, (d = new Float64Array(slots)))
-    return d
+    if (!(k >= 0 && k < span)) throw lacks(a, b, k)
+    const byK = (diagonals[a * outputs + b] ??= new Array<Float64Array | undefined>(span).fill(undefined))
+    return (byK[k] ??= new Float64Array(slots))
   }
+  const rotation = (k: number) => (stage.origin + Math.floor(k / stage.n1) * stage.n1) * stage.unit
+  // logical output slot = before the stage's origin shift
   const shift = stage.origin * stage.unit
   for (let o = 0; o < op.outputs; o++) {
     const b = stage.output.ct[o]
@@ -84,49 +95,55 @@ function encodeStage(enc: WeightEncoder, index: number, stage: LinearStagePlan, 
       if (stage.fold) {
         // hybrid: row o accumulates in the copy of its slot just at or before sIn
         const k = mod(sIn - sOut, stage.fold.period)
-        diag(a, 0, k)[mod(sIn - k, slots)] += value
+        diag(a, 0, k)[mod(sIn - k + rotation(k), slots)] += value
       } else {
-        diag(a, b, offsetIndex(stage, mod(sIn - sOut, slots), slots))[sOut] += value
+        const k = offsetIndex(stage, mod(sIn - sOut, slots), slots)
+        diag(a, b, k)[mod(sOut + rotation(k), slots)] += value
       }
     })
   }
 
+  // the plan's terms in its order, each with its diagonal (all-zero diagonals are skipped)
+  const used: Array<{ term: LinearStagePlan['terms'][number]; d: Float64Array }> = []
+  for (const term of stage.terms) {
+    const byK = diagonals[term.input * outputs + term.output]
+    const d = byK?.[term.k]
+    if (!d) continue
+    byK![term.k] = undefined
+    used.push({ term, d })
+  }
+  diagonals.forEach((byK, pair) => {
+    const k = byK?.findIndex((d) => d !== undefined) ?? -1
+    if (k >= 0) throw lacks(Math.floor(pair / outputs), pair % outputs, k)
+  })
+
   const products: LinearWeights['products'] = Array.from({ length: outputs }, () =>
     Array.from({ length: stage.giant }, () => []),
   )
-  const used = new Set<string>()
-  for (const term of stage.terms) {
-    const key = `${term.input},${term.output},${term.k}`
-    const d = diagonals.get(key)
-    used.add(key)
-    if (!d) continue
-    const g = Math.floor(term.k / stage.n1)
-    const j = term.k - g * stage.n1
-    // pre-rotate right by (origin + g*n1)*unit: the giant-step rotation moves it back
-    const rot = (stage.origin + g * stage.n1) * stage.unit
-    const values = new Float64Array(slots)
-    for (let s = 0; s < slots; s++) values[s] = d[mod(s - rot, slots)]
-    products[term.output][g].push({ input: term.input, baby: j, plain: encode(enc, values, prime, level) })
-  }
-  for (const key of diagonals.keys()) {
-    if (!used.has(key)) throw new BlindfoldError('internal', `stage ${index}: weights need product ${key}, which the plan lacks`)
-  }
-
-  const biasPlains: Plaintext[] = []
-  for (let b = 0; b < outputs; b++) {
-    const values = new Float64Array(slots)
-    for (let o = 0; o < stage.output.ct.length; o++) {
-      if (stage.output.ct[o] !== b) continue
-      const v = op.bias(o)
-      if (stage.fold) {
-        for (let s = stage.output.slot[o]; s < slots; s += stage.fold.period) values[s] = v
-      } else {
-        values[stage.output.slot[o]] = v
-      }
+  const bias: Plaintext[] = []
+  try {
+    for (const { term, d } of used) {
+      const g = Math.floor(term.k / stage.n1)
+      products[term.output][g].push({ input: term.input, baby: term.k - g * stage.n1, plain: encoders.encode(d, prime, level) })
     }
-    biasPlains.push(encode(enc, values, outScale, level + 1))
+    for (let b = 0; b < outputs; b++) {
+      const values = new Float64Array(slots)
+      for (let o = 0; o < stage.output.ct.length; o++) {
+        if (stage.output.ct[o] !== b) continue
+        const v = op.bias(o)
+        if (stage.fold) {
+          for (let s = stage.output.slot[o]; s < slots; s += stage.fold.period) values[s] = v
+        } else {
+          values[stage.output.slot[o]] = v
+        }
+      }
+      bias.push(encoders.encode(values, outScale, level + 1))
+    }
+  } catch (e) {
+    freeLinearWeights({ products, bias, outScale })
+    throw e
   }
-  return { products, bias: biasPlains, outScale }
+  return { products, bias, outScale }
 }
 
 /**
@@ -164,21 +181,6 @@ function stageOp(enc: WeightEncoder, index: number, stage: LinearStagePlan, weig
     op = compose(affineOp(op.outputs, before.scale.length, before.scale, before.shift), op)
   }
   return op
-}
-
-function encode(enc: WeightEncoder, values: Float64Array, scale: number, level: number): Plaintext {
-  const plain = new enc.he.seal.Plaintext()
-  try {
-    enc.encoder.encode(values, scale, plain)
-    enc.evaluator.plainModSwitchToInplace(plain, enc.he.levels[level].parmsId)
-    // switching down keeps the top level's buffer (SEAL never shrinks on
-    // resize): without this a deep model's diagonals take ~2x their size
-    plain.shrinkToFit()
-    return plain
-  } catch (e) {
-    plain.delete()
-    throw e
-  }
 }
 
 const mod = (a: number, n: number) => ((a % n) + n) % n
