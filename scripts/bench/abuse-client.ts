@@ -152,6 +152,68 @@ export function bodyFlood(ports: number[], count: number, model: string, declare
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
+/**
+ * A new session for `model` from `address` once the server has built the model: asks again
+ * while it answers 503 model_loading, for up to `withinMs`.
+ */
+export async function openSessionOnceBuilt(port: number, model: string, address: string, keys: Uint8Array, withinMs: number): Promise<string> {
+  const end = performance.now() + withinMs
+  for (;;) {
+    try {
+      return await openSession(port, model, address, keys)
+    } catch (e) {
+      if (!/model_loading/.test((e as Error).message) || performance.now() > end) throw e
+      await sleep(2000)
+    }
+  }
+}
+
+export interface ImageFlood {
+  ports: number[]
+  address: string
+  session: string
+  /** the encrypted image sent again and again */
+  image: Uint8Array
+  /** sent at once */
+  burst: number
+  /** then one every `everyMs` for `attackMs`, to the ports in turn */
+  everyMs: number
+  attackMs: number
+  /** runs after each later send (a sample of the server's memory) */
+  tick?: () => Promise<void>
+}
+
+/** What the flooding address got: statuses by count, and the median time of its answered requests. */
+export interface FloodFigures {
+  statuses: Record<string, number>
+  answeredMedianMs: number | null
+}
+
+/**
+ * The worker-kill attack: one address sends one classification after another within its rate
+ * limit (a burst at once, then one every `everyMs`), each on its own connection.
+ */
+export async function imageFlood(f: ImageFlood): Promise<FloodFigures> {
+  const statuses: Record<string, number> = {}
+  const answeredMs: number[] = []
+  let sent = 0
+  const shoot = async () => {
+    const r = await send(f.ports[sent++ % f.ports.length], 'POST', paths.classify(f.session), f.address, f.image)
+    statuses[r.status] = (statuses[r.status] ?? 0) + 1
+    if (r.status === 200) answeredMs.push(r.ms)
+  }
+  const shots: Promise<void>[] = []
+  for (let k = 0; k < f.burst; k++) shots.push(shoot())
+  const end = performance.now() + f.attackMs
+  while (performance.now() < end) {
+    await sleep(f.everyMs)
+    shots.push(shoot())
+    await f.tick?.()
+  }
+  await Promise.all(shots)
+  return { statuses, answeredMedianMs: answeredMs.length ? median(answeredMs) : null }
+}
+
 /** Writes a bench result (its folder made if need be) and prints it. */
 export function writeResult(path: string, result: object): void {
   mkdirSync(dirname(path), { recursive: true })

@@ -11,13 +11,12 @@ import { performance } from 'node:perf_hooks'
 import { parse, sample } from '../../server/test-support/prometheus'
 import { modelsDirWith, startApiReplica } from '../../server/test-support/processes'
 import { freePort } from '../../server/test-support/redis'
-import { paths } from '../../src/api/wire'
 import { imageAt, loadCifar10Split } from '../../src/datasets'
 import { loadModels } from '../../src/datasets/model-files'
 import { KeyOwner } from '../../src/he/key-owner'
 import { publicModel } from '../../src/he/public-model'
 import { normalise } from '../../src/model/forward'
-import { LegitClient, machine, openSession, ratio, rssMiB, send, sleep, writeResult } from './abuse-client'
+import { imageFlood, LegitClient, machine, openSessionOnceBuilt, ratio, rssMiB, send, writeResult } from './abuse-client'
 
 const OUT = 'docs/benchmarks/abuse/worker-kill.json'
 const LEGIT = '127.0.0.10'
@@ -51,14 +50,7 @@ const mnistOwner = await KeyOwner.create(publicModel(mnist.manifest))
 const cifarOwner = await KeyOwner.create(publicModel(cifar.manifest))
 try {
   // the attacker's session, once every worker has built cifar10-cnn (the server is ready with its first model)
-  let attackSession = ''
-  while (!attackSession) {
-    attackSession = await openSession(port, 'cifar10-cnn', ATTACKER, cifarOwner.evaluationKeys).catch(async (e: Error) => {
-      if (!/model_loading/.test(e.message) || performance.now() - startedAt > 600_000) throw e
-      await sleep(2000)
-      return ''
-    })
-  }
+  const attackSession = await openSessionOnceBuilt(port, 'cifar10-cnn', ATTACKER, cifarOwner.evaluationKeys, 600_000 - (performance.now() - startedAt))
   const modelsReadyS = Math.round((performance.now() - startedAt) / 1000)
   const client = new LegitClient([port], LEGIT, mnist, mnistOwner)
   await client.open()
@@ -68,27 +60,14 @@ try {
   const restartsBefore = await restarts()
   const idle = await client.measure(Promise.resolve(), 6)
 
-  const attackStatuses: Record<string, number> = {}
-  const attackMs: number[] = []
   const rss: number[] = []
-  const shoot = async () => {
-    const r = await send(port, 'POST', paths.classify(attackSession), ATTACKER, image)
-    attackStatuses[r.status] = (attackStatuses[r.status] ?? 0) + 1
-    if (r.status === 200) attackMs.push(r.ms)
+  const tick = async () => {
+    const m = await rssMiB(pid)
+    if (m !== undefined) rss.push(m)
   }
-  const attack = (async () => {
-    const shots: Promise<void>[] = []
-    for (let k = 0; k < BURST; k++) shots.push(shoot())
-    const end = performance.now() + ATTACK_MS
-    while (performance.now() < end) {
-      await sleep(EVERY_MS)
-      shots.push(shoot())
-      const m = await rssMiB(pid)
-      if (m !== undefined) rss.push(m)
-    }
-    await Promise.all(shots)
-  })()
+  const attack = imageFlood({ ports: [port], address: ATTACKER, session: attackSession, image, burst: BURST, everyMs: EVERY_MS, attackMs: ATTACK_MS, tick })
   const during = await client.measure(attack, 8, 400)
+  const attacker = await attack
   const restartsAfter = await restarts()
   const after = await client.measure(Promise.resolve(), 4)
   const rssAfter = await rssMiB(pid)
@@ -103,7 +82,7 @@ try {
     idle,
     workerKill: {
       attack: `one address: ${BURST} CIFAR-10 classifications at once, then one every ${EVERY_MS / 1000} s for ${ATTACK_MS / 1000} s`,
-      attacker: { statuses: attackStatuses, answeredMedianMs: attackMs.length ? Math.round(attackMs.sort((a, b) => a - b)[attackMs.length >> 1]) : null },
+      attacker,
       workerRestarts: { causedByAttack: caused, byDeadline: caused.timeout },
       rssMiB: { idle: rssIdle, duringMin: Math.min(...rss), duringMax: Math.max(...rss), after: rssAfter },
       legit: during,

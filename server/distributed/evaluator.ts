@@ -13,12 +13,17 @@
  * Logs are JSON lines; a job's lines carry `reqId`, the id of the API request that enqueued it
  * (the job id is the API's Fastify request id), so one grep follows a request across processes.
  *
+ * One evaluator slot is kept free for the other clients (evaluator-reserve.ts): a classification
+ * of a client who would take the last free slot while another client was served recently goes
+ * back to the queue behind the other clients' waiting jobs, or, while none waits, waits here
+ * (holding no worker) until its turn or a job arrives.
+ *
  * Keys come from Redis by session id and are kept in a bounded LRU of raw containers
  * (WORKER_KEY_CACHE entries), so a session's next image costs no key transfer; a session id
  * is never reused and the API checks the session before enqueuing, so a stale copy of a
  * deleted session is never used, only aged out.
  */
-import { Worker, type Job } from 'bullmq'
+import { QueueEvents, QueueKeys, WaitingError, Worker, type Job } from 'bullmq'
 import { BoundedLru } from '../limits/bounded-lru'
 import { configFromEnv } from '../config'
 import { HttpError } from '../http/http-error'
@@ -29,6 +34,7 @@ import { poolFromConfig } from '../pool/from-config'
 import { JobMac } from './job-mac'
 import { cancelFlag, checkContainer, jobError, openJob, sealResponse, sealResult, type EvalJobData, type EvalJobName, type EvalJobResult } from './job-wire'
 import { jobTiming } from './job-timing'
+import { EvaluatorReserve } from './evaluator-reserve'
 import { serveMetrics } from './metrics-server'
 import { checkRedis, connection, QUEUE_NAME, redisKeys } from './redis-keys'
 import { openKeys } from './stored-keys'
@@ -39,6 +45,8 @@ const CANCEL_POLL_MS = 200
 const RESULT_TTL_MS = 60_000
 /** how long a finished job's hash (names, hashes, MACs, the sealed session) stays in Redis */
 const FINISHED_JOB_TTL_MS = 60_000
+/** how often a classification held back for other clients checks its turn and its cancel flag again */
+const HELD_CHECK_MS = 1000
 
 const config = configFromEnv()
 if (!config.redisUrl) throw new Error('the evaluator needs REDIS_URL')
@@ -78,6 +86,35 @@ redis.on('ready', () => void publishSeeded().catch((e: Error) => log.warn({ err:
 
 const keyCache = new BoundedLru<string, Uint8Array>(config.workerKeyCache)
 
+// this evaluator's slots count while it renews them; a held-back job waits for a job added to the queue
+const queueKeys = new QueueKeys().getKeys(QUEUE_NAME)
+const reserve = new EvaluatorReserve(redis, { wait: queueKeys.wait, prioritized: queueKeys.prioritized, '': queueKeys[''] }, config.poolSize, timing.takeoverMs)
+await reserve.register()
+const registration = setInterval(() => void reserve.register().catch((e: Error) => log.warn({ err: e.message }, 'evaluator slots not registered')), timing.lockRenewMs)
+const events = new QueueEvents(QUEUE_NAME, { connection: connection(config.redisUrl, { maxRetriesPerRequest: null }) })
+events.on('error', () => {})
+const addedWaiters = new Set<() => void>()
+/** set once the evaluator stops: it takes no more jobs, and held-back ones go back to the queue */
+let stopping = false
+events.on('added', () => {
+  for (const wake of addedWaiters) wake()
+  addedWaiters.clear()
+})
+/** Resolves when a job is added to the queue, or after `ms`. */
+function jobAdded(ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const wake = () => {
+      clearTimeout(timer)
+      resolve()
+    }
+    const timer = setTimeout(() => {
+      addedWaiters.delete(wake)
+      resolve()
+    }, ms)
+    addedWaiters.add(wake)
+  })
+}
+
 /**
  * A session's keys: uploaded ones awaiting validation (the job binds them by hash), or a
  * session's stored ones, checked against the job key before they are used or cached.
@@ -102,7 +139,29 @@ async function cancelRaised(id: string): Promise<boolean> {
   return false
 }
 
-async function run(job: Job<EvalJobData, EvalJobResult, EvalJobName>): Promise<EvalJobResult> {
+/**
+ * Waits until the classification may take this slot (evaluator-reserve.ts), checking again on
+ * each job added to the queue and every HELD_CHECK_MS; answers its client. A held-back job goes
+ * back to the queue behind the other clients' waiting jobs (WaitingError: this slot pulls again)
+ * as soon as there are any.
+ */
+async function turnOf(job: Job<EvalJobData, EvalJobResult, EvalJobName>, token: string | undefined, model: string): Promise<string> {
+  const id = job.id!
+  for (;;) {
+    // a running job counts for at most its deadline and grace, and a takeover
+    const turn = await reserve.take(id, 2 * pool.deadlineMs(model) + timing.takeoverMs)
+    if (turn.heldMs === 0) return turn.client
+    if (turn.requeueAt > 0 || stopping) {
+      if (turn.requeueAt > 0) await job.changePriority({ priority: turn.requeueAt })
+      await job.moveToWait(token)
+      throw new WaitingError()
+    }
+    await jobAdded(Math.min(turn.heldMs, HELD_CHECK_MS))
+    if (await cancelRaised(id)) throw cancelledError()
+  }
+}
+
+async function run(job: Job<EvalJobData, EvalJobResult, EvalJobName>, token?: string): Promise<EvalJobResult> {
   const id = job.id!
   // a job the API replicas did not make (injected, or its data changed) is refused before anything is read
   const opened = openJob(mac, id, job.name, job.data)
@@ -115,6 +174,17 @@ async function run(job: Job<EvalJobData, EvalJobResult, EvalJobName>): Promise<E
     await pool.validateKeys(session, model, keys, id)
     return sealResult(mac, id, 'validate', opened.requestHash, 0, 1)
   }
+  const client = await turnOf(job, token, model)
+  try {
+    return await classify(job, opened)
+  } finally {
+    await reserve.done(client, id).catch(() => {})
+  }
+}
+
+async function classify(job: Job<EvalJobData, EvalJobResult, EvalJobName>, opened: ReturnType<typeof openJob>): Promise<EvalJobResult> {
+  const id = job.id!
+  const { session, model } = opened
   const keys = await keysOf(session, model, false)
   const body = await redis.getBuffer(redisKeys.request(id))
   // the API deletes it when the POST ends: nobody waits for this answer any more
@@ -143,14 +213,15 @@ async function run(job: Job<EvalJobData, EvalJobResult, EvalJobName>): Promise<E
 
 const worker = new Worker<EvalJobData, EvalJobResult, EvalJobName>(
   QUEUE_NAME,
-  async (job) => {
+  async (job, token) => {
     // ids of the job only: never the session id (a bearer token) nor any key byte
     const ids = { reqId: job.id, op: job.name, model: String(job.data?.model).slice(0, 64), started: job.attemptsStarted, stalled: job.stalledCounter }
     try {
-      const r = await run(job)
+      const r = await run(job, token)
       log.info({ ...ids, ms: r.ms }, 'job answered')
       return r
     } catch (e) {
+      if (e instanceof WaitingError) throw e
       const error = jobError(e)
       log.info({ ...ids, reason: error.message.slice(0, 200) }, 'job refused or failed')
       throw error
@@ -179,13 +250,15 @@ worker.on('failed', (job) => void expire(job).catch(() => {}))
 await worker.waitUntilReady()
 log.info({ workers: config.poolSize, models: [...models.keys()], metricsPort: metricsServer?.port }, 'evaluator ready')
 
-let stopping = false
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return
   stopping = true
   log.info({ signal }, 'evaluator stopping: finishing running jobs')
   setTimeout(() => process.exit(1), config.requestTimeoutMs + 5000).unref()
   await worker.close() // waits for the running jobs
+  clearInterval(registration)
+  await reserve.leave().catch(() => {})
+  await events.close().catch(() => {})
   await pool.close()
   metricsServer?.server.close()
   await redis.quit().catch(() => {})

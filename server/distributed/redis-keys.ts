@@ -40,6 +40,16 @@ export const redisKeys = {
   inFlight: (client: string) => `${P}inflight:${client}`,
   /** the clients with jobs in flight (a sorted set by their latest lapse time), for displacement */
   inFlightClients: `${P}inflight-clients`,
+  /**
+   * the evaluators sharing the queue (a sorted set of evaluator ids by lapse time) and their
+   * slots (a hash), for the evaluator kept free for other clients (evaluator-reserve.ts)
+   */
+  evaluators: `${P}evaluators`,
+  evaluatorSlots: `${P}evaluator-slots`,
+  /** a client's classifications running on evaluators (a sorted set of job ids by lapse time; evaluator-reserve.ts builds this name itself) */
+  running: (client: string) => `${P}running:${client}`,
+  /** the last two clients served by an evaluator (a sorted set of clients by Redis time, expiring with the window) */
+  served: `${P}served`,
   /** a waiting job whose place a newcomer took: its replica answers 503 overloaded (value: a MAC over the job id) */
   displaced: (jobId: string) => `${P}displaced:${jobId}`,
   /** a classification the API asked to stop; the evaluator running it polls this */

@@ -114,4 +114,22 @@ describe('idle connections do not stay', () => {
     expect(text.split(' ')[1]).toBe('200')
     expect(text.toLowerCase()).toContain('keep-alive')
   })
+
+  it('a request that arrived on a kept-alive connection while the event loop was busy past its idle timeout is answered, not reset', async () => {
+    const s = await open(ports.quick, '127.0.0.8')
+    const all = untilClosed(s)
+    await new Promise<void>((resolve) => {
+      s.once('data', () => resolve())
+      s.write(`GET ${paths.health} HTTP/1.1\r\nHost: x\r\n\r\n`)
+    })
+    // the next request reaches the server's socket, then the loop (the server's as well: it runs in
+    // this process) stays busy until the connection's idle timeout is overdue
+    s.write(`GET ${paths.health} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`)
+    const busyUntil = Date.now() + quick.server.keepAliveTimeout + (quick.server.keepAliveTimeoutBuffer ?? 0) + 500
+    while (Date.now() < busyUntil) {
+      // busy: no timer and no read runs
+    }
+    const text = await all
+    expect(text.match(/HTTP\/1\.1 200/g)).toHaveLength(2)
+  })
 })

@@ -10,6 +10,10 @@
  * - in time: a socket that has not sent complete headers within HEADERS_TIMEOUT_MS, or sits idle
  *   between requests longer than KEEP_ALIVE_TIMEOUT_MS, is closed; the whole request (headers and
  *   body) must arrive within the request timeout. Node checks these every CHECK_INTERVAL_MS.
+ *   An idle socket's timeout closes it only once what has arrived on it was read
+ *   (closeIdleAfterReads): a client may reuse a kept-alive connection just before the timeout,
+ *   and while the event loop is busy the overdue timer would otherwise run before that request
+ *   is read, resetting a connection the client had every right to use.
  */
 import type { Server, ServerOptions } from 'node:http'
 import { BlockList, isIPv4, isIPv6, type Socket } from 'node:net'
@@ -35,9 +39,25 @@ export function connectionTimeouts(config: Pick<ConnectionConfig, 'keepAliveTime
   }
 }
 
+/**
+ * Closes a socket whose timeout fired (idle between requests) after the event loop's poll phase,
+ * and only if nothing more was read from it by then: timers run before pending reads, so a
+ * request that arrived while the loop was busy is served instead of reset. With a 'timeout'
+ * listener on the server, Node leaves closing to it.
+ */
+export function closeIdleAfterReads(server: Server): void {
+  server.on('timeout', (socket: Socket) => {
+    const read = socket.bytesRead
+    setImmediate(() => {
+      if (socket.bytesRead === read) socket.destroy()
+    })
+  })
+}
+
 /** Counts the server's sockets per client address and refuses those over the caps; answers the open count of a client. */
 export function limitConnections(server: Server, config: ConnectionConfig, onRefused?: (code: string) => void): { openFrom(address: string): number } {
   server.maxConnections = config.connectionsMax
+  closeIdleAfterReads(server)
   const exempt = trustedProxies(config.trustProxy)
   const open = new Map<string, number>()
   // ahead of Node's own listener: a socket destroyed here never gets an HTTP parser
