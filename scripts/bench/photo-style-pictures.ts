@@ -4,7 +4,9 @@
  * the file as decoded (transparency shown over white), the plain margins peeled (what is left
  * outlined in red), the crop given to the resampler, and the model's 32x32 input (enlarged 4x).
  * For the over- and underexposed styles: the file, the resampled crop before the exposure step,
- * the model's input after it, and the original picture for comparison.
+ * the model's input after it, and the original picture for comparison; for the overexposed one
+ * also the resampled crop with the exact inverse of its exposure (what no rule can do better than:
+ * the clipped highlights stay flat).
  *
  *   node --import tsx scripts/bench/photo-style-pictures.ts [--picture 3] [--out docs/images/photo-preprocessing]
  */
@@ -20,7 +22,7 @@ import { unplainBox } from '../../src/image/plain-margins'
 import { areaAverage, resample, type Raster } from '../../src/image/resize'
 import { helpIfAsked } from '../help'
 import { decodeImageFile } from '../training/folder/image-file'
-import { variant, type Style } from './photo-style-variants'
+import { EXPOSURES, variant, type Style } from './photo-style-variants'
 helpIfAsked(import.meta.url)
 
 const { values: args } = parseArgs({
@@ -72,8 +74,11 @@ for (const style of EXPOSED) {
   save(`${style}-4-resampled.png`, blocks(small, 4))
   save(`${style}-5-input.png`, blocks(correctExposure(small), 4))
 }
+const { gain, lift } = EXPOSURES.overexposed
+const over = resample(objectCrop(rgbOf(overWhite(decodeImageFile(variant('overexposed', rgb32, k)))), 1, 32), 32, 32)
+save('overexposed-6-inverse.png', blocks({ ...over, data: over.data.map((v) => Math.round(Math.max(0, (v - lift) / gain))) }, 4))
 save('original-input.png', blocks({ width: 32, height: 32, channels: 3, data: rgb32 }, 4))
-console.log(`wrote ${SHOWN.length * 4 + EXPOSED.length * 3 + 1} pictures to ${args.out}`)
+console.log(`wrote ${SHOWN.length * 4 + EXPOSED.length * 3 + 2} pictures to ${args.out}`)
 
 /** Each pixel as a `f` x `f` block, so the model's input is seen as it is. */
 function blocks(r: Raster, f: number): Raster {

@@ -3,13 +3,36 @@
  * the original, enlarged, letterboxed, inside a screenshot, off-centre on a wide plain margin,
  * over- and under-exposed, a phone JPEG stored sideways with an EXIF orientation tag, a PNG with
  * a transparent surround. Deterministic: the variant of picture `k` depends on `k` alone.
+ *
+ * HELD_OUT_STYLES are further exposures, not in the default set: other gains and lifted blacks
+ * than the overexposed style's, a gain alone, and a gamma brightening (no clipping), to check
+ * that an exposure rule holds beyond the one exposure it was designed on.
  */
 import { encode, enlarge } from '../../src/datasets/fixtures/photos'
 import type { Rgba } from '../../src/image/ink'
 import { applyOrientation } from '../training/folder/exif-orientation'
 
 export const STYLES = ['originals', 'upscaled', 'letterboxed', 'screenshot', 'off-centre', 'overexposed', 'underexposed', 'exif-rotated', 'transparent'] as const
-export type Style = (typeof STYLES)[number]
+/** An exposure: each value v times gain plus lift, clipped at 255; or brightened by a gamma (nothing clipped). */
+export type Exposure = { gain: number; lift: number } | { gamma: number }
+
+/** The exposures of the default set's over- and underexposed styles. */
+export const EXPOSURES = {
+  overexposed: { gain: 1.5, lift: 30 },
+  underexposed: { gain: 0.45, lift: 0 },
+} as const satisfies Record<string, Exposure>
+
+/** Exposures for checking a rule beyond the default set, not in it. */
+export const HELD_OUT_EXPOSURES = {
+  'over-1.3x': { gain: 1.3, lift: 0 },
+  'over-1.3x+50': { gain: 1.3, lift: 50 },
+  'over-1.75x+15': { gain: 1.75, lift: 15 },
+  'over-2x': { gain: 2, lift: 0 },
+  'over-2x+40': { gain: 2, lift: 40 },
+  'brightened-gamma2': { gamma: 2 },
+} as const satisfies Record<string, Exposure>
+export const HELD_OUT_STYLES = Object.keys(HELD_OUT_EXPOSURES) as (keyof typeof HELD_OUT_EXPOSURES)[]
+export type Style = (typeof STYLES)[number] | keyof typeof HELD_OUT_EXPOSURES
 
 type Colour = [number, number, number, number]
 
@@ -44,9 +67,19 @@ function borderColour(rgb32: Uint8Array): Colour {
   return [median(0), median(1), median(2), 255]
 }
 
+/** Each colour value v becomes round(v * gain + lift), clipped at 255. */
 function exposed(img: Rgba, gain: number, lift: number): Rgba {
+  return toned(img, (v) => v * gain + lift)
+}
+
+/** Each colour value v becomes round(255 * (v / 255) ^ (1 / gamma)): brighter mid-tones, black and white kept. */
+function brightened(img: Rgba, gamma: number): Rgba {
+  return toned(img, (v) => 255 * (v / 255) ** (1 / gamma))
+}
+
+function toned(img: Rgba, f: (v: number) => number): Rgba {
   const data = new Uint8ClampedArray(img.data.length)
-  for (let i = 0; i < data.length; i++) data[i] = i % 4 === 3 ? img.data[i] : Math.round(img.data[i] * gain + lift)
+  for (let i = 0; i < data.length; i++) data[i] = i % 4 === 3 ? img.data[i] : Math.round(f(img.data[i]))
   return { ...img, data }
 }
 
@@ -61,8 +94,15 @@ function sideways(upright: Rgba, o: 3 | 6 | 8): Buffer {
   return Buffer.concat([jpg.subarray(0, 2), app1, jpg.subarray(2)])
 }
 
+/** The exposure a style applies, if it is one of the exposure styles. */
+export function exposureOf(style: Style): Exposure | undefined {
+  return style in EXPOSURES ? EXPOSURES[style as keyof typeof EXPOSURES] : style in HELD_OUT_EXPOSURES ? HELD_OUT_EXPOSURES[style as keyof typeof HELD_OUT_EXPOSURES] : undefined
+}
+
 /** The file of picture `k` (its 32x32 RGB pixels `rgb32`) in `style`. */
 export function variant(style: Style, rgb32: Uint8Array, k: number): Buffer {
+  const e = exposureOf(style)
+  if (e) return encode('gamma' in e ? brightened(picture(rgb32, 512), e.gamma) : exposed(picture(rgb32, 512), e.gain, e.lift), 'jpeg')
   const light: Colour = [255, 255, 255, 255]
   const dark: Colour = [0, 0, 0, 255]
   switch (style) {
@@ -99,10 +139,6 @@ export function variant(style: Style, rgb32: Uint8Array, k: number): Buffer {
       const y = corner < 2 ? 12 : bg.height - side - 12
       return encode(paste(bg, picture(rgb32, side), x, y), k % 2 ? 'jpeg' : 'png')
     }
-    case 'overexposed':
-      return encode(exposed(picture(rgb32, 512), 1.5, 30), 'jpeg')
-    case 'underexposed':
-      return encode(exposed(picture(rgb32, 512), 0.45, 0), 'jpeg')
     case 'exif-rotated': {
       // a 4:3 phone photo (the picture's surroundings mirrored outwards) stored turned
       const side = 768
@@ -123,4 +159,5 @@ export function variant(style: Style, rgb32: Uint8Array, k: number): Buffer {
       return encode(paste(sheet, picture(rgb32, side), (k % 3) * 20, sheet.height - side - (k % 5) * 10), 'png')
     }
   }
+  throw new Error(`unknown style ${style}`)
 }

@@ -8,10 +8,12 @@
  * the same input (npm run bench measures that agreement), so the plaintext pass on the
  * preprocessed input stands for the app's answer.
  *
- *   npm run bench:photo-styles -- [--images 100] [--styles originals,screenshot,...] [--model cifar10-cnn] [--label after] [--out docs/benchmarks/photo-styles]
+ *   npm run bench:photo-styles -- [--images 100] [--offset 0] [--styles originals,screenshot,...] [--held-out] [--model cifar10-cnn] [--label after] [--out docs/benchmarks/photo-styles]
  *
- * Picture k of the set is test image k * floor(10000 / images). Writes <out>/<date>-<label>.json
- * when --label is given.
+ * Picture k of the set is test image k * floor(10000 / images) + offset: another offset (such as
+ * 50) gives pictures a rule was not designed on. --held-out adds the held-out exposures of
+ * ./photo-style-variants.ts (other gains and lifts, a gamma brightening) to the styles. Writes
+ * <out>/<date>-<label>.json when --label is given.
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
@@ -23,12 +25,14 @@ import { preprocessFor } from '../../src/image/pipeline'
 import { argmax, forward, normalise } from '../../src/model/forward'
 import { helpIfAsked } from '../help'
 import { decodeImageFile } from '../training/folder/image-file'
-import { STYLES, variant, type Style } from './photo-style-variants'
+import { HELD_OUT_STYLES, STYLES, variant, type Style } from './photo-style-variants'
 helpIfAsked(import.meta.url)
 
 const { values: args } = parseArgs({
   options: {
     images: { type: 'string', default: '100' },
+    offset: { type: 'string', default: '0' },
+    'held-out': { type: 'boolean', default: false },
     model: { type: 'string', default: 'cifar10-cnn' },
     styles: { type: 'string', default: STYLES.join(',') },
     label: { type: 'string' },
@@ -53,14 +57,17 @@ const test = loadCifar10({ splits: ['test'] }).test
 const count = Number(args.images)
 const step = Math.floor(test.count / count)
 const size = 32 * 32 * 3
-const styles = args.styles.split(',').map((s) => {
-  if (!(STYLES as readonly string[]).includes(s)) throw new Error(`unknown style ${s}; the styles: ${STYLES.join(', ')}`)
+const offset = Number(args.offset)
+if (!Number.isInteger(offset) || offset < 0 || offset >= step) throw new Error(`--offset ${args.offset}: an integer from 0 to ${step - 1}`)
+const known: readonly string[] = [...STYLES, ...HELD_OUT_STYLES]
+const styles = [...new Set([...args.styles.split(','), ...(args['held-out'] ? HELD_OUT_STYLES : [])])].map((s) => {
+  if (!known.includes(s)) throw new Error(`unknown style ${s}; the styles: ${known.join(', ')}`)
   return s as Style
 })
 const results = Object.fromEntries(styles.map((s) => [s, { n: 0, plaintextOriginalsCorrect: 0, appCorrect: 0, agreement: 0, changed: [] as number[] }])) as Record<Style, StyleResult>
 const t0 = Date.now()
 for (let k = 0; k < count; k++) {
-  const i = k * step
+  const i = k * step + offset
   const rgb32 = test.images.subarray(i * size, (i + 1) * size)
   const label = test.labels[i]
   const reference = argmax(forward(m, w, normalise(rgb32, m)))
@@ -99,7 +106,7 @@ if (args.label) {
     command: `npm run bench:photo-styles -- ${process.argv.slice(2).join(' ')}`,
     model: args.model,
     contentHash: m.contentHash,
-    pictures: { count, testIndices: `k * ${step} for k in 0..${count - 1}` },
+    pictures: { count, testIndices: `k * ${step}${offset ? ` + ${offset}` : ''} for k in 0..${count - 1}` },
     styles: results,
     overall: total,
   }

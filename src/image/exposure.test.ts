@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { imageAt, loadSplit } from '../datasets'
 import { correctExposure, exposureCurve, tonesOf, TRAINING_TONES, type Tones } from './exposure'
+import { luminance } from './ink'
 import type { Raster } from './resize'
 
 const test = loadSplit('cifar10', 'test')
@@ -19,6 +20,19 @@ function exposed(r: Raster, stops: number): Raster {
 /** Washed out, as flare or a lifted black leaves a picture: every value squeezed towards white, black raised to `black`. */
 function washedOut(r: Raster, black: number): Raster {
   return { ...r, data: r.data.map((v) => Math.round(black + (v * (255 - black)) / 255)) }
+}
+
+/** Each value times `gain` plus `lift`, clipped at white: a linear overexposure that loses its highlights. */
+function linear(r: Raster, gain: number, lift: number): Raster {
+  return { ...r, data: r.data.map((v) => Math.min(255, Math.round(v * gain + lift))) }
+}
+
+/** CIFAR-10 test pictures of bright scenes: black point above 80, over a fifth of the pixels at luminance 250 or more. */
+const BRIGHT = [142, 215, 1143]
+const clippedShare = (r: Raster) => {
+  let n = 0
+  for (let i = 0; i < r.width * r.height; i++) if (luminance(r.data[i * 3], r.data[i * 3 + 1], r.data[i * 3 + 2]) >= 249.5) n++
+  return n / (r.width * r.height)
 }
 
 const meanAbs = (a: Raster, b: Raster) => a.data.reduce((s, v, i) => s + Math.abs(v - b.data[i]), 0) / a.data.length
@@ -55,6 +69,25 @@ describe('exposure step', () => {
       expect(Math.abs(tonesOf(fixed).black - TRAINING_TONES.black.typical), `test picture ${i}`).toBeLessThanOrEqual(2)
       expect(meanAbs(fixed, original), `test picture ${i}`).toBeLessThan(meanAbs(bright, original) * 0.6)
     }
+  })
+
+  it('leaves bright originals alone although their tones look overexposed: shadows lifted, a fifth or more clipped white', () => {
+    for (const i of BRIGHT) {
+      const r = picture(i)
+      const t = tonesOf(r)
+      expect(t.black, `test picture ${i}`).toBeGreaterThan(80)
+      expect(clippedShare(r), `test picture ${i}`).toBeGreaterThan(0.2)
+      expect(correctExposure(r), `test picture ${i}`).toBe(r)
+    }
+  })
+
+  it('passes on an overexposed photo whose black point stays inside the range: what clipping took cannot be told from a bright scene', () => {
+    const original = picture(300)
+    const bright = linear(original, 1.5, 30)
+    expect(tonesOf(bright).black).toBeGreaterThan(tonesOf(original).black)
+    expect(tonesOf(bright).black).toBeLessThanOrEqual(TRAINING_TONES.black.hi)
+    expect(clippedShare(bright)).toBeGreaterThan(clippedShare(original))
+    expect(correctExposure(bright)).toBe(bright)
   })
 
   it('reads the black and white points of the luminance', () => {
