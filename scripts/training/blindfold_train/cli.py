@@ -32,6 +32,10 @@ def parser():
     ap.add_argument('--label-smoothing', type=float, default=0.1)
     ap.add_argument('--crop-pad', type=int, default=None, help='default: cifar10 4, others 2')
     ap.add_argument('--flip', type=_bool, default=None)
+    ap.add_argument('--rotate', type=float, default=0.0, metavar='DEG',
+                    help='random rotation up to DEG degrees (with --zoom and --shift: one bilinear affine)')
+    ap.add_argument('--zoom', type=float, default=0.0, metavar='F', help='random zoom 1 +- F')
+    ap.add_argument('--shift', type=float, default=0.0, metavar='PX', help='random sub-pixel shift up to PX pixels')
     ap.add_argument('--teacher-arch', help='distil from a teacher of this architecture (training only)')
     ap.add_argument('--teacher-epochs', type=int, default=15)
     ap.add_argument('--teacher-ckpt', help='cache of the trained teacher (reused when its settings match)')
@@ -77,7 +81,8 @@ def config_of(args, command):
         dataset=args.dataset, arch=args.arch, out=args.out, epochs=args.epochs, name=args.name,
         version=args.version, log=args.log, seed=args.seed, batch=args.batch, opt=args.opt, lr=lr,
         wd=args.wd, clip=args.clip, label_smoothing=args.label_smoothing, crop_pad=args.crop_pad,
-        flip=args.flip, teacher_arch=args.teacher_arch, teacher_epochs=args.teacher_epochs,
+        flip=args.flip, rotate=args.rotate, zoom=args.zoom, shift=args.shift,
+        teacher_arch=args.teacher_arch, teacher_epochs=args.teacher_epochs,
         teacher_ckpt=args.teacher_ckpt, kd_temp=args.kd_temp, kd_alpha=args.kd_alpha,
         poly_a0=args.poly_a0, poly_b0=args.poly_b0, packing=args.packing, threads=args.threads,
         channels_last=args.channels_last, train_limit=args.train_limit, command=command,

@@ -24,6 +24,11 @@ class TrainConfig:
     crop_pad: Optional[int] = None
     # None: flip for cifar10 and fashion; MNIST never flips
     flip: Optional[bool] = None
+    # random affine after the crop: rotation up to `rotate` degrees, zoom 1 +- `zoom`, sub-pixel
+    # shift up to `shift` pixels (bilinear, the training set's darkest value outside the image)
+    rotate: float = 0.0
+    zoom: float = 0.0
+    shift: float = 0.0
     teacher_arch: Optional[str] = None
     teacher_epochs: int = 15
     teacher_ckpt: Optional[str] = None

@@ -13,7 +13,8 @@ def teacher_spec(cfg):
     """What identifies a teacher checkpoint: a cached one is reused only if all of this matches."""
     return {'dataset': cfg.dataset or f'folder {os.path.abspath(cfg.data)}', 'arch': cfg.teacher_arch, 'epochs': cfg.teacher_epochs,
             'seed': cfg.seed, 'batch': cfg.batch, 'opt': cfg.opt, 'lr': cfg.lr, 'wd': cfg.wd,
-            'crop_pad': cfg.crop_pad, 'flip': cfg.flip, 'train_limit': cfg.train_limit}
+            'crop_pad': cfg.crop_pad, 'flip': cfg.flip, 'train_limit': cfg.train_limit,
+            **({'affine': [cfg.rotate, cfg.zoom, cfg.shift]} if cfg.rotate or cfg.zoom or cfg.shift else {})}
 
 
 def load_or_train_teacher(cfg, ds, data, pad, flip, fmt, log):

@@ -23,6 +23,9 @@ def training_record(cfg, ds, pad, flip, acc, n_test, n_params, epoch_times, wall
         aug.append(f'random crop with {pad}px zero padding (normalised space)')
     if flip:
         aug.append('horizontal flip p=0.5')
+    if cfg.rotate or cfg.zoom or cfg.shift:
+        aug.append(f'random affine: rotation up to {cfg.rotate} deg, zoom 1 +- {cfg.zoom}, '
+                   f'shift up to {cfg.shift} px (bilinear)')
     return {
         'dataset': ds['title'],
         'arch': cfg.arch,

@@ -1,4 +1,4 @@
-"""The training loop: one-cycle SGD or AdamW, crop and flip augmentation, label smoothing,
+"""The training loop: one-cycle SGD or AdamW, crop, flip and affine augmentation, label smoothing,
 optional distillation from a teacher's logits."""
 import math
 import time
@@ -31,8 +31,23 @@ class TrainData:
     yte: torch.Tensor
 
 
-def augment(xb, pad, flip, gen):
-    """Random crop from a zero-padded copy (zeros in normalised space) and horizontal flip p=0.5."""
+def affine(xb, rotate, zoom, shift, fill, gen):
+    """Each image rotated by up to `rotate` degrees, zoomed by 1 +- `zoom` and shifted by up to
+    `shift` pixels about its centre (bilinear), `fill` (one value per channel) outside it."""
+    n, c, h, w = xb.shape
+    u = lambda: torch.rand(n, generator=gen) * 2 - 1  # noqa: E731
+    angle, scale = u() * math.radians(rotate), 1 + u() * zoom
+    tx, ty = u() * (2 * shift / w), u() * (2 * shift / h)
+    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
+    theta = torch.stack([torch.stack([cos, -sin, tx], 1), torch.stack([sin, cos, ty], 1)], 1)
+    grid = F.affine_grid(theta, (n, c, h, w), align_corners=False)
+    fill = fill.view(1, c, 1, 1)
+    return F.grid_sample(xb - fill, grid, mode='bilinear', padding_mode='zeros', align_corners=False) + fill
+
+
+def augment(xb, pad, flip, gen, warp=None):
+    """Random crop from a zero-padded copy (zeros in normalised space), horizontal flip p=0.5, then
+    with `warp` (rotate, zoom, shift, fill) a random affine (`affine`)."""
     n, c, h, w = xb.shape
     if pad:
         xp = torch.nn.functional.pad(xb, (pad, pad, pad, pad))  # zeros in normalised space
@@ -42,6 +57,8 @@ def augment(xb, pad, flip, gen):
     if flip:
         m = torch.rand(n, generator=gen) < 0.5
         xb = torch.where(m.view(-1, 1, 1, 1), xb.flip(3), xb)
+    if warp:
+        xb = affine(xb, *warp, gen)
     return xb
 
 
@@ -69,6 +86,8 @@ def fit(model, cfg, epochs, label_smoothing, data, pad, flip, gen, fmt, log, tea
     else:
         opt = torch.optim.AdamW(groups, lr=cfg.lr)
     steps_per_epoch = math.ceil(len(xtr) / cfg.batch)
+    warp = ((cfg.rotate, cfg.zoom, cfg.shift, xtr.amin(dim=(0, 2, 3)))
+            if cfg.rotate or cfg.zoom or cfg.shift else None)
     # OneCycleLR divides by zero when its warm-up ends on the first step (pct_start x steps = 1),
     # which a small folder of images can hit
     pct_start = 0.25 if epochs * steps_per_epoch != 4 else 0.3
@@ -87,7 +106,7 @@ def fit(model, cfg, epochs, label_smoothing, data, pad, flip, gen, fmt, log, tea
         tot_loss, tot_correct, seen, skipped = 0.0, 0, 0, 0
         for bi in range(steps_per_epoch):
             idx = perm[bi * cfg.batch:(bi + 1) * cfg.batch]
-            xb, yb = augment(xtr[idx], pad, flip, gen).contiguous(memory_format=fmt), ytr[idx]
+            xb, yb = augment(xtr[idx], pad, flip, gen, warp).contiguous(memory_format=fmt), ytr[idx]
             out = model(xb)
             loss = ce(out, yb)
             if teacher is not None:
