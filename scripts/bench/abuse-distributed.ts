@@ -297,7 +297,7 @@ try {
     date: new Date().toISOString(),
     machine: machine(),
     command: `${chosen.length === PHASES.length ? '' : `ABUSE_PHASES=${chosen.join(',')} `}npm run bench:abuse:distributed`,
-    note: 'every server part is its own process (redis-server, 2 evaluators with 1 worker each, 2 API replicas); attackers and the legitimate client share the bench process. The machine was shared with other work while this ran, so latencies are noisy.',
+    note: 'every server part is its own process (redis-server, 2 evaluators with 1 worker each, 2 API replicas); attackers and the legitimate client share the bench process. loadAverage says how busy the machine was while this ran.',
     server: { mode: 'distributed', replicas: 2, evaluators: 2, workersPerEvaluator: 1, models: ['cifar10-cnn', 'mnist-cnn'], sessionMaxBytes, keyBytes, queueMax: DEFAULTS.queueMax, otherLimits: 'defaults' },
     idle,
     ...phases,

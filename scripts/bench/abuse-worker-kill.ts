@@ -77,7 +77,7 @@ try {
     date: new Date().toISOString(),
     machine: machine(),
     command: 'npm run bench:abuse:worker-kill',
-    note: 'the server runs as its own process (server/main.ts); the attacker and the legitimate client share the bench process. The machine was shared with other work while this ran, so latencies are noisy.',
+    note: 'the server runs as its own process (server/main.ts); the attacker and the legitimate client share the bench process. loadAverage says how busy the machine was while this ran.',
     server: { mode: 'embedded', models: ['cifar10-cnn', 'mnist-cnn'], poolSize: Number(POOL_SIZE), limits: 'defaults', readySeconds: readyS, cifarReadySeconds: modelsReadyS },
     idle,
     workerKill: {

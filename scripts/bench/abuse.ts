@@ -103,7 +103,7 @@ try {
     date: new Date().toISOString(),
     machine: machine(),
     command: 'npm run bench:abuse',
-    note: 'attackers, the legitimate client and the server share one Node process (one event loop): latencies include the attack traffic handled in it. The machine was shared with other work while this ran, so latencies are noisy.',
+    note: 'attackers, the legitimate client and the server share one Node process (one event loop): latencies include the attack traffic handled in it. loadAverage says how busy the machine was while this ran.',
     server: { mode: 'embedded', model: 'mnist-cnn', poolSize: 2, sessionMaxBytes: 48 * keyBytes, keyBytes, otherLimits: 'defaults' },
     idle,
     connections: { attack: '2,500 idle sockets from each of 4 addresses, held 12 s (the headers timeout is 10 s); server-side open connections counted at 3 s and 12 s', ...connections, legit: duringConnections, medianVsIdle: ratio(duringConnections, idle) },

@@ -20,8 +20,7 @@
  *
  *   node --import tsx scripts/bench/photo-style-exposure-ceiling.ts [--images 100] [--offset 0] [--styles overexposed,...] [--gates 90:0.1,...] [--label exposure-ceiling] [--out docs/benchmarks/photo-styles]
  */
-import { mkdirSync, writeFileSync } from 'node:fs'
-import { cpus, totalmem } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { loadCifar10 } from '../../src/datasets'
@@ -35,6 +34,7 @@ import { argmax, forward, normalise } from '../../src/model/forward'
 import { helpIfAsked } from '../help'
 import { decodeImageFile } from '../training/folder/image-file'
 import { EXPOSURES, exposureOf, HELD_OUT_STYLES, variant, type Exposure, type Style } from './photo-style-variants'
+import { labelledResult } from './labelled-result'
 helpIfAsked(import.meta.url)
 
 const { values: args } = parseArgs({
@@ -165,12 +165,10 @@ for (const g of gates) {
 }
 
 if (args.label) {
-  const date = new Date().toISOString()
-  const file = join(args.out, `${date.slice(0, 10)}-${args.label}.json`)
-  mkdirSync(args.out, { recursive: true })
+  const { file, date, machine } = labelledResult(args.out, args.label)
   const record = {
     date,
-    machine: `${cpus()[0]?.model ?? 'unknown'}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB`,
+    machine,
     command: `node --import tsx scripts/bench/photo-style-exposure-ceiling.ts ${process.argv.slice(2).join(' ')}`.trim(),
     model: 'cifar10-cnn',
     contentHash: m.contentHash,

@@ -15,8 +15,7 @@
  * ./photo-style-variants.ts (other gains and lifts, a gamma brightening) to the styles. Writes
  * <out>/<date>-<label>.json when --label is given.
  */
-import { mkdirSync, writeFileSync } from 'node:fs'
-import { cpus, totalmem } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { loadCifar10 } from '../../src/datasets'
@@ -26,6 +25,7 @@ import { argmax, forward, normalise } from '../../src/model/forward'
 import { helpIfAsked } from '../help'
 import { decodeImageFile } from '../training/folder/image-file'
 import { HELD_OUT_STYLES, STYLES, variant, type Style } from './photo-style-variants'
+import { labelledResult } from './labelled-result'
 helpIfAsked(import.meta.url)
 
 const { values: args } = parseArgs({
@@ -97,12 +97,10 @@ for (const s of styles) {
 console.log(`${'overall'.padEnd(13)} ${String(total.n).padStart(3)}  ${pct(total.plaintextOriginalsCorrect, total.n)}%              ${pct(total.appCorrect, total.n)}%  ${pct(total.agreement, total.n)}%`)
 
 if (args.label) {
-  const date = new Date().toISOString()
-  const file = join(args.out, `${date.slice(0, 10)}-${args.label}.json`)
-  mkdirSync(args.out, { recursive: true })
+  const { file, date, machine } = labelledResult(args.out, args.label)
   const record = {
     date,
-    machine: `${cpus()[0]?.model ?? 'unknown'}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB`,
+    machine,
     command: `npm run bench:photo-styles -- ${process.argv.slice(2).join(' ')}`,
     model: args.model,
     contentHash: m.contentHash,
