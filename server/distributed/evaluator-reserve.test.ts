@@ -104,13 +104,19 @@ describe('EvaluatorReserve', () => {
     expect(await held('A', 'a3')).toBe(true)
   })
 
-  it('lets the held-back client take the last slot once the window has passed', async () => {
+  /** Two slots; A has two jobs admitted, B one: B is served and done, then A's first job runs. */
+  const bServedThenARunning = async () => {
     const reserve = await evaluators([1, 1])
     for (const id of ['a1', 'a2']) await admitted('A', id)
     await admitted('B', 'b1')
     expect((await reserve.take('b1', LIFETIME_MS)).heldMs).toBe(0)
     await reserve.done('B', 'b1')
     expect((await reserve.take('a1', LIFETIME_MS)).heldMs).toBe(0)
+    return reserve
+  }
+
+  it('lets the held-back client take the last slot once the window has passed', async () => {
+    const reserve = await bServedThenARunning()
     expect((await reserve.take('a2', LIFETIME_MS)).heldMs).toBeGreaterThan(0)
     // B last served longer than the window ago (the time stored back-dated)
     await client.zadd(redisKeys.served, 0, 'B')
@@ -118,12 +124,7 @@ describe('EvaluatorReserve', () => {
   })
 
   it('sends a held-back job back behind every other client\'s waiting job, or keeps it while none waits', async () => {
-    const reserve = await evaluators([1, 1])
-    for (const id of ['a1', 'a2']) await admitted('A', id)
-    await admitted('B', 'b1')
-    expect((await reserve.take('b1', LIFETIME_MS)).heldMs).toBe(0)
-    await reserve.done('B', 'b1')
-    expect((await reserve.take('a1', LIFETIME_MS)).heldMs).toBe(0)
+    const reserve = await bServedThenARunning()
     // A's next job, priority 2 (taken by an evaluator: its hash holds the priority)
     await queue.add('classify', {}, { jobId: 'a2', priority: 2 })
     expect(await reserve.take('a2', LIFETIME_MS)).toMatchObject({ client: 'A', requeueAt: 0 })
