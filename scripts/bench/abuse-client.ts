@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { request as httpRequest } from 'node:http'
 import { connect } from 'node:net'
-import { cpus, totalmem } from 'node:os'
+import { cpus, loadavg, totalmem } from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { BINARY, paths, type SessionCreated } from '../../src/api/wire'
 import { loadMnistSplit } from '../../src/datasets'
@@ -116,6 +116,11 @@ export const ratio = (phase: { medianMs: number }, idle: { medianMs: number }) =
 
 export function machine(): string {
   return `${cpus()[0]?.model ?? 'unknown'}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB`
+}
+
+/** os.loadavg() (1, 5, 15 minutes), rounded: recorded before and after a run, as latencies move with it. */
+export function loadAverageNow(): number[] {
+  return loadavg().map((l) => Math.round(l * 100) / 100)
 }
 
 /** The resident memory of process `pid` in MiB (Linux /proc), worker threads included. */

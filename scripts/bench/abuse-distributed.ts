@@ -20,7 +20,7 @@
  * cifar10-cnn (gigabytes, tens of seconds) before the attacks start.
  */
 import { connect, type Socket } from 'node:net'
-import { loadavg, tmpdir } from 'node:os'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { Redis } from 'ioredis'
@@ -35,7 +35,7 @@ import { loadModels } from '../../src/datasets/model-files'
 import { KeyOwner } from '../../src/he/key-owner'
 import { publicModel } from '../../src/he/public-model'
 import { normalise } from '../../src/model/forward'
-import { bodyFlood, imageFlood, LegitClient, machine, openSession, openSessionOnceBuilt, ratio, rssMiB, send, sleep, writeResult } from './abuse-client'
+import { bodyFlood, imageFlood, LegitClient, loadAverageNow, machine, openSession, openSessionOnceBuilt, ratio, rssMiB, send, sleep, writeResult } from './abuse-client'
 
 const PHASES = ['workerKill', 'connections', 'bodies', 'queue', 'sessions', 'limitAcrossReplicas'] as const
 const chosen = process.env.ABUSE_PHASES ? process.env.ABUSE_PHASES.split(',') : [...PHASES]
@@ -62,8 +62,7 @@ const keyBytes = owner.evaluationKeys.byteLength
 const sessionMaxBytes = 48 * keyBytes
 
 // the machine's load average (1, 5, 15 min) around the run: other work on it shows in the latencies
-const loadAround = (): number[] => loadavg().map((l) => Math.round(l * 100) / 100)
-const loadBefore = loadAround()
+const loadBefore = loadAverageNow()
 const redis = await startRedis()
 const models = modelsDirWith(['cifar10-cnn', 'mnist-cnn'])
 const services: ServiceProcess[] = []
@@ -301,7 +300,7 @@ try {
     server: { mode: 'distributed', replicas: 2, evaluators: 2, workersPerEvaluator: 1, models: ['cifar10-cnn', 'mnist-cnn'], sessionMaxBytes, keyBytes, queueMax: DEFAULTS.queueMax, otherLimits: 'defaults' },
     idle,
     ...phases,
-    loadAverage: { before: loadBefore, after: loadAround() },
+    loadAverage: { before: loadBefore, after: loadAverageNow() },
     targets: { answeredShareAtLeast: 0.95, medianVsIdleAtMost: 3, workerRestartsByDeadline: 0, overLimitAtMost: 0.1 },
   }
   writeResult(OUT, result)

@@ -16,7 +16,7 @@ import { loadModels } from '../../src/datasets/model-files'
 import { KeyOwner } from '../../src/he/key-owner'
 import { publicModel } from '../../src/he/public-model'
 import { normalise } from '../../src/model/forward'
-import { imageFlood, LegitClient, machine, openSessionOnceBuilt, ratio, rssMiB, send, writeResult } from './abuse-client'
+import { imageFlood, LegitClient, loadAverageNow, machine, openSessionOnceBuilt, ratio, rssMiB, send, writeResult } from './abuse-client'
 
 const OUT = 'docs/benchmarks/abuse/worker-kill.json'
 const LEGIT = '127.0.0.10'
@@ -57,6 +57,7 @@ try {
   // one CIFAR-10 image the attacker sends again and again
   const image = cifarOwner.encrypt(normalise(imageAt(loadCifar10Split('test'), 0), cifar.manifest))
   const rssIdle = await rssMiB(pid)
+  const loadBefore = loadAverageNow()
   const restartsBefore = await restarts()
   const idle = await client.measure(Promise.resolve(), 6)
 
@@ -78,6 +79,7 @@ try {
     machine: machine(),
     command: 'npm run bench:abuse:worker-kill',
     note: 'the server runs as its own process (server/main.ts); the attacker and the legitimate client share the bench process. loadAverage says how busy the machine was while this ran.',
+    loadAverage: { before: loadBefore, after: loadAverageNow() },
     server: { mode: 'embedded', models: ['cifar10-cnn', 'mnist-cnn'], poolSize: Number(POOL_SIZE), limits: 'defaults', readySeconds: readyS, cifarReadySeconds: modelsReadyS },
     idle,
     workerKill: {

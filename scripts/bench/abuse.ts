@@ -19,7 +19,7 @@ import { loadModels } from '../../src/datasets/model-files'
 import { paths } from '../../src/api/wire'
 import { KeyOwner } from '../../src/he/key-owner'
 import { publicModel } from '../../src/he/public-model'
-import { bodyFlood as bodyFloodOn, LegitClient, machine, ratio, send as sendFrom, writeResult } from './abuse-client'
+import { bodyFlood as bodyFloodOn, LegitClient, loadAverageNow, machine, ratio, send as sendFrom, writeResult } from './abuse-client'
 
 const OUT = 'docs/benchmarks/abuse/embedded.json'
 const LEGIT = '127.0.0.10'
@@ -86,6 +86,7 @@ async function sessionLockOut(): Promise<{ uploads: Record<string, number>; newC
 const rss = () => Math.round(process.memoryUsage().rss / 2 ** 20)
 
 try {
+  const loadBefore = loadAverageNow()
   await client.open()
   const idle = await legit()
   const flood = connectionFlood(['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'], 2500)
@@ -104,6 +105,7 @@ try {
     machine: machine(),
     command: 'npm run bench:abuse',
     note: 'attackers, the legitimate client and the server share one Node process (one event loop): latencies include the attack traffic handled in it. loadAverage says how busy the machine was while this ran.',
+    loadAverage: { before: loadBefore, after: loadAverageNow() },
     server: { mode: 'embedded', model: 'mnist-cnn', poolSize: 2, sessionMaxBytes: 48 * keyBytes, keyBytes, otherLimits: 'defaults' },
     idle,
     connections: { attack: '2,500 idle sockets from each of 4 addresses, held 12 s (the headers timeout is 10 s); server-side open connections counted at 3 s and 12 s', ...connections, legit: duringConnections, medianVsIdle: ratio(duringConnections, idle) },
