@@ -16,7 +16,10 @@
  *   - with --folder DIR --folder-model NAME: the app's accuracy on the test split of a folder of
  *     labelled images (the ImageFolder layout) against the plaintext model's (e2e-folder.ts); the
  *     split is the trainer's for --folder-seed and --folder-test-fraction (the trainer's defaults)
- * npm run bench:e2e -- [--out FILE] [--models a,b] [--images N] [--cifar-images N] [--cold-runs N] [--example-clicks N] [--port N]
+ * Measured on a settled server: once every model is served, the bench waits until every pool worker has
+ * built every model (bench-e2e-settle.ts), as a visitor of a running server finds it; --fresh-server
+ * measures at once instead, while the last workers may still be building the largest model.
+ * npm run bench:e2e -- [--out FILE] [--models a,b] [--images N] [--cifar-images N] [--cold-runs N] [--example-clicks N] [--port N] [--fresh-server]
  *     [--folder DIR --folder-model NAME [--folder-seed S] [--folder-test-fraction F] [--folder-limit N]]
  */
 import { readFileSync, writeFileSync } from 'node:fs'
@@ -47,6 +50,7 @@ import { paths, type ModelsResponse } from '../../src/api/wire'
 import { helpIfAsked } from '../help'
 import { classifyFolder } from './e2e-folder'
 import { startServer } from '../server-process'
+import { settlePool } from './bench-e2e-settle'
 helpIfAsked(import.meta.url)
 
 const { values: args } = parseArgs({
@@ -58,6 +62,7 @@ const { values: args } = parseArgs({
     'cold-runs': { type: 'string', default: '3' },
     'example-clicks': { type: 'string', default: '4' },
     port: { type: 'string', default: '8282' },
+    'fresh-server': { type: 'boolean', default: false },
     folder: { type: 'string' },
     'folder-model': { type: 'string' },
     'folder-seed': { type: 'string', default: '1' },
@@ -149,9 +154,11 @@ async function selectAndWait(page: Page, model: string): Promise<{ ms: number; p
 }
 
 /** A result card's stage timings and sizes (its data-timings), with the session's decryption chain (chainMs) apart: one image has it. */
-async function cardTimings(card: Locator): Promise<{ stages: Record<string, number>; chainMs?: number }> {
+async function cardTimings(card: Locator): Promise<{ stages: Record<string, number>; chainMs?: number; serverWorkers: number }> {
   const { chainMs, ...stages } = JSON.parse((await card.getAttribute('data-timings')) ?? '{}') as Record<string, number>
-  return { stages, chainMs }
+  // how many server workers shared the image (1: it ran on one core)
+  const serverWorkers = Number((await card.getAttribute('data-server-workers')) ?? NaN)
+  return { stages, chainMs, serverWorkers }
 }
 
 /**
@@ -167,6 +174,7 @@ async function clickExamples(page: Page, clicks: number) {
   const answers: number[] = []
   const overServer: number[] = []
   const stages: Array<Record<string, number>> = []
+  const each: Array<{ ms: number; serverMs: number; serverWorkers: number }> = []
   let correct = 0
   let chain: number | undefined
   for (let i = 0; i < clicks; i++) {
@@ -178,8 +186,9 @@ async function clickExamples(page: Page, clicks: number) {
     const [clickAt, doneAt] = (await page.evaluate(READ_EXAMPLE_TIMES)) as [number, number]
     const card = page.locator('[data-testid="result"]').first()
     if ((await card.getAttribute('data-status')) !== 'done') throw new Error(`example ${i} of the gallery failed: ${await card.textContent()}`)
-    const { stages: timings, chainMs } = await cardTimings(card)
+    const { stages: timings, chainMs, serverWorkers } = await cardTimings(card)
     stages.push(timings)
+    each.push({ ms: round(doneAt - clickAt), serverMs: round(timings.serverMs), serverWorkers })
     chain ??= chainMs
     answers.push(doneAt - clickAt)
     overServer.push(doneAt - clickAt - timings.serverMs)
@@ -198,6 +207,8 @@ async function clickExamples(page: Page, clicks: number) {
     overServerMaxMs: round(Math.max(...overServer)),
     correct,
     stageMedians: medians(stages),
+    // every click in order: click to answer, the server's compute time, and the workers that shared it
+    each,
   }
 }
 
@@ -205,6 +216,9 @@ const { stopServer } = startServer(command, port)
 const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS })
 try {
   await waitReady(Date.now() + 300_000)
+  // the server's pool (POOL_SIZE, else one worker per core) shares an image among all its workers once it is settled
+  const poolSize = Number(process.env.POOL_SIZE) || availableParallelism()
+  const settled = args['fresh-server'] || poolSize < 2 ? undefined : await settlePool(base, models[0], poolSize, 600_000)
 
   const loadBefore = loadavg()
   const modelVersions = Object.fromEntries(
@@ -238,6 +252,7 @@ try {
     const files = await filesFor(page, model, Number(model === 'cifar10-cnn' ? args['cifar-images'] : args.images))
     const answer: number[] = []
     const stages: Array<Record<string, number>> = []
+    const workersSeen: number[] = []
     let correct = 0
     let plaintextCorrect = 0
     let agree = 0
@@ -250,7 +265,9 @@ try {
       await page.locator('[data-testid="result"][data-status="done"], [data-testid="result"][data-status="error"]').nth(before + i).waitFor({ timeout: 300_000 })
       const [changeAt, doneAt] = (await page.evaluate(READ_ANSWER_TIMES)) as [number, number]
       answer.push(doneAt - changeAt)
-      stages.push((await cardTimings(card)).stages)
+      const timed = await cardTimings(card)
+      stages.push(timed.stages)
+      workersSeen.push(timed.serverWorkers)
       const prediction = Number(await card.getAttribute('data-prediction') ?? NaN)
       if (prediction === f.label) correct++
       if (f.expected === f.label) plaintextCorrect++
@@ -265,6 +282,8 @@ try {
       exampleToAnswer,
       // firstMs: the first dropped image (when no example came before it, the session's first answer, which also builds the decryption chain while the server computes)
       dropToAnswer: { images: files.length, firstMs: round(answer[0] ?? NaN), medianMs: round(median(answer)), p95Ms: round([...answer].sort((a, b) => a - b)[Math.floor(answer.length * 0.95)] ?? NaN) },
+      // the server workers that shared each dropped image, in order (1: it ran on one core)
+      dropServerWorkers: workersSeen,
       appAccuracy: correct / files.length,
       plaintextAccuracyOnSameImages: plaintextCorrect / files.length,
       agreementWithPlaintext: agree / files.length,
@@ -292,6 +311,8 @@ try {
     modelVersions,
     server: command,
     chromium: browser.version(),
+    // how long after every model was served the pool took to share an image among its workers (absent: --fresh-server)
+    ...(settled ? { serverSettle: settled } : { freshServer: true }),
     coldStart: {
       runs: cold.map(round),
       medianMs: round(median(cold)),

@@ -50,6 +50,7 @@ export const ResultCard = memo(function ResultCard({ item, classes, place, onCan
       // exact decrypted values, for tests that check they never left the tab
       data-probabilities={r ? JSON.stringify(r.probabilities) : undefined}
       data-timings={r ? JSON.stringify({ ...r.timings, bytesSent: r.bytesSent, bytesReceived: r.bytesReceived }) : undefined}
+      data-server-workers={r ? String(r.serverWorkers) : undefined}
       data-server-done={server ? String(server.done) : undefined}
       data-server-total={server ? String(server.total) : undefined}
       aria-busy={!settled}
