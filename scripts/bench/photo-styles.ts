@@ -3,12 +3,13 @@
  * seen in training) saved in several styles (./photo-style-variants.ts), each file decoded as the
  * page decodes it (scripts/training/folder/image-file.ts: EXIF orientation applied, scaled to the
  * page's working size), preprocessed by src/image's preprocessFor and classified by the plaintext
- * forward pass of the shipped model. Compared, per style, with the plaintext model on the
- * original 32x32 pictures. The encrypted evaluation agrees with the plaintext forward pass on
- * the same input (npm run bench measures that agreement), so the plaintext pass on the
- * preprocessed input stands for the app's answer.
+ * forward pass of the shipped model (or of the model in --model-dir DIR, such as a candidate not
+ * shipped yet). Compared, per style, with the plaintext model on the original 32x32 pictures. The
+ * encrypted evaluation agrees with the plaintext forward pass on the same input (npm run bench
+ * measures that agreement), so the plaintext pass on the preprocessed input stands for the app's
+ * answer.
  *
- *   npm run bench:photo-styles -- [--images 100] [--offset 0] [--styles originals,screenshot,...] [--held-out] [--model cifar10-cnn] [--label after] [--out docs/benchmarks/photo-styles]
+ *   npm run bench:photo-styles -- [--images 100] [--offset 0] [--styles originals,screenshot,...] [--held-out] [--model cifar10-cnn | --model-dir DIR] [--label after] [--out docs/benchmarks/photo-styles]
  *
  * Picture k of the set is test image k * floor(10000 / images) + offset: another offset (such as
  * 50) gives pictures a rule was not designed on. --held-out adds the held-out exposures of
@@ -34,6 +35,7 @@ const { values: args } = parseArgs({
     offset: { type: 'string', default: '0' },
     'held-out': { type: 'boolean', default: false },
     model: { type: 'string', default: 'cifar10-cnn' },
+    'model-dir': { type: 'string' },
     styles: { type: 'string', default: STYLES.join(',') },
     label: { type: 'string' },
     out: { type: 'string', default: 'docs/benchmarks/photo-styles' },
@@ -52,7 +54,9 @@ interface StyleResult {
   changed: number[]
 }
 
-const { manifest: m, weights: w } = await loadModelDir(join(MODELS_DIR, args.model))
+const modelDir = args['model-dir'] ?? join(MODELS_DIR, args.model)
+const { manifest: m, weights: w } = await loadModelDir(modelDir)
+const modelName = args['model-dir'] ? `${m.name}@${m.version} (${args['model-dir']})` : args.model
 const test = loadCifar10({ splits: ['test'] }).test
 const count = Number(args.images)
 const step = Math.floor(test.count / count)
@@ -88,7 +92,7 @@ const total = styles.reduce(
   { n: 0, plaintextOriginalsCorrect: 0, appCorrect: 0, agreement: 0 },
 )
 const pct = (x: number, n: number) => ((100 * x) / n).toFixed(1).padStart(5)
-console.log(`${args.model}, ${count} test pictures, ${((Date.now() - t0) / 1000).toFixed(0)} s`)
+console.log(`${modelName}, ${count} test pictures, ${((Date.now() - t0) / 1000).toFixed(0)} s`)
 console.log('style          n  plaintext-originals  app   agreement')
 for (const s of styles) {
   const r = results[s]
@@ -102,7 +106,7 @@ if (args.label) {
     date,
     machine,
     command: `npm run bench:photo-styles -- ${process.argv.slice(2).join(' ')}`,
-    model: args.model,
+    model: modelName,
     contentHash: m.contentHash,
     pictures: { count, testIndices: `k * ${step}${offset ? ` + ${offset}` : ''} for k in 0..${count - 1}` },
     styles: results,

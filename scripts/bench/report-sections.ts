@@ -2,6 +2,7 @@
 import { join, relative } from 'node:path'
 import { cell, code, day, fmtBytes, fmtInt, fmtMs, fmtPct, link, shortMachine, table } from './report-format'
 import { renderFloor } from './report-floor'
+import { isPhotoStyleExperiment, renderPhotoStyleExperiment, type PhotoStyleExperiment } from './report-photo-styles'
 import { RESULTS_DIR, listJson, readJson, type AttackResult, type BenchResult, type E2eResult, type ExperimentSet, type LoadResult, type ShippedModel } from './result-files'
 
 function benchRow(file: string, r: BenchResult, label?: string): string[] {
@@ -70,9 +71,10 @@ export function renderExperiments(root: string): string[] {
   ]
   for (const path of files) {
     const file = relative(root, path)
-    const j = readJson<ExperimentSet | BenchResult>(path)
+    const j = readJson<ExperimentSet | BenchResult | PhotoStyleExperiment>(path)
     out.push(`### ${file.split('/').pop()!.replace(/\.json$/, '')}`, '')
-    if ('runs' in j) {
+    if (isPhotoStyleExperiment(j)) out.push(...renderPhotoStyleExperiment(j))
+    else if ('runs' in j) {
       out.push(cell(j.what), '')
       if (j.commands) out.push(...j.commands.map((c) => `- ${code(c)}`), '')
       const rows = j.runs.map((x) => benchRow(file, x.bench, x.round !== undefined ? `${x.run} (round ${x.round})` : x.run))

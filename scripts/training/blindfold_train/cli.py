@@ -4,7 +4,7 @@ import re
 import sys
 
 from . import __doc__ as PACKAGE_DOC
-from .config import TrainConfig
+from .config import TrainConfig, exposure_text
 from .data import DATASETS
 
 
@@ -36,6 +36,9 @@ def parser():
                     help='random rotation up to DEG degrees (with --zoom and --shift: one bilinear affine)')
     ap.add_argument('--zoom', type=float, default=0.0, metavar='F', help='random zoom 1 +- F')
     ap.add_argument('--shift', type=float, default=0.0, metavar='PX', help='random sub-pixel shift up to PX pixels')
+    ap.add_argument('--exposure', type=float, default=0.0, metavar='P',
+                    help=exposure_text('P').replace('%', '%%') + ', as over- and underexposed photos '
+                         '(default 0: none)')
     ap.add_argument('--teacher-arch', help='distil from a teacher of this architecture (training only)')
     ap.add_argument('--teacher-epochs', type=int, default=15)
     ap.add_argument('--teacher-ckpt', help='cache of the trained teacher (reused when its settings match)')
@@ -81,7 +84,7 @@ def config_of(args, command):
         dataset=args.dataset, arch=args.arch, out=args.out, epochs=args.epochs, name=args.name,
         version=args.version, log=args.log, seed=args.seed, batch=args.batch, opt=args.opt, lr=lr,
         wd=args.wd, clip=args.clip, label_smoothing=args.label_smoothing, crop_pad=args.crop_pad,
-        flip=args.flip, rotate=args.rotate, zoom=args.zoom, shift=args.shift,
+        flip=args.flip, rotate=args.rotate, zoom=args.zoom, shift=args.shift, exposure=args.exposure,
         teacher_arch=args.teacher_arch, teacher_epochs=args.teacher_epochs,
         teacher_ckpt=args.teacher_ckpt, kd_temp=args.kd_temp, kd_alpha=args.kd_alpha,
         poly_a0=args.poly_a0, poly_b0=args.poly_b0, packing=args.packing, threads=args.threads,
@@ -107,6 +110,8 @@ def main(argv=None):
         ap.error('--dataset and --data exclude each other')
     if args.input_shape and not re.fullmatch(r'\d+x\d+x[13]', args.input_shape):
         ap.error('--input must be HxWxC with C 1 or 3, e.g. 32x32x3')
+    if not 0 <= args.exposure <= 1:
+        ap.error('--exposure must be between 0 and 1')
     if not 0 < args.test_fraction < 1:
         ap.error('--test-fraction must be between 0 and 1')
     from .pipeline import run

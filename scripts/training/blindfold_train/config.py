@@ -2,6 +2,22 @@
 from dataclasses import dataclass
 from typing import Optional
 
+# The exposures of --exposure (train.expose): a gain (log-uniform), a lift added after it (uniform,
+# in 8-bit values; negative crushes the shadows) and a gamma applied before both (log-uniform;
+# above 1 brightens the mid-tones). Photos over- and underexposed by a camera or an edit, not one
+# setting.
+EXPOSURE_GAIN = (1 / 1.6, 2.2)
+EXPOSURE_LIFT = (-20.0, 50.0)
+EXPOSURE_GAMMA = (1 / 1.5, 1.5)
+
+
+def exposure_text(p):
+    """The words for the exposure augmentation with probability p (the manifest's record, --help)."""
+    (g0, g1), (l0, l1), (y0, y1) = EXPOSURE_GAIN, EXPOSURE_LIFT, EXPOSURE_GAMMA
+    return (f'random exposure p={p} before the crop: 8-bit values v -> 255 (v/255)^(1/gamma) x gain + lift, '
+            f'clipped to 0..255 and rounded; gain log-uniform in [{g0:.4g}, {g1:.4g}], lift uniform in '
+            f'[{l0:g}, {l1:g}], gamma log-uniform in [{y0:.4g}, {y1:.4g}]')
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -29,6 +45,9 @@ class TrainConfig:
     rotate: float = 0.0
     zoom: float = 0.0
     shift: float = 0.0
+    # share of training images given a random exposure (train.expose: gain, lift, gamma, clipped to
+    # 8 bits) before the crop; 0: none
+    exposure: float = 0.0
     teacher_arch: Optional[str] = None
     teacher_epochs: int = 15
     teacher_ckpt: Optional[str] = None

@@ -14,7 +14,8 @@ def teacher_spec(cfg):
     return {'dataset': cfg.dataset or f'folder {os.path.abspath(cfg.data)}', 'arch': cfg.teacher_arch, 'epochs': cfg.teacher_epochs,
             'seed': cfg.seed, 'batch': cfg.batch, 'opt': cfg.opt, 'lr': cfg.lr, 'wd': cfg.wd,
             'crop_pad': cfg.crop_pad, 'flip': cfg.flip, 'train_limit': cfg.train_limit,
-            **({'affine': [cfg.rotate, cfg.zoom, cfg.shift]} if cfg.rotate or cfg.zoom or cfg.shift else {})}
+            **({'affine': [cfg.rotate, cfg.zoom, cfg.shift]} if cfg.rotate or cfg.zoom or cfg.shift else {}),
+            **({'exposure': cfg.exposure} if cfg.exposure else {})}
 
 
 def load_or_train_teacher(cfg, ds, data, pad, flip, fmt, log):

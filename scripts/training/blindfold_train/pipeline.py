@@ -9,6 +9,7 @@ import torch
 from . import folder, model_folder
 from .arch import describe, parse_arch, shapes_through
 from .check import reference_check
+from .config import exposure_text
 from .data import DATASETS, load_split, normalise
 from .distill import load_or_train_teacher
 from .export import fold_and_export, write_manifest
@@ -19,6 +20,8 @@ from .train import Logger, TrainData, fit
 def training_record(cfg, ds, pad, flip, acc, n_test, n_params, epoch_times, wall):
     """The manifest's `training` record: the recipe, the result and where it ran."""
     aug = []
+    if cfg.exposure:
+        aug.append(exposure_text(cfg.exposure))
     if pad:
         aug.append(f'random crop with {pad}px zero padding (normalised space)')
     if flip:
@@ -103,7 +106,9 @@ def _train_into(cfg, out, prepared, gen, t0):
     if cfg.train_limit:
         xtr_u8, ytr_u8 = xtr_u8[:cfg.train_limit], ytr_u8[:cfg.train_limit]
     data = TrainData(xtr=normalise(xtr_u8, ds), ytr=torch.from_numpy(ytr_u8.astype(np.int64)),
-                     xte=normalise(xte_u8, ds), yte=torch.from_numpy(yte_u8.astype(np.int64)))
+                     xte=normalise(xte_u8, ds), yte=torch.from_numpy(yte_u8.astype(np.int64)),
+                     mean=torch.tensor(ds['mean'], dtype=torch.float32),
+                     std=torch.tensor(ds['std'], dtype=torch.float32))
     log(f'data: train {tuple(data.xtr.shape)} test {tuple(data.xte.shape)} loaded in {time.time() - t0:.1f}s')
 
     layers = shapes_through(parse_arch(cfg.arch, classes=len(ds['classes'])), ds['shape'])

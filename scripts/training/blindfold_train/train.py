@@ -1,12 +1,15 @@
-"""The training loop: one-cycle SGD or AdamW, crop, flip and affine augmentation, label smoothing,
-optional distillation from a teacher's logits."""
+"""The training loop: one-cycle SGD or AdamW, exposure, crop, flip and affine augmentation, label
+smoothing, optional distillation from a teacher's logits."""
 import math
 import time
 from dataclasses import dataclass
+from typing import Optional
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from .config import EXPOSURE_GAIN, EXPOSURE_GAMMA, EXPOSURE_LIFT
 
 
 class Logger:
@@ -24,11 +27,31 @@ class Logger:
 
 @dataclass
 class TrainData:
-    """Normalised NCHW tensors and int64 labels of the training and test splits."""
+    """Normalised NCHW tensors and int64 labels of the training and test splits, and the per-channel
+    mean and std of the normalisation (pixel = 255 * (x * std + mean)), which exposure needs."""
     xtr: torch.Tensor
     ytr: torch.Tensor
     xte: torch.Tensor
     yte: torch.Tensor
+    mean: Optional[torch.Tensor] = None
+    std: Optional[torch.Tensor] = None
+
+
+def expose(xb, p, mean, std, gen):
+    """With probability `p` per image, a random exposure (EXPOSURE_*) of its 8-bit pixel values:
+    v -> 255 * (v / 255) ^ (1 / gamma) * gain + lift, clipped to 0..255 and rounded as a saved
+    photo would be. xb is normalised (per-channel `mean`, `std` of values in 0..1) and comes
+    back normalised; the other images are returned unchanged."""
+    n = xb.shape[0]
+    m = torch.rand(n, generator=gen) < p
+    log_uniform = lambda lo, hi: torch.exp(math.log(lo) + torch.rand(n, generator=gen) * math.log(hi / lo))  # noqa: E731
+    gain = log_uniform(*EXPOSURE_GAIN).view(-1, 1, 1, 1)
+    gamma = log_uniform(*EXPOSURE_GAMMA).view(-1, 1, 1, 1)
+    lift = (EXPOSURE_LIFT[0] + torch.rand(n, generator=gen) * (EXPOSURE_LIFT[1] - EXPOSURE_LIFT[0])).view(-1, 1, 1, 1)
+    mean, std = mean.view(1, -1, 1, 1), std.view(1, -1, 1, 1)
+    v = ((xb * std + mean) * 255).clamp(0, 255).round()
+    v = (255 * (v / 255) ** (1 / gamma) * gain + lift).clamp(0, 255).round()
+    return torch.where(m.view(-1, 1, 1, 1), (v / 255 - mean) / std, xb)
 
 
 def affine(xb, rotate, zoom, shift, fill, gen):
@@ -45,9 +68,13 @@ def affine(xb, rotate, zoom, shift, fill, gen):
     return F.grid_sample(xb - fill, grid, mode='bilinear', padding_mode='zeros', align_corners=False) + fill
 
 
-def augment(xb, pad, flip, gen, warp=None):
-    """Random crop from a zero-padded copy (zeros in normalised space), horizontal flip p=0.5, then
-    with `warp` (rotate, zoom, shift, fill) a random affine (`affine`)."""
+def augment(xb, pad, flip, gen, warp=None, exposure=None):
+    """With `exposure` (p, mean, std) first a random exposure (`expose`: a pixel-wise change of the
+    whole photo, so before the padding), then a random crop from a zero-padded copy (zeros in
+    normalised space), horizontal flip p=0.5, then with `warp` (rotate, zoom, shift, fill) a random
+    affine (`affine`)."""
+    if exposure:
+        xb = expose(xb, *exposure, gen)
     n, c, h, w = xb.shape
     if pad:
         xp = torch.nn.functional.pad(xb, (pad, pad, pad, pad))  # zeros in normalised space
@@ -88,6 +115,7 @@ def fit(model, cfg, epochs, label_smoothing, data, pad, flip, gen, fmt, log, tea
     steps_per_epoch = math.ceil(len(xtr) / cfg.batch)
     warp = ((cfg.rotate, cfg.zoom, cfg.shift, xtr.amin(dim=(0, 2, 3)))
             if cfg.rotate or cfg.zoom or cfg.shift else None)
+    exposure = (cfg.exposure, data.mean, data.std) if cfg.exposure else None
     # OneCycleLR divides by zero when its warm-up ends on the first step (pct_start x steps = 1),
     # which a small folder of images can hit
     pct_start = 0.25 if epochs * steps_per_epoch != 4 else 0.3
@@ -106,7 +134,7 @@ def fit(model, cfg, epochs, label_smoothing, data, pad, flip, gen, fmt, log, tea
         tot_loss, tot_correct, seen, skipped = 0.0, 0, 0, 0
         for bi in range(steps_per_epoch):
             idx = perm[bi * cfg.batch:(bi + 1) * cfg.batch]
-            xb, yb = augment(xtr[idx], pad, flip, gen, warp).contiguous(memory_format=fmt), ytr[idx]
+            xb, yb = augment(xtr[idx], pad, flip, gen, warp, exposure).contiguous(memory_format=fmt), ytr[idx]
             out = model(xb)
             loss = ce(out, yb)
             if teacher is not None:
