@@ -51,6 +51,7 @@ import { helpIfAsked } from '../help'
 import { classifyFolder } from './e2e-folder'
 import { startServer } from '../server-process'
 import { settlePool } from './bench-e2e-settle'
+import { configFromEnv } from '../../server/config'
 helpIfAsked(import.meta.url)
 
 const { values: args } = parseArgs({
@@ -216,8 +217,8 @@ const { stopServer } = startServer(command, port)
 const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS })
 try {
   await waitReady(Date.now() + 300_000)
-  // the server's pool (POOL_SIZE, else one worker per core) shares an image among all its workers once it is settled
-  const poolSize = Number(process.env.POOL_SIZE) || availableParallelism()
+  // the server started above reads the same environment: its pool shares an image among all its workers once it is settled
+  const { poolSize } = configFromEnv()
   const settled = args['fresh-server'] || poolSize < 2 ? undefined : await settlePool(base, models[0], poolSize, 600_000)
 
   const loadBefore = loadavg()

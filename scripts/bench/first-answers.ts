@@ -30,7 +30,7 @@ import { parseArgs } from 'node:util'
 import { Worker } from 'node:worker_threads'
 import { WorkerPool } from '../../server/pool/pool'
 import { loadModels } from '../../src/datasets/model-files'
-import { imageAt, loadSplit, type DatasetName } from '../../src/datasets'
+import { imageAt, loadSplit } from '../../src/datasets'
 import { loadSeal } from '../../src/he/context'
 import { ModelEvaluator } from '../../src/he/evaluator'
 import { KeyOwner } from '../../src/he/key-owner'
@@ -57,7 +57,6 @@ const gapMs = Number(args['gap-ms'])
 const contendMs = Number(args['contend-ms'])
 const round = (x: number) => Math.round(x * 10) / 10
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-const DATASET: Record<string, DatasetName> = { 'mnist-cnn': 'mnist', 'fashion-cnn': 'fashion-mnist', 'cifar10-cnn': 'cifar10' }
 
 interface ImageRecord {
   wallMs: number
@@ -84,7 +83,8 @@ const owners = new Map<string, KeyOwner>()
 const requests = new Map<string, Uint8Array[]>()
 for (const [name, f] of files) {
   const manifest = f.manifest as ModelManifest
-  const split = loadSplit(DATASET[name], 'test')
+  // the model's own test split, as npm run bench reads it
+  const split = loadSplit(manifest.dataset ?? 'mnist', 'test')
   const images = Array.from({ length: 1 + later }, (_, i) => imageAt(split, 100 + i))
   // one owner per session kind: a session's keys are its own
   for (const kind of ['fresh', 'again', 'settled', 'contended']) {
