@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
+import { Queue } from 'bullmq'
 import { Redis } from 'ioredis'
 import { join } from 'node:path'
 import { buildApp } from '../app'
@@ -17,7 +18,7 @@ import { digits, errorCode, newSession, publicModelOf, until as untilWithin } fr
 import { startRedis, type TestRedis } from '../test-support/redis'
 import { modelsDirWith, startEvaluator, TEST_JOB_MAC_KEY, type ServiceProcess } from '../test-support/processes'
 import { admitToQueue, leaveAdmission } from './queue-admission'
-import { QUEUE_NAME, redisKeys } from './redis-keys'
+import { queueJobKeys, redisKeys } from './redis-keys'
 
 const MODEL = 'mnist-cnn'
 const PROCESS_TEST_MS = 300_000
@@ -41,7 +42,7 @@ async function replica(options: { queueMax?: number; queueWaitMs?: number; rateL
 
 /** Jobs waiting in the shared queue: BullMQ's wait list and its prioritized set. */
 async function waitingJobs(): Promise<number> {
-  return (await client.llen(`bull:${QUEUE_NAME}:wait`)) + (await client.zcard(`bull:${QUEUE_NAME}:prioritized`))
+  return (await client.llen(queueJobKeys.wait)) + (await client.zcard(queueJobKeys.prioritized))
 }
 
 function post(app: FastifyInstance, session: string, requestId: string, x: Float64Array) {
@@ -80,7 +81,13 @@ describe('admission across replicas (distributed mode)', () => {
     // no evaluator runs while the queue fills, so none of its jobs leaves it: three wait, through both replicas
     await evaluator.stop()
     const waiting = [post(a, session, 'admit-waiting-001', d1.x), post(b, session, 'admit-waiting-002', d2.x), post(a, session, 'admit-waiting-003', d3.x)]
-    await until(async () => (await waitingJobs()) >= 3, 'three jobs waiting')
+    // one answered before any evaluator ran was refused on its way in: say how, rather than wait
+    const early: string[] = []
+    for (const p of waiting) void p.then((r) => early.push(`${r.statusCode} ${r.body.slice(0, 200)}`))
+    await until(async () => {
+      if (early.length > 0) throw new Error(`answered with no evaluator running: ${early.join('; ')}`)
+      return (await waitingJobs()) >= 3
+    }, 'three jobs waiting')
     // the queue is full for both replicas
     for (const app of [a, b]) {
       const r = await post(app, session, 'admit-refused-001', d4.x)
@@ -98,11 +105,10 @@ describe('admission across replicas (distributed mode)', () => {
   }, PROCESS_TEST_MS)
 
   it('counts admissions on their way in: many at once never pass QUEUE_MAX together', async () => {
-    const waitList = { wait: `bull:${QUEUE_NAME}:wait`, prioritized: `bull:${QUEUE_NAME}:prioritized` }
     const replicas = [new Redis(redis.url), new Redis(redis.url)]
     try {
       const ids = Array.from({ length: 20 }, (_, k) => `admit-race-${String(k).padStart(6, '0')}`)
-      const tries = await Promise.allSettled(ids.map((id, k) => admitToQueue(replicas[k % 2], waitList, id, 3)))
+      const tries = await Promise.allSettled(ids.map((id, k) => admitToQueue(replicas[k % 2], queueJobKeys, id, 3)))
       const admitted = ids.filter((_, k) => tries[k].status === 'fulfilled')
       expect(admitted).toHaveLength(3)
       // each admitted job counts as its client's (one client here): its priority is its place in that count
@@ -110,13 +116,30 @@ describe('admission across replicas (distributed mode)', () => {
       expect(priorities.sort()).toEqual([1, 2, 3])
       for (const t of tries.filter((t) => t.status === 'rejected')) expect((t as PromiseRejectedResult).reason).toMatchObject({ statusCode: 503, code: 'overloaded' })
       // a place given back is free for the next
-      await expect(admitToQueue(replicas[0], waitList, 'admit-race-late01', 3)).rejects.toMatchObject({ code: 'overloaded' })
+      await expect(admitToQueue(replicas[0], queueJobKeys, 'admit-race-late01', 3)).rejects.toMatchObject({ code: 'overloaded' })
       leaveAdmission(replicas[0], admitted[0])
       await until(async () => (await client.zscore(redisKeys.admitting, admitted[0])) === null, 'the place given back')
-      await expect(admitToQueue(replicas[1], waitList, 'admit-race-late02', 3)).resolves.toBe(4)
+      await expect(admitToQueue(replicas[1], queueJobKeys, 'admit-race-late02', 3)).resolves.toBe(4)
     } finally {
       await client.del(redisKeys.admitting, redisKeys.inFlight(''), redisKeys.inFlightClients)
       for (const r of replicas) await r.quit()
+    }
+  }, PROCESS_TEST_MS)
+
+  it('counts a job once while it moves from its held place into the queue', async () => {
+    // a queue no evaluator reads: the job stays where BullMQ's add put it
+    const queue = new Queue('admission-moving-job', { connection: new Redis(redis.url, { maxRetriesPerRequest: null }) })
+    const keys = { wait: queue.keys.wait, prioritized: queue.keys.prioritized, '': queue.keys[''] }
+    try {
+      const priority = await admitToQueue(client, keys, 'admit-moving-000001', 2)
+      await queue.add('classify', {}, { jobId: 'admit-moving-000001', priority })
+      // added, its place not given back yet: one job waits, so a second fits a queue of two
+      expect(await admitToQueue(client, keys, 'admit-moving-000002', 2)).toBe(2)
+      await expect(admitToQueue(client, keys, 'admit-moving-000003', 2)).rejects.toMatchObject({ code: 'overloaded' })
+    } finally {
+      await queue.obliterate({ force: true })
+      await queue.close()
+      await client.del(redisKeys.admitting, redisKeys.inFlight(''), redisKeys.inFlightClients)
     }
   }, PROCESS_TEST_MS)
 

@@ -18,7 +18,7 @@ import { digits, errorCode, publicModelOf, until as untilWithin } from '../test-
 import { startRedis, type TestRedis } from '../test-support/redis'
 import { modelsDirWith, startEvaluator, TEST_JOB_MAC_KEY, type ServiceProcess } from '../test-support/processes'
 import { admitToQueue, leaveAdmission, leaveShare } from './queue-admission'
-import { QUEUE_NAME, redisKeys } from './redis-keys'
+import { QUEUE_NAME, queueJobKeys as WAITING, redisKeys } from './redis-keys'
 
 const MODEL = 'mnist-cnn'
 const PROCESS_TEST_MS = 300_000
@@ -27,7 +27,6 @@ const until = (cond: () => Promise<boolean>, what: string) => untilWithin(cond, 
 const FLOODER = '127.0.0.50'
 const LEGIT = '127.0.0.51'
 const SPOILED = '127.0.0.52'
-const WAITING = { wait: `bull:${QUEUE_NAME}:wait`, prioritized: `bull:${QUEUE_NAME}:prioritized` }
 
 let redis: TestRedis
 let models: { dir: string; remove(): void }

@@ -19,12 +19,12 @@ import { digits, publicModelOf, until } from '../test-support/harness'
 import { modelsDirWith, startEvaluator, TEST_JOB_MAC_KEY } from '../test-support/processes'
 import { startRedis, type TestRedis } from '../test-support/redis'
 import { WorkerReserve } from '../pool/worker-reserve'
-import { EvaluatorReserve, type TurnKeys } from './evaluator-reserve'
+import { EvaluatorReserve } from './evaluator-reserve'
 import { admitToQueue, leaveAdmission } from './queue-admission'
-import { QUEUE_NAME, redisKeys } from './redis-keys'
+import { QUEUE_NAME, queueJobKeys, redisKeys } from './redis-keys'
 
 const LIFETIME_MS = 600_000
-const KEYS: TurnKeys = { wait: `bull:${QUEUE_NAME}:wait`, prioritized: `bull:${QUEUE_NAME}:prioritized`, '': `bull:${QUEUE_NAME}:` }
+const KEYS = queueJobKeys
 
 let redis: TestRedis
 let client: Redis

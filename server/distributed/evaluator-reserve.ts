@@ -21,7 +21,7 @@ import { PRIORITY_LIMIT } from 'bullmq'
 import type { Redis } from 'ioredis'
 import { randomUUID } from 'node:crypto'
 import { RECENT_CLIENT_MS } from '../pool/worker-reserve'
-import { redisKeys, SESSION_PREFIX as P } from './redis-keys'
+import { redisKeys, SESSION_PREFIX as P, type QueueJobKeys } from './redis-keys'
 
 const NOW = `
 local t = redis.call('TIME')
@@ -140,14 +140,6 @@ export interface Turn {
   requeueAt: number
 }
 
-/** BullMQ's keys of the shared queue that a turn reads (QueueKeys.getKeys). */
-export interface TurnKeys {
-  wait: string
-  prioritized: string
-  /** the prefix of a job's hash, BullMQ's '' key */
-  '': string
-}
-
 /** One evaluator's side of the rule: its registered slots, and its jobs' turns. */
 export class EvaluatorReserve {
   readonly id = randomUUID()
@@ -155,7 +147,7 @@ export class EvaluatorReserve {
   /** `lapseMs`: how long this evaluator's slots count without a renewal; `windowMs`: how recent a served client counts */
   constructor(
     private readonly redis: Redis,
-    private readonly queue: TurnKeys,
+    private readonly queue: QueueJobKeys,
     private readonly slots: number,
     private readonly lapseMs: number,
     private readonly windowMs = RECENT_CLIENT_MS,

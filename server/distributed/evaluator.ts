@@ -23,7 +23,7 @@
  * is never reused and the API checks the session before enqueuing, so a stale copy of a
  * deleted session is never used, only aged out.
  */
-import { QueueEvents, QueueKeys, WaitingError, Worker, type Job } from 'bullmq'
+import { QueueEvents, WaitingError, Worker, type Job } from 'bullmq'
 import { BoundedLru } from '../limits/bounded-lru'
 import { configFromEnv } from '../config'
 import { HttpError } from '../http/http-error'
@@ -36,7 +36,7 @@ import { cancelFlag, checkContainer, jobError, openJob, sealResponse, sealResult
 import { jobTiming } from './job-timing'
 import { EvaluatorReserve } from './evaluator-reserve'
 import { serveMetrics } from './metrics-server'
-import { checkRedis, connection, QUEUE_NAME, redisKeys } from './redis-keys'
+import { checkRedis, connection, QUEUE_NAME, queueJobKeys, redisKeys } from './redis-keys'
 import { openKeys } from './stored-keys'
 
 /** how often a running job checks its cancel flag in Redis */
@@ -87,8 +87,7 @@ redis.on('ready', () => void publishSeeded().catch((e: Error) => log.warn({ err:
 const keyCache = new BoundedLru<string, Uint8Array>(config.workerKeyCache)
 
 // this evaluator's slots count while it renews them; a held-back job waits for a job added to the queue
-const queueKeys = new QueueKeys().getKeys(QUEUE_NAME)
-const reserve = new EvaluatorReserve(redis, { wait: queueKeys.wait, prioritized: queueKeys.prioritized, '': queueKeys[''] }, config.poolSize, timing.takeoverMs)
+const reserve = new EvaluatorReserve(redis, queueJobKeys, config.poolSize, timing.takeoverMs)
 await reserve.register()
 const registration = setInterval(() => void reserve.register().catch((e: Error) => log.warn({ err: e.message }, 'evaluator slots not registered')), timing.lockRenewMs)
 const events = new QueueEvents(QUEUE_NAME, { connection: connection(config.redisUrl, { maxRetriesPerRequest: null }) })

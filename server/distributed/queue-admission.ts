@@ -3,9 +3,9 @@
  * Lua scripts on Redis's own clock:
  * - QUEUE_MAX: a job first holds a place (redisKeys.admitting, job ids by time), counted with the
  *   jobs waiting in BullMQ (its wait list and its prioritized set) in the same script, so replicas
- *   admitting at once see each other instead of each reading the same free places. The place is
- *   given back once the job waits in the queue (where it counts as waiting), or was refused; one
- *   held by a replica that died on the way in lapses after ADMIT_HOLD_MS.
+ *   admitting at once see each other instead of each reading the same free places. A place
+ *   stops counting once its job is in the queue (where it counts as waiting), and is given back
+ *   then, or once refused; one held by a replica that died on the way in lapses after ADMIT_HOLD_MS.
  * - Turns: the same script counts the job as its client's (redisKeys.inFlight: the client's jobs
  *   waiting or running), and that count is the job's BullMQ priority, so a client with nothing in
  *   flight goes ahead of every other client's backlog. The job leaves its client's count when its
@@ -21,18 +21,12 @@ import { PRIORITY_LIMIT, type Queue } from 'bullmq'
 import type { Redis } from 'ioredis'
 import { HttpError } from '../http/http-error'
 import type { JobMac } from './job-mac'
-import { redisKeys, SESSION_PREFIX as P, storeUnavailable } from './redis-keys'
+import { redisKeys, SESSION_PREFIX as P, storeUnavailable, type QueueJobKeys } from './redis-keys'
 
 /** How long an admission may hold its place before it lapses (longer than writing a request container takes). */
 const ADMIT_HOLD_MS = 30_000
 /** How long a displacement flag waits for the displaced job's replica to read it. */
 const DISPLACED_FLAG_MS = 10 * 60_000
-
-/** BullMQ's keys of the jobs waiting in the shared queue (Queue.keys). */
-export interface WaitingKeys {
-  wait: string
-  prioritized: string
-}
 
 /** The clock and lapse sweep every script starts with. */
 const NOW = `
@@ -41,7 +35,7 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 `
 
 /**
- * ARGV: wait key, prioritized key, jobId, queueMax, holdMs, client, lifetimeMs, displace (1: a
+ * ARGV: wait key, prioritized key, job hash prefix, jobId, queueMax, holdMs, client, lifetimeMs, displace (1: a
  * full queue gives the newcomer the place of a job of the client holding the most). Answers {0}
  * when refused (nothing held), else {the client's jobs in flight with this one} and, when it
  * took another job's place, that job's id and client: that job is off its client's count
@@ -49,12 +43,18 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
  * removed, so no other admission takes the place between the two.
  */
 const ADMIT = `${NOW}
-local wait, prioritized, jobId, queueMax, holdMs, client, lifetimeMs, displace = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6], tonumber(ARGV[7]), ARGV[8]
+local wait, prioritized, jobPrefix, jobId, queueMax, holdMs, client, lifetimeMs, displace = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7], tonumber(ARGV[8]), ARGV[9]
 local admitting = '${redisKeys.admitting}'
 local index = '${redisKeys.inFlightClients}'
 redis.call('ZREMRANGEBYSCORE', admitting, '-inf', now - holdMs)
+-- a place counts until its job is in the queue: from BullMQ's add on, the job counts there (while
+-- it waits) until its replica gives the place back, and must not count twice meanwhile
+local held = 0
+for _, id in ipairs(redis.call('ZRANGE', admitting, 0, -1)) do
+  if redis.call('EXISTS', jobPrefix .. id) == 0 then held = held + 1 end
+end
 local victim, holder = nil, nil
-if redis.call('LLEN', wait) + redis.call('ZCARD', prioritized) + redis.call('ZCARD', admitting) >= queueMax then
+if redis.call('LLEN', wait) + redis.call('ZCARD', prioritized) + held >= queueMax then
   if displace ~= '1' then return {0} end
   -- of the client with the most jobs waiting, the one BullMQ would run last
   redis.call('ZREMRANGEBYSCORE', index, '-inf', now)
@@ -125,9 +125,9 @@ interface Admitted {
   displaced?: { jobId: string; client: string }
 }
 
-async function admit(redis: Redis, queue: WaitingKeys, jobId: string, queueMax: number, client: string, lifetimeMs: number, displace: boolean): Promise<Admitted> {
+async function admit(redis: Redis, queue: QueueJobKeys, jobId: string, queueMax: number, client: string, lifetimeMs: number, displace: boolean): Promise<Admitted> {
   const r = await scripted(redis)
-    .bfQueueAdmit(queue.wait, queue.prioritized, jobId, queueMax, ADMIT_HOLD_MS, client, Math.ceil(lifetimeMs), displace ? 1 : 0)
+    .bfQueueAdmit(queue.wait, queue.prioritized, queue[''], jobId, queueMax, ADMIT_HOLD_MS, client, Math.ceil(lifetimeMs), displace ? 1 : 0)
     .catch(() => {
       throw storeUnavailable()
     })
@@ -141,7 +141,7 @@ async function admit(redis: Redis, queue: WaitingKeys, jobId: string, queueMax: 
  * answers its BullMQ priority, the client's jobs in flight. Throws 503 overloaded (holding
  * nothing) when the waiting jobs and held places reach `queueMax`.
  */
-export async function admitToQueue(redis: Redis, queue: WaitingKeys, jobId: string, queueMax: number, client = '', lifetimeMs = ADMIT_HOLD_MS): Promise<number> {
+export async function admitToQueue(redis: Redis, queue: QueueJobKeys, jobId: string, queueMax: number, client = '', lifetimeMs = ADMIT_HOLD_MS): Promise<number> {
   return (await admit(redis, queue, jobId, queueMax, client, lifetimeMs, false)).priority
 }
 
@@ -221,8 +221,8 @@ export class SharedQueue {
     }
   }
 
-  private get waiting(): WaitingKeys {
-    return { wait: this.queue.keys.wait, prioritized: this.queue.keys.prioritized }
+  private get waiting(): QueueJobKeys {
+    return { wait: this.queue.keys.wait, prioritized: this.queue.keys.prioritized, '': this.queue.keys[''] }
   }
 
   /** Flags and removes the job whose place a newcomer took (its replica answers 503 overloaded). */

@@ -4,10 +4,25 @@
  * they compute themselves.
  */
 import { readFileSync } from 'node:fs'
+import { QueueKeys } from 'bullmq'
 import { Redis, type RedisOptions } from 'ioredis'
 import { HttpError } from '../http/http-error'
 
 export const QUEUE_NAME = 'blindfold-eval'
+
+/** BullMQ's keys of the shared queue that this project's scripts read (Queue.keys). */
+export interface QueueJobKeys {
+  /** the jobs waiting without a priority */
+  wait: string
+  /** the jobs waiting by priority */
+  prioritized: string
+  /** the prefix of a job's hash, BullMQ's '' key */
+  '': string
+}
+
+const bullKeys = new QueueKeys().getKeys(QUEUE_NAME)
+export const queueJobKeys: QueueJobKeys = { wait: bullKeys.wait, prioritized: bullKeys.prioritized, '': bullKeys[''] }
+
 const P = 'bf:'
 
 export const redisKeys = {
