@@ -272,6 +272,9 @@ async function main() {
   console.log(`wrote ${values.out}`)
 }
 
+/** How many probe images benchSplit sends at most, waiting for one shared by every worker. */
+const SETTLE_PROBES = 40
+
 /** K images one at a time through a real WorkerPool whose workers share each image (an idle server). */
 async function benchSplit(files: ModelFiles, count: number) {
   const { manifest, weights } = files
@@ -290,7 +293,15 @@ async function benchSplit(files: ModelFiles, count: number) {
   try {
     await pool.ready
     await pool.validateKeys('bench', name, owner.evaluationKeys)
-    console.log(`split: ${count} images, each on ${availableParallelism()} pool workers`)
+    // the pool serves once one worker has built the model, while the others may still be building
+    // it: images are measured from the first that every worker shares (the probes are not counted)
+    const size = availableParallelism()
+    const probe = owner.encrypt(normalise(imageAt(test, 0), manifest))
+    let probes = 1
+    while ((await pool.classify('bench', name, owner.evaluationKeys, probe)).parts < size) {
+      if (++probes > SETTLE_PROBES) throw new Error(`split: no image shared by all ${size} workers after ${SETTLE_PROBES} probes`)
+    }
+    console.log(`split: ${count} images, each on ${size} pool workers (after ${probes} probe images)`)
     for (let i = 0; i < count; i++) {
       // images after the main run's, so nothing is measured twice
       const x = normalise(imageAt(test, test.count - 1 - i), manifest)

@@ -1,6 +1,8 @@
 /**
  * Worker side of one image evaluated by several pool workers at once (the
- * pool sends each its part number and MessagePorts to the others). Every
+ * pool sends each its part number and MessagePorts to the others). The parts
+ * first swap the rotated copies of the stage's inputs that each made for the
+ * others (src/he/baby-exchange.ts), through the lead. Every
  * part computes its share of a linear stage (src/he/stage-share.ts); the
  * followers send theirs to the lead (part 0), which adds them, folds, adds the
  * bias and squares, then sends the result back for the next stage. The lead
@@ -16,8 +18,9 @@
  * close its ports, and answers `cancelled` too rather than a peer failure.
  */
 import type { MessagePort } from 'node:worker_threads'
-import type { ModelEvaluator } from '../../src/he/evaluator'
-import type { EvaluationControl, LoadedKeys, Share } from '../../src/he/evaluation-job'
+import type { BabyRef, BabyWork } from '../../src/he/baby-exchange'
+import type { BabyNodes, ModelEvaluator } from '../../src/he/evaluator'
+import type { EvaluationControl, EvaluationJob, LoadedKeys, Share } from '../../src/he/evaluation-job'
 import { BlindfoldError } from '../../src/he/errors'
 
 export interface SplitLink {
@@ -28,7 +31,11 @@ export interface SplitLink {
 }
 
 /** What peers send: a share (follower -> lead), the next stage's input, or the end (lead -> followers). */
-type PeerMessage = { kind: 'share'; outputs: number[]; cts: Uint8Array[] } | { kind: 'stage'; stage: number; cts: Uint8Array[] } | { kind: 'end' }
+type PeerMessage =
+  | { kind: 'babies'; cts: Uint8Array[] }
+  | { kind: 'share'; outputs: number[]; cts: Uint8Array[] }
+  | { kind: 'stage'; stage: number; cts: Uint8Array[] }
+  | { kind: 'end' }
 
 /** Messages of one port in order; waiting on a port that closed with nothing queued throws. */
 function inbox(port: MessagePort): () => Promise<PeerMessage> {
@@ -57,6 +64,44 @@ function inbox(port: MessagePort): () => Promise<PeerMessage> {
 
 const buffers = (cts: Uint8Array[]) => cts.map((c) => c.buffer as ArrayBuffer)
 
+/**
+ * Gives the other parts the rotated copies this part made for them and takes the ones it lacks
+ * (baby-exchange.ts), through the lead: a follower sends its copies up and receives what it
+ * needs; the lead receives every follower's, then sends each follower what it needs, its own
+ * copies and the other followers'.
+ */
+async function swapBabies(evaluator: ModelEvaluator, job: EvaluationJob, babies: BabyNodes, work: BabyWork, link: SplitLink, next: Array<() => Promise<PeerMessage>>): Promise<void> {
+  const expect = async (receive: () => Promise<PeerMessage>) => {
+    const m = await receive()
+    if (m.kind !== 'babies') throw new BlindfoldError('internal', 'split: expected baby steps')
+    return m.cts
+  }
+  const mine = work.parts[link.part]
+  if (link.part > 0) {
+    const cts = evaluator.saveBabies(babies, mine.up)
+    link.ports[0].postMessage({ kind: 'babies', cts } satisfies PeerMessage, buffers(cts))
+    evaluator.loadBabies(job, babies, mine.needs, await expect(next[0]))
+    return
+  }
+  // every follower's copies by node, kept as bytes for the followers that need them too
+  const received = new Map<string, Uint8Array>()
+  const key = (r: BabyRef) => `${r.input}:${r.node}`
+  for (let q = 1; q < link.parts; q++) {
+    const cts = await expect(next[q - 1])
+    work.parts[q].up.forEach((r, i) => received.set(key(r), cts[i]))
+  }
+  evaluator.loadBabies(job, babies, mine.needs, mine.needs.map((r) => received.get(key(r))!))
+  for (let q = 1; q < link.parts; q++) {
+    const { needs } = work.parts[q]
+    const own = needs.filter((r) => work.supplier(r) === 0)
+    const saved = new Map(own.map((r, i) => [key(r), i]))
+    const ownBytes = evaluator.saveBabies(babies, own)
+    // each port gets its own bytes: a transferred buffer is gone from this thread
+    const cts = needs.map((r) => (saved.has(key(r)) ? ownBytes[saved.get(key(r))!] : received.get(key(r))!.slice()))
+    link.ports[q - 1].postMessage({ kind: 'babies', cts } satisfies PeerMessage, buffers(cts))
+  }
+}
+
 /** Runs this worker's part of one image; the lead returns the response container. */
 export async function runSplitPart(
   evaluator: ModelEvaluator,
@@ -70,7 +115,10 @@ export async function runSplitPart(
   let ended = false
   try {
     while (!job.done) {
-      const share = evaluator.computeShare(job, keys, link.part, link.parts)
+      const babies = evaluator.computeBabies(job, keys, link.part, link.parts)
+      const work = evaluator.babyWorkOf(job, link.parts)
+      if (work.shared) await swapBabies(evaluator, job, babies, work, link, next)
+      const share = evaluator.computeShare(job, keys, link.part, link.parts, babies)
       if (link.part > 0) {
         const cts = evaluator.saveCiphertexts([...share.values()])
         link.ports[0].postMessage({ kind: 'share', outputs: [...share.keys()], cts } satisfies PeerMessage, buffers(cts))

@@ -8,6 +8,7 @@
  */
 import type { ModelManifest, Weights } from '../model/manifest'
 import { gaussianNoise } from '../model/logit-noise'
+import { babyReads, babyWork, type BabyRef, type BabyWork } from './baby-exchange'
 import { fold, gather, product, square, type StepTools } from './ciphertext-steps'
 import { createHeContext, loadSeal, sameParms, type HeContext, type Seal } from './context'
 import { BlindfoldError, guard } from './errors'
@@ -25,6 +26,8 @@ import { encodeWeights, freeLinearWeights, type LinearWeights } from './weight-e
 import { containerBytes, ContainerKind, pack, unpack } from './wire'
 
 type Ciphertext = InstanceType<Seal['Ciphertext']>
+/** Rotated copies of a stage's inputs, [input][chain node]; node 0 is the input itself (computeBabies). */
+export type BabyNodes = Array<Array<Ciphertext | undefined>>
 type Evaluator = InstanceType<Seal['Evaluator']>
 
 export class ModelEvaluator {
@@ -39,6 +42,8 @@ export class ModelEvaluator {
   private readonly tools: StepTools
   private readonly encoder: InstanceType<Seal['CKKSEncoder']>
   private readonly linear = new Map<number, LinearWeights>()
+  /** babyWorkOf's answers by stage and number of parts */
+  private readonly babyWorks = new Map<string, BabyWork>()
   private readonly inputScale: number
   /** uncompressed sizes SEAL may be handed: nothing larger is ever inflated */
   private readonly sizes: KeySizes & { input: number[] }
@@ -168,38 +173,71 @@ export class ModelEvaluator {
   }
 
   /**
+   * The baby-step work of the current linear stage's `parts` parts (baby-exchange.ts): which
+   * chain nodes each part rotates, and which copies the parts swap. The same in every part.
+   */
+  babyWorkOf(job: EvaluationJob, parts: number): BabyWork {
+    const index = job.stage
+    const key = `${index}/${parts}`
+    const known = this.babyWorks.get(key)
+    if (known) return known
+    const stage = this.linearStage(index)
+    const work = babyWork(stage.babies, babyReads(stage, this.linear.get(index)!.products, parts))
+    this.babyWorks.set(key, work)
+    return work
+  }
+
+  /**
+   * The rotated copies of the current stage's inputs that part `part` of `parts` makes: every
+   * node its share reads, or, when the parts swap copies, its own branches (babyWorkOf).
+   * Index [input][node]; node 0 is the input itself.
+   */
+  computeBabies(job: EvaluationJob, keys: LoadedKeys, part: number, parts: number): BabyNodes {
+    const stage = this.linearStage(job.stage)
+    const started = performance.now()
+    const { compute } = this.babyWorkOf(job, parts).parts[part]
+    const { j: js, from } = stage.babies
+    const nodes = job.current.map((ct, a) => {
+      const made: Array<Ciphertext | undefined> = [ct]
+      for (const n of compute[a] ?? []) {
+        job.checkCancelled()
+        const next = job.track(new this.he.seal.Ciphertext())
+        this.evaluator.rotateVector(made[from[n]]!, (js[n] - js[from[n]]) * stage.unit, keys.galois, next)
+        made[n] = next
+      }
+      return made
+    })
+    job.shareMs += performance.now() - started
+    return nodes
+  }
+
+  /** The copies `refs` of `nodes`, as bytes for another worker of this server. */
+  saveBabies(nodes: BabyNodes, refs: readonly BabyRef[]): Uint8Array[] {
+    return this.saveCiphertexts(refs.map((r) => nodes[r.input][r.node]!))
+  }
+
+  /** Puts copies another worker saved (saveBabies) into `nodes` at `refs`, owned by `job`. */
+  loadBabies(job: EvaluationJob, nodes: BabyNodes, refs: readonly BabyRef[], bytes: Uint8Array[]): void {
+    if (bytes.length !== refs.length) throw new BlindfoldError('internal', `split: ${bytes.length} baby steps arrived for ${refs.length}`)
+    this.loadCiphertexts(job, bytes).forEach((ct, i) => (nodes[refs[i].input][refs[i].node] = ct))
+  }
+
+  /**
    * Part `part` of `parts` of the job's current linear stage (stage-share.ts):
    * for each output ciphertext it computes, the rescaled sum of its products,
-   * before fold and bias. Every part's shares together make the stage.
+   * before fold and bias. Every part's shares together make the stage. `babies`
+   * holds every node the share reads (by default this part rotates them all).
    */
-  computeShare(job: EvaluationJob, keys: LoadedKeys, part: number, parts: number): Share {
+  computeShare(job: EvaluationJob, keys: LoadedKeys, part: number, parts: number, babies: BabyNodes = this.computeBabies(job, keys, part, parts)): Share {
     const index = job.stage
-    const stage = this.plan.stages[index]
-    if (stage?.kind !== 'linear') throw new BlindfoldError('internal', `stage ${index} is not linear`)
+    const stage = this.linearStage(index)
     job.checkCancelled()
     const started = performance.now()
     const { seal } = this.he
     const ev = this.evaluator
     const w = this.linear.get(index)!
     const share = stageShare(stage, part, parts)
-    const inputs = job.current
-    // the baby nodes this share multiplies, and the chain nodes they are made from
-    const { j: js, from } = stage.babies
-    const nodeOf = new Map(js.map((j, n) => [j, n]))
-    const wanted = inputs.map(() => new Set<number>())
-    for (const b of share.outputs)
-      for (let g = share.from; g < share.to; g++)
-        for (const p of w.products[b][g]) for (let n = nodeOf.get(p.baby)!; n > 0 && !wanted[p.input].has(n); n = from[n]) wanted[p.input].add(n)
-    const baby = inputs.map((ct, a) => {
-      const nodes: Array<Ciphertext | undefined> = [ct]
-      for (let n = 1; n < js.length; n++) {
-        if (!wanted[a].has(n)) continue
-        const next = job.track(new seal.Ciphertext())
-        ev.rotateVector(nodes[from[n]]!, (js[n] - js[from[n]]) * stage.unit, keys.galois, next)
-        nodes[n] = next
-      }
-      return nodes
-    })
+    const nodeOf = new Map(stage.babies.j.map((j, n) => [j, n]))
     const out: Share = new Map()
     const tmp = job.track(new seal.Ciphertext())
     const giantStep = stage.n1 * stage.unit
@@ -211,7 +249,8 @@ export class ModelEvaluator {
         job.checkCancelled()
         if (acc) ev.rotateVectorInplace(acc, giantStep, keys.galois)
         for (const p of w.products[b][g]) {
-          const x = baby[p.input][nodeOf.get(p.baby)!]!
+          const x = babies[p.input][nodeOf.get(p.baby)!]
+          if (!x) throw new BlindfoldError('internal', `stage ${index}: baby step ${p.baby} of input ${p.input} is missing`)
           if (!acc) {
             acc = job.track(new seal.Ciphertext())
             ev.multiplyPlain(x, p.plain, acc)
@@ -279,6 +318,12 @@ export class ModelEvaluator {
       job.shareMs += performance.now() - t // counted with the stage it opens
     }
     job.done = job.stage >= this.plan.stages.length
+  }
+
+  private linearStage(index: number): LinearStagePlan {
+    const stage = this.plan.stages[index]
+    if (stage?.kind !== 'linear') throw new BlindfoldError('internal', `stage ${index} is not linear`)
+    return stage
   }
 
   /** Tells the job's caller that stage `index` is finished. */

@@ -38,6 +38,9 @@ interface Worker {
   keys: LoadedKeys
 }
 
+/** Stages whose parts swapped rotated copies, over every classifySplit so far. */
+let babiesSwapped = 0
+
 /** Runs one image on `workers.length` evaluators the way the pool does, through bytes. */
 function classifySplit(workers: Worker[], request: Uint8Array): Uint8Array {
   const parts = workers.length
@@ -45,8 +48,17 @@ function classifySplit(workers: Worker[], request: Uint8Array): Uint8Array {
   try {
     const lead = workers[0].evaluator
     while (!jobs[0].done) {
+      // each part rotates its branches of the baby steps, then takes the copies it lacks from the part that made them
+      const work = lead.babyWorkOf(jobs[0], parts)
+      const babies = workers.map((w, q) => w.evaluator.computeBabies(jobs[q], w.keys, q, parts))
+      if (work.shared) babiesSwapped += 1
+      workers.forEach((w, q) => {
+        const { needs } = work.parts[q]
+        const bytes = needs.map((r) => workers[work.supplier(r)].evaluator.saveBabies(babies[work.supplier(r)], [r])[0])
+        w.evaluator.loadBabies(jobs[q], babies[q], needs, bytes)
+      })
       const shares: Share[] = workers.map((w, q) => {
-        const share = w.evaluator.computeShare(jobs[q], w.keys, q, parts)
+        const share = w.evaluator.computeShare(jobs[q], w.keys, q, parts, babies[q])
         if (q === 0) return share
         // to the lead worker as bytes
         const bytes = w.evaluator.saveCiphertexts([...share.values()])
@@ -94,12 +106,14 @@ describe('one image across several evaluators', () => {
   })
 
   for (const parts of [2, 3]) {
-    it(`${parts} parts give the whole evaluation's logits`, () => {
+    it(`${parts} parts give the whole evaluation's logits, swapping the baby steps they share`, () => {
       const x = Float32Array.from({ length: 16 * 16 * 3 }, (_, i) => Math.sin(i * 0.37 + parts))
       const reference = forward(manifest, weights, x)
       const request = owner.encrypt(x)
       const whole = owner.decrypt(workers[0].evaluator.classify(workers[0].keys, request))
+      const swapped = babiesSwapped
       const split = owner.decrypt(classifySplit(workers.slice(0, parts), request))
+      expect(babiesSwapped).toBeGreaterThan(swapped)
       const scale = Math.max(1, ...reference.map(Math.abs))
       for (let o = 0; o < reference.length; o++) {
         expect(Math.abs(split[o] - reference[o]) / scale).toBeLessThan(1e-3)

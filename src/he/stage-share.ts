@@ -5,13 +5,13 @@
  * exact), then the fold, bias and next square run once on the sum.
  *
  * - A stage with at least as many output ciphertexts as parts splits by output:
- *   each part computes whole outputs (babies duplicated, everything else not).
+ *   each part computes whole outputs.
  * - Otherwise it splits by giant steps: part q runs Horner over its own range
  *   [from, to) of giant steps, then rotates its sum by from * n1 * unit with the
- *   session's existing keys. The baby rotations (per input) are duplicated, the
- *   products and giant rotations are not; at N = 16384 the products are most
- *   of a stage's work (a CIFAR-10 conv has about a thousand of them against
- *   some sixty rotations).
+ *   session's existing keys.
+ * Either way every part reads nearly every baby step (rotated copy of an
+ * input): the parts divide those rotations and swap the copies where the chain
+ * allows (baby-exchange.ts); products and giant rotations are never repeated.
  * Isomorphic: no DOM, no Node.
  */
 export interface StageShare {
