@@ -92,12 +92,8 @@ async function swapBabies(evaluator: ModelEvaluator, job: EvaluationJob, babies:
   }
   evaluator.loadBabies(job, babies, mine.needs, mine.needs.map((r) => received.get(key(r))!))
   for (let q = 1; q < link.parts; q++) {
-    const { needs } = work.parts[q]
-    const own = needs.filter((r) => work.supplier(r) === 0)
-    const saved = new Map(own.map((r, i) => [key(r), i]))
-    const ownBytes = evaluator.saveBabies(babies, own)
     // each port gets its own bytes: a transferred buffer is gone from this thread
-    const cts = needs.map((r) => (saved.has(key(r)) ? ownBytes[saved.get(key(r))!] : received.get(key(r))!.slice()))
+    const cts = work.parts[q].needs.map((r) => (work.supplier(r) === 0 ? evaluator.saveBabies(babies, [r])[0] : received.get(key(r))!.slice()))
     link.ports[q - 1].postMessage({ kind: 'babies', cts } satisfies PeerMessage, buffers(cts))
   }
 }
