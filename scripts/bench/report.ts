@@ -22,6 +22,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { renderAbuse } from './abuse-report'
 import { cell, fmtBytes, fmtMs, fmtPct, table } from './report-format'
+import { renderFrameStyles } from './report-frame-styles'
 import { renderImport } from './report-import'
 import { renderLighthouse } from './report-lighthouse'
 import { renderAttack, renderE2e, renderExperiments, renderLoad, renderShipped } from './report-sections'
@@ -70,6 +71,7 @@ export function renderReport(root = ROOT): string {
     ...renderShipped(models),
     ...renderE2e(root),
     ...renderLighthouse(root),
+    ...renderFrameStyles(root),
     ...renderLoad(root),
     ...renderImport(root),
     ...renderExperiments(root),

@@ -61,6 +61,40 @@ describe('Fashion-MNIST rule (frame { fit: 28, centre: box })', () => {
   })
 })
 
+describe('a garment already in the Fashion-MNIST frame', () => {
+  /** bright on black as the data set stores it: 28 tall, 14 wide, 3 px left of centre, with a faint rim below the trim */
+  function stored(): Uint8Array {
+    const px = new Uint8Array(28 * 28)
+    for (let y = 0; y < 28; y++) for (let x = 4; x < 18; x++) px[y * 28 + x] = x === 4 || x === 17 ? 6 : 60 + ((x * 7 + y * 3) % 150)
+    px[14 * 28 + 10] = 255
+    return px
+  }
+  const asFile = (g: Uint8Array): Rgba => {
+    const data = new Uint8ClampedArray(28 * 28 * 4)
+    g.forEach((v, k) => data.set([v, v, v, 255], k * 4))
+    return { width: 28, height: 28, data }
+  }
+
+  it('is only moved to centre its box: not cropped, scaled or sharpened a second time', () => {
+    const g = stored()
+    const out = frame(FASHION, asFile(g))
+    // the trimmed box is columns 5..16 (12 wide): centred at ceil((28 - 12) / 2) = 8, a move of 3
+    for (let y = 0; y < 28; y++) for (let x = 0; x < 28; x++) expect(out[y * 28 + x]).toBe(x >= 3 ? g[y * 28 + x - 3] : 0)
+  })
+
+  it('is scaled back and sharpened as any other garment once it has been enlarged', () => {
+    const g = stored()
+    const big = new Uint8ClampedArray(56 * 56 * 4)
+    for (let y = 0; y < 56; y++) for (let x = 0; x < 56; x++) big.fill(g[(y >> 1) * 28 + (x >> 1)], (y * 56 + x) * 4, (y * 56 + x) * 4 + 3).fill(255, (y * 56 + x) * 4 + 3, (y * 56 + x) * 4 + 4)
+    const out = frame(FASHION, { width: 56, height: 56, data: big })
+    const moved = frame(FASHION, asFile(g))
+    // the same box in the same place (the faint rim is trimmed), other values: sharpened
+    expect(inkBounds({ width: 28, height: 28, data: out }, 1)).toEqual({ x: 8, y: 0, width: 12, height: 28 })
+    expect(inkBounds({ width: 28, height: 28, data: moved }, 7)).toEqual({ x: 8, y: 0, width: 12, height: 28 })
+    expect(out.filter((v, k) => v !== moved[k]).length).toBeGreaterThan(100)
+  })
+})
+
 describe('sharpen (ImageMagick -sharpen 1x1)', () => {
   it('has a kernel that sums to 1 with a raised centre, so flat areas keep their value', () => {
     expect(SHARPEN_KERNEL.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12)

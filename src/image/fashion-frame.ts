@@ -8,7 +8,7 @@
  * black, its darkest part at 255, as in every Fashion-MNIST image.
  */
 import type { InkResult } from './ink'
-import { crop, fitLongestSide, inkBounds, place } from './mnist-frame'
+import { atFrameScale, crop, fitLongestSide, inkBounds, place } from './mnist-frame'
 import { sharpen } from './sharpen'
 
 /** "closeness" to the background colour that is trimmed, as a fraction of full intensity */
@@ -19,6 +19,8 @@ export function toFashionFrame(ink: InkResult, fit: number, width: number, heigh
   // ink is stretched so the strongest contrast reads 255: TRIM of the original scale, in ink units
   const bounds = inkBounds(ink, (TRIM * 255 * 255) / Math.max(1, ink.contrast))
   if (!bounds) return null
+  // already in the frame (a Fashion-MNIST image as a file): centre its box, nothing else
+  if (atFrameScale(ink, bounds, fit, width, height)) return place(ink, width, height, Math.ceil((width - bounds.width) / 2) - bounds.x, Math.ceil((height - bounds.height) / 2) - bounds.y)
   const garment = sharpen(fitLongestSide(crop(ink, bounds), fit))
   // an odd margin puts its extra pixel left and top, as measured on the official test images
   return place(garment, width, height, Math.ceil((width - garment.width) / 2), Math.ceil((height - garment.height) / 2))

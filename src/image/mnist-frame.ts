@@ -80,11 +80,28 @@ export function place(img: Gray, width: number, height: number, offX: number, of
   return out
 }
 
-/** Returns null when there is no ink at all. */
+/** How far below `fit` an object's longest side may fall and still count as at the frame's scale. */
+export const FRAME_SCALE_SLACK = 2
+
+/**
+ * A picture no larger than the frame whose object is already the frame's size (longest side
+ * within FRAME_SCALE_SLACK of `fit`): a data set's own image saved as a file, the gallery's
+ * samples. It is only moved into place: cropping would drop its faint edge below the box
+ * threshold, resampling would blur it and sharpening would apply the data set's sharpening twice.
+ */
+export function atFrameScale(img: Gray, bounds: Box, fit: number, width: number, height: number): boolean {
+  const longest = Math.max(bounds.width, bounds.height)
+  return img.width <= width && img.height <= height && longest <= fit && longest >= fit - FRAME_SCALE_SLACK
+}
+
+/**
+ * Returns null when there is no ink at all. The centre of mass lands on (width / 2, height / 2),
+ * where MNIST's own digits have theirs (pixel indices from 0: the mean over the training set is 14.0).
+ */
 export function toMnistFrame(ink: Gray, fit = BOX, width = FRAME, height = FRAME): Uint8Array | null {
   const bounds = inkBounds(ink)
   if (!bounds) return null
-  const digit = fitLongestSide(crop(ink, bounds), fit)
+  const digit = atFrameScale(ink, bounds, fit, width, height) ? ink : fitLongestSide(crop(ink, bounds), fit)
   const com = centreOfMass(digit)
-  return place(digit, width, height, Math.round((width - 1) / 2 - com.x), Math.round((height - 1) / 2 - com.y))
+  return place(digit, width, height, Math.round(width / 2 - com.x), Math.round(height / 2 - com.y))
 }

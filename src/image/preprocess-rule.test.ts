@@ -7,7 +7,7 @@ import { DEFAULT_FRAME, type InputSpec } from '../model/manifest'
 import { TRAINING_TONES } from './exposure'
 import { TRIM } from './fashion-frame'
 import { MIN_CONTRAST } from './ink'
-import { BBOX_THRESHOLD } from './mnist-frame'
+import { BBOX_THRESHOLD, FRAME_SCALE_SLACK } from './mnist-frame'
 import { MIN_CROP } from './photo-frame'
 import { PLAIN_TOLERANCE } from './plain-margins'
 import { preprocessSteps } from './preprocess-rule'
@@ -22,6 +22,8 @@ describe('preprocessSteps', () => {
     expect(text).toContain(`ink >= ${BBOX_THRESHOLD}`)
     expect(text).toContain(`longest side is ${DEFAULT_FRAME.fit} px`)
     expect(text).toContain('centre of mass')
+    expect(text).toContain('(28 / 2, 28 / 2)')
+    expect(text).toContain(`${DEFAULT_FRAME.fit - FRAME_SCALE_SLACK} to ${DEFAULT_FRAME.fit} px, it is already in the frame`)
     expect(text).not.toContain('Sharpen')
   })
 
@@ -33,6 +35,8 @@ describe('preprocessSteps', () => {
     expect(text).toContain('longest side is 28 px')
     expect(steps.findIndex((s) => s.startsWith('Scale'))).toBeLessThan(steps.findIndex((s) => s.startsWith('Sharpen')))
     expect(text).toContain("ceil((28 - width') / 2)")
+    expect(text).toContain(`${28 - FRAME_SCALE_SLACK} to 28 px, it is already in the frame`)
+    expect(text).toContain('not cropped, scaled or sharpened')
     expect(text).not.toContain('centre of mass')
   })
 

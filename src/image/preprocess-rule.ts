@@ -5,7 +5,7 @@
  */
 import { DEFAULT_FRAME, type FrameSpec, type InputSpec } from '../model/manifest'
 import { MIN_CONTRAST } from './ink'
-import { BBOX_THRESHOLD } from './mnist-frame'
+import { BBOX_THRESHOLD, FRAME_SCALE_SLACK } from './mnist-frame'
 import { RANGE_SHARE, TAIL_PERCENT, TRAINING_TONES } from './exposure'
 import { TRIM } from './fashion-frame'
 import { MIN_CROP } from './photo-frame'
@@ -37,19 +37,28 @@ function inkSteps(transparentIsInk: boolean): string[] {
   ]
 }
 
+/** The picture already in the frame (a data set's own image saved as a file) is only moved. */
+const AT_FRAME_SCALE = (fit: number, width: number, height: number, kept: string) =>
+  `If the picture is at most ${width} x ${height} px and the box's longest side is ${fit - FRAME_SCALE_SLACK} to ${fit} px, it is already in the frame: ` +
+  `all of it (faint pixels outside the box too) goes to the placing step as it is, ${kept}. Otherwise:`
+
 function frameSteps(frame: FrameSpec, width: number, height: number): string[] {
   if (frame.centre === 'mass') {
     return [
-      `Crop to the bounding box of the pixels with ink >= ${BBOX_THRESHOLD} (none: blank).`,
+      `Bounding box of the pixels with ink >= ${BBOX_THRESHOLD} (none: blank).`,
+      AT_FRAME_SCALE(frame.fit, width, height, 'not cropped or scaled'),
+      'Crop to the box.',
       FIT(frame.fit),
-      `Place it in a zeroed ${width} x ${height} frame so that its centre of mass (sum of ink * x / sum of ink, likewise y, over the scaled crop, pixel indices from 0) lands on ((${width} - 1) / 2, (${height} - 1) / 2): offset x = round((${width} - 1) / 2 - cx), likewise y; what falls outside is clipped.`,
+      `Place it in a zeroed ${width} x ${height} frame so that its centre of mass (sum of ink * x / sum of ink, likewise y, pixel indices from 0) lands on (${width} / 2, ${height} / 2), where MNIST's digits have theirs: offset x = round(${width} / 2 - cx), likewise y; what falls outside is clipped.`,
     ]
   }
   return [
-    `Crop to the bounding box of the pixels with ink >= ${TRIM} * 255 * 255 / max(1, contrast), that is ${TRIM * 100}% of the contrast before stretching (none: blank).`,
+    `Bounding box of the pixels with ink >= ${TRIM} * 255 * 255 / max(1, contrast), that is ${TRIM * 100}% of the contrast before stretching (none: blank).`,
+    AT_FRAME_SCALE(frame.fit, width, height, 'not cropped, scaled or sharpened'),
+    'Crop to the box.',
     FIT(frame.fit),
     'Sharpen (after scaling, on the ink): a 3x3 kernel of weights -exp(-(u^2 + v^2) / 2) for u, v in -1..1 with the centre weight replaced by -2 times the sum of all nine, then all divided by their sum (ImageMagick -sharpen 1x1); edge pixels repeated; rounded and clamped to 0..255.',
-    `Place it in a zeroed ${width} x ${height} frame at offset x = ceil((${width} - width') / 2), y = ceil((${height} - height') / 2): the bounding box centred, an odd spare pixel left and top.`,
+    `Place it in a zeroed ${width} x ${height} frame so that the box, width' x height' (after scaling), starts at x = ceil((${width} - width') / 2), y = ceil((${height} - height') / 2): the bounding box centred, an odd spare pixel left and top; what falls outside is clipped.`,
   ]
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { toInk, type Rgba } from './ink'
-import { centreOfMass, FRAME, inkBounds, toMnistFrame } from './mnist-frame'
+import { atFrameScale, centreOfMass, FRAME, FRAME_SCALE_SLACK, inkBounds, toMnistFrame } from './mnist-frame'
 import { preprocess } from './pipeline'
 import { resize } from './resize'
 
@@ -69,9 +69,32 @@ describe('toMnistFrame', () => {
     const b = inkBounds(frame(pixels))!
     expect(b.height).toBe(20)
     expect(b.width).toBe(10)
+    // where MNIST's digits have theirs: (14, 14), pixel indices from 0
     const com = centreOfMass(frame(pixels))
-    expect(Math.abs(com.x - 13.5)).toBeLessThanOrEqual(0.5)
-    expect(Math.abs(com.y - 13.5)).toBeLessThanOrEqual(0.5)
+    expect(Math.abs(com.x - 14)).toBeLessThanOrEqual(0.5)
+    expect(Math.abs(com.y - 14)).toBeLessThanOrEqual(0.5)
+  })
+
+  it('only moves a 28x28 digit already at the frame scale: no crop of its faint edge, no resampling', () => {
+    // a 6 x 20 stroke with a faint rim (below the box threshold), its centre of mass at (12.5, 14.5)
+    const data = new Uint8Array(FRAME * FRAME)
+    for (let y = 4; y < 26; y++) for (let x = 9; x < 17; x++) data[y * FRAME + x] = x === 9 || x === 16 || y === 4 || y === 25 ? 30 : 255
+    const ink = { width: FRAME, height: FRAME, data }
+    expect(atFrameScale(ink, inkBounds(ink)!, 20, FRAME, FRAME)).toBe(true)
+    const moved = toMnistFrame(ink)!
+    const shifted = new Uint8Array(FRAME * FRAME)
+    for (let y = 0; y < FRAME; y++) for (let x = 2; x < FRAME; x++) shifted[y * FRAME + x] = data[y * FRAME + x - 2]
+    expect(Array.from(moved)).toEqual(Array.from(shifted))
+  })
+
+  it('still scales a digit whose box is off the frame scale, or a picture larger than the frame', () => {
+    const small = { width: FRAME, height: FRAME, data: new Uint8Array(FRAME * FRAME) }
+    for (let y = 10; y < 10 + 20 - FRAME_SCALE_SLACK - 1; y++) small.data[y * FRAME + 12] = 255
+    expect(atFrameScale(small, inkBounds(small)!, 20, FRAME, FRAME)).toBe(false)
+    expect(inkBounds(frame(toMnistFrame(small)!))!.height).toBe(20)
+    const large = { width: 56, height: 56, data: new Uint8Array(56 * 56) }
+    for (let y = 10; y < 30; y++) large.data[y * 56 + 12] = 255
+    expect(atFrameScale(large, inkBounds(large)!, 20, FRAME, FRAME)).toBe(false)
   })
 
   it('returns null without ink', () => {
