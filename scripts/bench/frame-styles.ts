@@ -2,11 +2,12 @@
  * The page's digit and garment preprocessing on files as people hand them over: official test
  * images (never seen in training) saved in several styles by the fixtures the tests use
  * (src/datasets/fixtures: the image at its own 28x28, enlarged on paper as PNG or JPEG, on tinted
- * paper, on a transparent sheet), each file decoded as the page decodes it
- * (scripts/training/folder/image-file.ts), preprocessed by src/image's preprocessFor and classified
- * by the plaintext forward pass of the shipped model. Compared, per style, with the plaintext model
- * on the official images. The encrypted evaluation agrees with the plaintext forward pass on the
- * same input (npm run bench measures that), so the plaintext pass stands for the app's answer.
+ * paper, photographed on paper lit from one side, on a transparent sheet), each file decoded as
+ * the page decodes it (scripts/training/folder/image-file.ts), preprocessed by src/image's
+ * preprocessFor and classified by the plaintext forward pass of the shipped model. Compared, per
+ * style, with the plaintext model on the official images. The encrypted evaluation agrees with the
+ * plaintext forward pass on the same input (npm run bench measures that), so the plaintext pass
+ * stands for the app's answer.
  *
  *   npm run bench:frame-styles -- [--model mnist-cnn | fashion-cnn] [--images 2000] [--label after] [--out docs/benchmarks/frame-styles]
  *
@@ -47,6 +48,7 @@ const STYLES: Record<string, Record<string, Render>> = {
     'enlarged 56 px on paper (PNG)': (image) => garmentOnWhite(image, { side: 56, format: 'png' }),
     'enlarged 224 px on paper (PNG)': (image) => garmentOnWhite(image, { side: 224, format: 'png' }),
     'enlarged 200 px on paper (JPEG)': (image) => garmentOnWhite(image, { side: 200, format: 'jpeg', sheet: { width: 260, height: 330, x: 45, y: 110 } }),
+    'enlarged 200 px, lit from one side (JPEG)': (image) => garmentOnWhite(image, { side: 200, format: 'jpeg', light: { from: 1, to: 0.6 } }),
   },
 }
 

@@ -3,9 +3,13 @@
  * MNIST is white ink on black; people mostly supply dark ink on light paper,
  * sometimes on tinted paper or on a transparent background. The border
  * decides: a mostly transparent border means the opaque pixels are the ink;
- * otherwise the border's typical luminance is the paper, and ink is the
- * distance from it, stretched so the strongest stroke reaches 255.
+ * otherwise the border's typical luminance says light or dark paper, the
+ * border's lighting read as a smooth surface (paper-light.ts) is the paper
+ * at each pixel, and ink is the distance from it, stretched so the
+ * strongest stroke reaches 255.
  */
+import { paperSurface } from './paper-light'
+
 export interface Rgba {
   width: number
   height: number
@@ -66,13 +70,17 @@ export function toInk(img: Rgba): InkResult {
     lum[i] = data[i * 4 + 3] < 128 ? -1 : luminance(data[i * 4], data[i * 4 + 1], data[i * 4 + 2])
   }
   const paperSamples = border.map((i) => lum[i]).filter((v) => v >= 0)
-  const paper = median(paperSamples.length ? paperSamples : [0])
-  const light = paper >= 128
+  const typical = median(paperSamples.length ? paperSamples : [0])
+  const light = typical >= 128
+  // the paper where each pixel is, not one value for the sheet: photos of paper are lit unevenly
+  const paper = paperSurface(lum, width, height, border)
   let contrast = 0
   const diff = new Float32Array(n)
   for (let i = 0; i < n; i++) {
-    const l = lum[i] < 0 ? paper : lum[i]
-    const d = light ? paper - l : l - paper
+    const l = lum[i] < 0 ? paper[i] : lum[i]
+    // light falls on ink and paper alike: in a shadow the same ink is a smaller step below the
+    // paper, so on light paper the step is taken relative to the paper there (as at typical paper)
+    const d = light ? ((paper[i] - l) * typical) / Math.max(1, paper[i]) : l - paper[i]
     diff[i] = d > 0 ? d : 0
     if (diff[i] > contrast) contrast = diff[i]
   }

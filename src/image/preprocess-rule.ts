@@ -5,6 +5,7 @@
  */
 import { DEFAULT_FRAME, type FrameSpec, type InputSpec } from '../model/manifest'
 import { MIN_CONTRAST } from './ink'
+import { PAPER_MIN_TOLERANCE, PAPER_OUTLIER_SIGMAS, PAPER_ROUNDS } from './paper-light'
 import { BBOX_THRESHOLD, FRAME_SCALE_SLACK } from './mnist-frame'
 import { RANGE_SHARE, TAIL_PERCENT, TRAINING_TONES } from './exposure'
 import { TRIM } from './fashion-frame'
@@ -26,13 +27,19 @@ const EXPOSURE =
   `(the bounds: where the middle ${RANGE_SHARE * 100}% of the CIFAR-10 training pictures lie; the targets: their medians). ` +
   `If neither applies, or white - black < ${MIN_CONTRAST}, the values stay exactly as they are; otherwise each value v becomes round(clamp(to_lo + (v - lo) * (to_hi - to_lo) / (hi - lo), 0, 255)).`
 
+const PAPER_LIGHT =
+  `Paper P at each pixel (x, y), the border's lighting: with u = 2x / (W - 1) - 1, v = 2y / (H - 1) - 1, fit p = c0 + c1 u + c2 v + c3 u^2 + c4 u v + c5 v^2 to the border samples by least squares, ` +
+  `starting from p = typical; ${PAPER_ROUNDS} rounds of: residual r = grey - p per sample, keep the samples with |r - median(r)| <= max(${PAPER_MIN_TOLERANCE}, ${PAPER_OUTLIER_SIGMAS} * 1.4826 * median(|r - median(r)|)) (at least 12, else stop), refit on them. ` +
+  'P = p clamped to the smallest and largest grey among the samples kept. With W or H below 3, or fewer than 12 samples, P = typical everywhere.'
+
 function inkSteps(transparentIsInk: boolean): string[] {
   return [
     transparentIsInk
       ? 'If more than half of the border pixels (first and last row and column) have alpha < 128, ink = alpha * 255 / (largest alpha), rounded, and colour is ignored; contrast = largest alpha. Otherwise:'
       : OVER_WHITE,
-    `Grey: ${GREY}${transparentIsInk ? ' (a pixel with alpha < 128 counts as paper)' : ''}; paper = the median grey of the border pixels${transparentIsInk ? ' with alpha >= 128 (0 if none)' : ''}: the value at index floor(count / 2) once sorted.`,
-    'Ink: on light paper (paper >= 128) ink = paper - grey, on dark paper ink = grey - paper, negative values 0; contrast = the largest ink; then ink = min(255, round(ink * 255 / contrast)).',
+    `Grey: ${GREY}${transparentIsInk ? ' (a pixel with alpha < 128 counts as paper)' : ''}; typical = the median grey of the border pixels${transparentIsInk ? ' with alpha >= 128 (0 if none)' : ''}: the value at index floor(count / 2) once sorted.`,
+    PAPER_LIGHT,
+    'Ink: on light paper (typical >= 128) ink = (P - grey) * typical / max(1, P), on dark paper ink = grey - P, negative values 0; contrast = the largest ink; then ink = min(255, round(ink * 255 / contrast)).',
     `Blank: when contrast < ${MIN_CONTRAST}, send nothing.`,
   ]
 }
