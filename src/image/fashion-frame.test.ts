@@ -69,10 +69,17 @@ describe('a garment already in the Fashion-MNIST frame', () => {
     px[14 * 28 + 10] = 255
     return px
   }
-  const asFile = (g: Uint8Array): Rgba => {
-    const data = new Uint8ClampedArray(28 * 28 * 4)
-    g.forEach((v, k) => data.set([v, v, v, 255], k * 4))
-    return { width: 28, height: 28, data }
+  /** the stored image as an opaque grey picture, each pixel repeated `scale` times each way */
+  const asFile = (g: Uint8Array, scale = 1): Rgba => {
+    const side = 28 * scale
+    const data = new Uint8ClampedArray(side * side * 4)
+    for (let y = 0; y < side; y++) {
+      for (let x = 0; x < side; x++) {
+        const v = g[Math.floor(y / scale) * 28 + Math.floor(x / scale)]
+        data.set([v, v, v, 255], (y * side + x) * 4)
+      }
+    }
+    return { width: side, height: side, data }
   }
 
   it('is only moved to centre its box: not cropped, scaled or sharpened a second time', () => {
@@ -84,9 +91,7 @@ describe('a garment already in the Fashion-MNIST frame', () => {
 
   it('is scaled back and sharpened as any other garment once it has been enlarged', () => {
     const g = stored()
-    const big = new Uint8ClampedArray(56 * 56 * 4)
-    for (let y = 0; y < 56; y++) for (let x = 0; x < 56; x++) big.fill(g[(y >> 1) * 28 + (x >> 1)], (y * 56 + x) * 4, (y * 56 + x) * 4 + 3).fill(255, (y * 56 + x) * 4 + 3, (y * 56 + x) * 4 + 4)
-    const out = frame(FASHION, { width: 56, height: 56, data: big })
+    const out = frame(FASHION, asFile(g, 2))
     const moved = frame(FASHION, asFile(g))
     // the same box in the same place (the faint rim is trimmed), other values: sharpened
     expect(inkBounds({ width: 28, height: 28, data: out }, 1)).toEqual({ x: 8, y: 0, width: 12, height: 28 })

@@ -8,7 +8,7 @@
  * at each pixel, and ink is the distance from it, stretched so the
  * strongest stroke reaches 255.
  */
-import { paperSurface } from './paper-light'
+import { median, paperSurface } from './paper-light'
 
 export interface Rgba {
   width: number
@@ -34,12 +34,6 @@ function borderIndices(width: number, height: number): number[] {
   for (let x = 0; x < width; x++) out.push(x, (height - 1) * width + x)
   for (let y = 1; y < height - 1; y++) out.push(y * width, y * width + width - 1)
   return out
-}
-
-function median(values: number[]): number {
-  if (values.length === 0) return 0
-  const s = [...values].sort((a, b) => a - b)
-  return s[s.length >> 1]
 }
 
 export interface InkResult extends Gray {

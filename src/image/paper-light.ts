@@ -14,9 +14,11 @@ export const PAPER_OUTLIER_SIGMAS = 3
 export const PAPER_MIN_TOLERANCE = 4
 export const PAPER_ROUNDS = 3
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s.length === 0 ? 0 : s[s.length >> 1]
+/** The value at index floor(n / 2) once sorted (0 for none): the median the published rule names. */
+export function median(values: number[]): number {
+  if (values.length === 0) return 0
+  const s = [...values].sort((a, b) => a - b)
+  return s[s.length >> 1]
 }
 
 /**
