@@ -17,7 +17,8 @@ import { loadModelDir, MODELS_DIR, type ModelFiles } from '../../src/datasets/mo
 import { digits, errorCode, newSession, publicModelOf, until as untilWithin } from '../test-support/harness'
 import { startRedis, type TestRedis } from '../test-support/redis'
 import { modelsDirWith, startEvaluator, TEST_JOB_MAC_KEY, type ServiceProcess } from '../test-support/processes'
-import { admitToQueue, leaveAdmission } from './queue-admission'
+import { admitToQueue, leaveAdmission, SharedQueue } from './queue-admission'
+import { JobMac } from './job-mac'
 import { queueJobKeys, redisKeys } from './redis-keys'
 
 const MODEL = 'mnist-cnn'
@@ -140,6 +141,29 @@ describe('admission across replicas (distributed mode)', () => {
       await queue.obliterate({ force: true })
       await queue.close()
       await client.del(redisKeys.admitting, redisKeys.inFlight(''), redisKeys.inFlightClients)
+    }
+  }, PROCESS_TEST_MS)
+
+  it("places a waiting job by where it is in Redis, before its replica has heard back from the add", async () => {
+    // a queue no evaluator reads: jobs stay where BullMQ's add put them
+    const queue = new Queue('admission-job-places', { connection: new Redis(redis.url, { maxRetriesPerRequest: null }) })
+    const shared = new SharedQueue(client, queue, new JobMac(TEST_JOB_MAC_KEY), 10)
+    try {
+      await queue.add('classify', {}, { jobId: 'place-plain-0000001' })
+      for (const [id, priority] of [['place-later-0000001', 3], ['place-first-0000001', 1], ['place-after-0000001', 2]] as const) await queue.add('classify', {}, { jobId: id, priority })
+      // the wait list runs first, then the prioritized set by priority; told of its add or not
+      for (const enqueued of [false, true]) {
+        expect(await shared.jobsAhead('place-plain-0000001', enqueued)).toBe(0)
+        expect(await shared.jobsAhead('place-first-0000001', enqueued)).toBe(1)
+        expect(await shared.jobsAhead('place-after-0000001', enqueued)).toBe(2)
+        expect(await shared.jobsAhead('place-later-0000001', enqueued)).toBe(3)
+      }
+      // not in Redis: on its way in, behind every waiting job; told of its add, taken by an evaluator
+      expect(await shared.jobsAhead('place-absent-000001', false)).toBe(4)
+      expect(await shared.jobsAhead('place-absent-000001', true)).toBe(0)
+    } finally {
+      await queue.obliterate({ force: true })
+      await queue.close()
     }
   }, PROCESS_TEST_MS)
 

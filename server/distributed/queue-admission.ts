@@ -202,20 +202,22 @@ export class SharedQueue {
   /**
    * Jobs ahead of this one in the shared queue, every replica's: BullMQ's workers take the wait
    * list first (jobs pushed on the left, taken from the right), then the prioritized set by
-   * score. 0 when the job no longer waits, or Redis does not answer; a job still on its way in
-   * counts every waiting job as ahead of it.
+   * score. A job found there is placed by where it is, even before its replica has heard back
+   * from the add; one not found counts every waiting job as ahead while still on its way in, and
+   * 0 once it no longer waits. 0 when Redis does not answer.
    */
   async jobsAhead(jobId: string, enqueued: boolean): Promise<number> {
     try {
-      if (!enqueued) return await this.depth()
       const { wait, prioritized } = this.waiting
-      const [[, length], [, at], [, rank]] = (await this.redis.multi().llen(wait).lpos(wait, jobId).zrank(prioritized, jobId).exec()) as [
+      const [[, length], [, at], [, rank], [, scored]] = (await this.redis.multi().llen(wait).lpos(wait, jobId).zrank(prioritized, jobId).zcard(prioritized).exec()) as [
         [Error | null, number],
         [Error | null, number | null],
         [Error | null, number | null],
+        [Error | null, number],
       ]
       if (typeof at === 'number') return Math.max(0, length - 1 - at)
-      return typeof rank === 'number' ? length + rank : 0
+      if (typeof rank === 'number') return length + rank
+      return enqueued ? 0 : Number(length) + Number(scored)
     } catch {
       return 0
     }
