@@ -6,9 +6,12 @@
  * otherwise the border's typical luminance says light or dark paper, the
  * border's lighting read as a smooth surface (paper-light.ts) is the paper
  * at each pixel, and ink is the distance from it, stretched so the
- * strongest stroke reaches 255.
+ * strongest stroke reaches 255. With `findSheet`, a light sheet lying on a
+ * darker surface (sheet.ts) is the paper: the surface around it counts as
+ * paper, and the paper is read along the sheet's own edge.
  */
 import { median, paperSurface } from './paper-light'
+import { findSheet } from './sheet'
 
 export interface Rgba {
   width: number
@@ -43,10 +46,10 @@ export interface InkResult extends Gray {
   contrast: number
 }
 
-export function toInk(img: Rgba): InkResult {
+export function toInk(img: Rgba, options: { findSheet?: boolean } = {}): InkResult {
   const { width, height, data } = img
   const n = width * height
-  const border = borderIndices(width, height)
+  let border = borderIndices(width, height)
   const transparentBorder = border.filter((i) => data[i * 4 + 3] < 128).length
   const out = new Uint8Array(n)
 
@@ -63,9 +66,16 @@ export function toInk(img: Rgba): InkResult {
     // a mostly transparent pixel shows the paper: mark it (-1) and treat it as paper below
     lum[i] = data[i * 4 + 3] < 128 ? -1 : luminance(data[i * 4], data[i * 4 + 1], data[i * 4 + 2])
   }
+  const sheet = options.findSheet && lum.every((l) => l >= 0) ? findSheet(lum, width, height) : undefined
+  if (sheet) {
+    // off the sheet is not paper to read nor ink to find: it counts as paper, like a transparent pixel
+    for (let i = 0; i < n; i++) if (!sheet.inside[i]) lum[i] = -1
+    border = sheet.edge
+  }
   const paperSamples = border.map((i) => lum[i]).filter((v) => v >= 0)
   const typical = median(paperSamples.length ? paperSamples : [0])
-  const light = typical >= 128
+  // a sheet is the light part of the picture, its marks the dark ones, however dim the photo
+  const light = sheet !== undefined || typical >= 128
   // the paper where each pixel is, not one value for the sheet: photos of paper are lit unevenly
   const paper = paperSurface(lum, width, height, border)
   let contrast = 0

@@ -45,9 +45,12 @@ export function preprocess(img: Rgba): Preprocessed {
   return digit(img, BOX, FRAME, FRAME)
 }
 
-/** Strokes: on a transparent sheet the opacity is the ink, whatever its colour. */
+/**
+ * Strokes: on a transparent sheet the opacity is the ink, whatever its colour; a photo of a
+ * sheet on a desk is read on the sheet.
+ */
 function digit(img: Rgba, fit: number, width: number, height: number): Preprocessed {
-  const ink = toInk(img)
+  const ink = toInk(img, { findSheet: true })
   if (ink.contrast < MIN_CONTRAST) return { ok: false, reason: BLANK_MESSAGE }
   const pixels = toMnistFrame(ink, fit, width, height)
   if (!pixels) return { ok: false, reason: BLANK_MESSAGE }

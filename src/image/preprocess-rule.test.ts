@@ -11,6 +11,7 @@ import { BBOX_THRESHOLD, FRAME_SCALE_SLACK } from './mnist-frame'
 import { MIN_CROP } from './photo-frame'
 import { PLAIN_TOLERANCE } from './plain-margins'
 import { preprocessSteps } from './preprocess-rule'
+import { SHEET_MIN_STEP, SURFACE_MIN_BORDER } from './sheet'
 
 const base = { height: 28, width: 28, channels: 1 as const, mean: [0], std: [1] }
 
@@ -25,6 +26,8 @@ describe('preprocessSteps', () => {
     expect(text).toContain('(28 / 2, 28 / 2)')
     expect(text).toContain(`${DEFAULT_FRAME.fit - FRAME_SCALE_SLACK} to ${DEFAULT_FRAME.fit} px, it is already in the frame`)
     expect(text).not.toContain('Sharpen')
+    expect(text).toContain(`at least ${SURFACE_MIN_BORDER * 100}% of the border pixels are not light`)
+    expect(text).toContain(`is >= ${SHEET_MIN_STEP}`)
   })
 
   it('garments: over white, the trim, sharpening after scaling, the box centred', () => {
@@ -38,6 +41,7 @@ describe('preprocessSteps', () => {
     expect(text).toContain(`${28 - FRAME_SCALE_SLACK} to 28 px, it is already in the frame`)
     expect(text).toContain('not cropped, scaled or sharpened')
     expect(text).not.toContain('centre of mass')
+    expect(text).not.toContain('Sheet on a desk')
   })
 
   it('photos: over white, the plain margins peeled, the crop around what is left, the resampling, the exposure levels, RGB or grey', () => {

@@ -7,6 +7,7 @@ import { DEFAULT_FRAME, type FrameSpec, type InputSpec } from '../model/manifest
 import { MIN_CONTRAST } from './ink'
 import { PAPER_MIN_TOLERANCE, PAPER_OUTLIER_SIGMAS, PAPER_ROUNDS } from './paper-light'
 import { BBOX_THRESHOLD, FRAME_SCALE_SLACK } from './mnist-frame'
+import { SHEET_MAX_MARKS, SHEET_MIN_AREA, SHEET_MIN_MARKS, SHEET_MIN_RECTANGULARITY, SHEET_MIN_SIDE, SHEET_MIN_STEP, SHEET_RIM, SURFACE_MIN_BORDER } from './sheet'
 import { RANGE_SHARE, TAIL_PERCENT, TRAINING_TONES } from './exposure'
 import { TRIM } from './fashion-frame'
 import { MIN_CROP } from './photo-frame'
@@ -32,14 +33,24 @@ const PAPER_LIGHT =
   `starting from p = typical; ${PAPER_ROUNDS} rounds of: residual r = grey - p per sample, keep the samples with |r - median(r)| <= max(${PAPER_MIN_TOLERANCE}, ${PAPER_OUTLIER_SIGMAS} * 1.4826 * median(|r - median(r)|)) (at least 12, else stop), refit on them. ` +
   'P = p clamped to the smallest and largest grey among the samples kept. With W or H below 3, or fewer than 12 samples, P = typical everywhere.'
 
+const CHEB = (r: number) => `within ${r} px (Chebyshev distance, pixels inside the picture)`
+const SHEET =
+  `Sheet on a desk (when no pixel has alpha < 128 and W, H >= ${SHEET_MIN_SIDE}): t = Otsu's threshold of the grey values (${GREY}) rounded to integers (the first k in 0..254 maximising n0 n1 (m0 - m1)^2, class 0 the values <= k); a pixel is light when grey > t. ` +
+  `R = the largest 4-connected region of light pixels (among equals the first reached in row-major order); F = R with its holes filled (the pixels not 4-connected to the picture's edge through pixels outside R). ` +
+  `F is a sheet when all of: at least ${SURFACE_MIN_BORDER * 100}% of the border pixels are not light; |F| >= ${SHEET_MIN_AREA} W H; the pixels of F that are not light number ${SHEET_MIN_MARKS} |F| to ${SHEET_MAX_MARKS} |F|; ` +
+  `the median grey of the light pixels of F that have a pixel outside F ${CHEB(SHEET_RIM)}, minus the upper quartile (index floor(3 count / 4) once sorted) of the greys of the pixels outside F that have one of F ${CHEB(SHEET_RIM)}, is >= ${SHEET_MIN_STEP}; ` +
+  `|F| >= ${SHEET_MIN_RECTANGULARITY} times the smallest area among the rectangles aligned with each edge of the convex hull of F's pixel squares. ` +
+  `Then S = the pixels of F with no pixel outside F ${CHEB(SHEET_RIM)}; every pixel outside S counts as paper (as a transparent one does), the border pixels below (for typical and P) are the pixels of S with a pixel outside S ${CHEB(1)}, and the paper is light whatever typical is.`
+
 function inkSteps(transparentIsInk: boolean): string[] {
   return [
     transparentIsInk
       ? 'If more than half of the border pixels (first and last row and column) have alpha < 128, ink = alpha * 255 / (largest alpha), rounded, and colour is ignored; contrast = largest alpha. Otherwise:'
       : OVER_WHITE,
+    ...(transparentIsInk ? [SHEET] : []),
     `Grey: ${GREY}${transparentIsInk ? ' (a pixel with alpha < 128 counts as paper)' : ''}; typical = the median grey of the border pixels${transparentIsInk ? ' with alpha >= 128 (0 if none)' : ''}: the value at index floor(count / 2) once sorted.`,
     PAPER_LIGHT,
-    'Ink: on light paper (typical >= 128) ink = (P - grey) * typical / max(1, P), on dark paper ink = grey - P, negative values 0; contrast = the largest ink; then ink = min(255, round(ink * 255 / contrast)).',
+    `Ink: on light paper (typical >= 128${transparentIsInk ? ', or a sheet' : ''}) ink = (P - grey) * typical / max(1, P), on dark paper ink = grey - P, negative values 0; contrast = the largest ink; then ink = min(255, round(ink * 255 / contrast)).`,
     `Blank: when contrast < ${MIN_CONTRAST}, send nothing.`,
   ]
 }
