@@ -31,7 +31,7 @@ export function renderFrameStyles(root: string): string[] {
   return [
     '## Digits and garments saved as files',
     '',
-    "`npm run bench:frame-styles`: official test images saved as people save them (at the data set's own 28x28, enlarged on paper, on tinted or unevenly lit paper, on a sheet lying on a desk, on a transparent sheet), decoded and preprocessed as the page does, classified by the plaintext model; agreement is with the plaintext model on the official image.",
+    "`npm run bench:frame-styles`: official test images saved as people save them (at the data set's own 28x28, enlarged on paper, on tinted or unevenly lit paper, on a sheet lying on a desk, on a ruled page, on a transparent sheet), decoded and preprocessed as the page does, classified by the plaintext model; agreement is with the plaintext model on the official image.",
     '',
     table(
       ['result', 'model', 'date', 'machine', 'style', 'images', 'plaintext, official images', 'through the page', 'agreement'],

@@ -12,6 +12,7 @@ import { toFashionFrame } from './fashion-frame'
 import { MIN_CONTRAST, toInk, type Rgba } from './ink'
 import { BOX, FRAME, toMnistFrame } from './mnist-frame'
 import { toPhotoFrame } from './photo-frame'
+import { removeRuling } from './ruled-lines'
 
 export type Preprocessed =
   | {
@@ -47,11 +48,13 @@ export function preprocess(img: Rgba): Preprocessed {
 
 /**
  * Strokes: on a transparent sheet the opacity is the ink, whatever its colour; a photo of a
- * sheet on a desk is read on the sheet.
+ * sheet on a desk is read on the sheet, and a notebook page's printed lines are taken off.
  */
 function digit(img: Rgba, fit: number, width: number, height: number): Preprocessed {
   const ink = toInk(img, { findSheet: true })
   if (ink.contrast < MIN_CONTRAST) return { ok: false, reason: BLANK_MESSAGE }
+  // notebook paper: its printed lines are not the digit
+  if (ink.background === 'light') removeRuling(ink)
   const pixels = toMnistFrame(ink, fit, width, height)
   if (!pixels) return { ok: false, reason: BLANK_MESSAGE }
   return { ok: true, pixels, background: ink.background }

@@ -11,6 +11,7 @@ import { BBOX_THRESHOLD, FRAME_SCALE_SLACK } from './mnist-frame'
 import { MIN_CROP } from './photo-frame'
 import { PLAIN_TOLERANCE } from './plain-margins'
 import { preprocessSteps } from './preprocess-rule'
+import { RULING_MIN_COVERAGE } from './ruled-lines'
 import { SHEET_MIN_STEP, SURFACE_MIN_BORDER } from './sheet'
 
 const base = { height: 28, width: 28, channels: 1 as const, mean: [0], std: [1] }
@@ -28,6 +29,7 @@ describe('preprocessSteps', () => {
     expect(text).not.toContain('Sharpen')
     expect(text).toContain(`at least ${SURFACE_MIN_BORDER * 100}% of the border pixels are not light`)
     expect(text).toContain(`is >= ${SHEET_MIN_STEP}`)
+    expect(text).toContain(`at least two lines with m = half the picture's length along them and s = ${RULING_MIN_COVERAGE}`)
   })
 
   it('garments: over white, the trim, sharpening after scaling, the box centred', () => {
@@ -42,6 +44,7 @@ describe('preprocessSteps', () => {
     expect(text).toContain('not cropped, scaled or sharpened')
     expect(text).not.toContain('centre of mass')
     expect(text).not.toContain('Sheet on a desk')
+    expect(text).not.toContain('Ruling')
   })
 
   it('photos: over white, the plain margins peeled, the crop around what is left, the resampling, the exposure levels, RGB or grey', () => {

@@ -7,6 +7,18 @@ import { DEFAULT_FRAME, type FrameSpec, type InputSpec } from '../model/manifest
 import { MIN_CONTRAST } from './ink'
 import { PAPER_MIN_TOLERANCE, PAPER_OUTLIER_SIGMAS, PAPER_ROUNDS } from './paper-light'
 import { BBOX_THRESHOLD, FRAME_SCALE_SLACK } from './mnist-frame'
+import {
+  RULING_MAX_THICKNESS,
+  RULING_MAX_THICKNESS_SHARE,
+  RULING_MAX_TILT,
+  RULING_MIN_COVERAGE,
+  RULING_MIN_FRAGMENT,
+  RULING_MIN_INK,
+  RULING_MIN_SIDE,
+  RULING_MIN_VOTES,
+  RULING_STROKE_INK,
+  RULING_TILT_STEP,
+} from './ruled-lines'
 import { SHEET_MAX_MARKS, SHEET_MIN_AREA, SHEET_MIN_MARKS, SHEET_MIN_RECTANGULARITY, SHEET_MIN_SIDE, SHEET_MIN_STEP, SHEET_RIM, SURFACE_MIN_BORDER } from './sheet'
 import { RANGE_SHARE, TAIL_PERCENT, TRAINING_TONES } from './exposure'
 import { TRIM } from './fashion-frame'
@@ -42,6 +54,15 @@ const SHEET =
   `|F| >= ${SHEET_MIN_RECTANGULARITY} times the smallest area among the rectangles aligned with each edge of the convex hull of F's pixel squares. ` +
   `Then S = the pixels of F with no pixel outside F ${CHEB(SHEET_RIM)}; every pixel outside S counts as paper (as a transparent one does), the border pixels below (for typical and P) are the pixels of S with a pixel outside S ${CHEB(1)}, and the paper is light whatever typical is.`
 
+const RULING =
+  `Ruling (light paper or a sheet, W, H >= ${RULING_MIN_SIDE}), on the stretched ink, for rows (lines y = c + x tan a, p = x along them, q = y across) and columns (x = c + y tan a, p = y, q = x) alike: ` +
+  `T = max(${RULING_MAX_THICKNESS}, round(${RULING_MAX_THICKNESS_SHARE} * the picture's side across the lines)); a mark is ink >= ${RULING_MIN_INK}, a thin mark one with no mark T + 1 px before or after it across the lines. ` +
+  `Each thin mark votes for offset c = round(q - p tan a); the tilt a is the first among 0, -${RULING_TILT_STEP}, +${RULING_TILT_STEP}, -${2 * RULING_TILT_STEP}, ... +${RULING_MAX_TILT} degrees with the largest sum of squared votes per offset. ` +
+  `For a least view m, a line is a run of consecutive offsets, at most T + 2 long, each c of which has n >= m positions with round(c + p tan a) in the picture and at least ${RULING_MIN_VOTES} n votes on c - 1, c and c + 1, ` +
+  `and that carries a mark on one of its offsets at a share s of the n' >= m positions where its middle offset rounds into the picture. ` +
+  `The page is ruled when the rows or the columns have at least two lines with m = half the picture's length along them and s = ${RULING_MIN_COVERAGE}. ` +
+  `Then every line with m = ${RULING_MIN_FRAGMENT} and s = ${RULING_MIN_VOTES}, rows first, then columns, is cleared: its offsets from first - 1 to last + 1 are set to 0 at each position p where the pixels at offsets first - 2 and last + 2 are both < ${RULING_STROKE_INK} or outside the picture.`
+
 function inkSteps(transparentIsInk: boolean): string[] {
   return [
     transparentIsInk
@@ -52,6 +73,7 @@ function inkSteps(transparentIsInk: boolean): string[] {
     PAPER_LIGHT,
     `Ink: on light paper (typical >= 128${transparentIsInk ? ', or a sheet' : ''}) ink = (P - grey) * typical / max(1, P), on dark paper ink = grey - P, negative values 0; contrast = the largest ink; then ink = min(255, round(ink * 255 / contrast)).`,
     `Blank: when contrast < ${MIN_CONTRAST}, send nothing.`,
+    ...(transparentIsInk ? [RULING] : []),
   ]
 }
 
