@@ -44,6 +44,8 @@ export interface InkResult extends Gray {
   background: 'transparent' | 'light' | 'dark'
   /** strongest contrast with the paper before stretching, 0-255 */
   contrast: number
+  /** where a sheet lying on a surface was found: 1 on the sheet (sheet.ts) */
+  sheet?: Uint8Array
 }
 
 export function toInk(img: Rgba, options: { findSheet?: boolean } = {}): InkResult {
@@ -90,5 +92,5 @@ export function toInk(img: Rgba, options: { findSheet?: boolean } = {}): InkResu
   }
   const k = contrast > 0 ? 255 / contrast : 0
   for (let i = 0; i < n; i++) out[i] = Math.min(255, Math.round(diff[i] * k))
-  return { width, height, data: out, background: light ? 'light' : 'dark', contrast: Math.round(contrast) }
+  return { width, height, data: out, background: light ? 'light' : 'dark', contrast: Math.round(contrast), ...(sheet ? { sheet: sheet.inside } : {}) }
 }

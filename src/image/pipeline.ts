@@ -54,7 +54,7 @@ function digit(img: Rgba, fit: number, width: number, height: number): Preproces
   const ink = toInk(img, { findSheet: true })
   if (ink.contrast < MIN_CONTRAST) return { ok: false, reason: BLANK_MESSAGE }
   // notebook paper: its printed lines are not the digit
-  if (ink.background === 'light') removeRuling(ink)
+  if (ink.background === 'light') removeRuling(ink, ink.sheet)
   const pixels = toMnistFrame(ink, fit, width, height)
   if (!pixels) return { ok: false, reason: BLANK_MESSAGE }
   return { ok: true, pixels, background: ink.background }

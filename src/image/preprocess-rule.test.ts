@@ -29,7 +29,7 @@ describe('preprocessSteps', () => {
     expect(text).not.toContain('Sharpen')
     expect(text).toContain(`at least ${SURFACE_MIN_BORDER * 100}% of the border pixels are not light`)
     expect(text).toContain(`is >= ${SHEET_MIN_STEP}`)
-    expect(text).toContain(`at least two lines with m = half the picture's length along them and s = ${RULING_MIN_COVERAGE}`)
+    expect(text).toContain(`at least two lines with m = half the largest n of any offset at that tilt and s = ${RULING_MIN_COVERAGE}`)
   })
 
   it('garments: over white, the trim, sharpening after scaling, the box centred', () => {

@@ -55,12 +55,12 @@ const SHEET =
   `Then S = the pixels of F with no pixel outside F ${CHEB(SHEET_RIM)}; every pixel outside S counts as paper (as a transparent one does), the border pixels below (for typical and P) are the pixels of S with a pixel outside S ${CHEB(1)}, and the paper is light whatever typical is.`
 
 const RULING =
-  `Ruling (light paper or a sheet, W, H >= ${RULING_MIN_SIDE}), on the stretched ink, for rows (lines y = c + x tan a, p = x along them, q = y across) and columns (x = c + y tan a, p = y, q = x) alike: ` +
+  `Ruling (light paper or a sheet, W, H >= ${RULING_MIN_SIDE}), on the stretched ink, for rows (lines y = c + x tan a, p = x along them, q = y across) and columns (x = c + y tan a, p = y, q = x) alike; on a sheet, a pixel outside S counts as outside the picture: ` +
   `T = max(${RULING_MAX_THICKNESS}, round(${RULING_MAX_THICKNESS_SHARE} * the picture's side across the lines)); a mark is ink >= ${RULING_MIN_INK}, a thin mark one with no mark T + 1 px before or after it across the lines. ` +
   `Each thin mark votes for offset c = round(q - p tan a); the tilt a is the first among 0, -${RULING_TILT_STEP}, +${RULING_TILT_STEP}, -${2 * RULING_TILT_STEP}, ... +${RULING_MAX_TILT} degrees with the largest sum of squared votes per offset. ` +
   `For a least view m, a line is a run of consecutive offsets, at most T + 2 long, each c of which has n >= m positions with round(c + p tan a) in the picture and at least ${RULING_MIN_VOTES} n votes on c - 1, c and c + 1, ` +
   `and that carries a mark on one of its offsets at a share s of the n' >= m positions where its middle offset rounds into the picture. ` +
-  `The page is ruled when the rows or the columns have at least two lines with m = half the picture's length along them and s = ${RULING_MIN_COVERAGE}. ` +
+  `The page is ruled when the rows or the columns have at least two lines with m = half the largest n of any offset at that tilt and s = ${RULING_MIN_COVERAGE}. ` +
   `Then every line with m = ${RULING_MIN_FRAGMENT} and s = ${RULING_MIN_VOTES}, rows first, then columns, is cleared: its offsets from first - 1 to last + 1 are set to 0 at each position p where the pixels at offsets first - 2 and last + 2 are both < ${RULING_STROKE_INK} or outside the picture.`
 
 function inkSteps(transparentIsInk: boolean): string[] {

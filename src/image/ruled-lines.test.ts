@@ -70,6 +70,25 @@ describe('removeRuling', () => {
     })
   }
 
+  it('takes the lines off a ruled sheet lying on a desk, 10 degrees askew, judged on the sheet', () => {
+    // the sheet: 60% of the picture's width; off it the ink is already nothing (toInk's sheet)
+    const a = (10 * Math.PI) / 180
+    const onSheet = (x: number, y: number) => {
+      const [u, v] = [(x - 120) * Math.cos(a) + (y - 100) * Math.sin(a), -(x - 120) * Math.sin(a) + (y - 100) * Math.cos(a)]
+      return Math.abs(u) < 72 && Math.abs(v) < 80
+    }
+    const page = new Uint8Array(W * H).map((_, i) => (onSheet((i % W) + 0.5, Math.floor(i / W) + 0.5) ? 1 : 0))
+    for (const index of [0, 2, 5, 9]) {
+      const digit = digitInk(index, 85, 50, 10)
+      const lines = ruling((_, v) => every(20, 1)(v), 10)
+      const ink = gray((x, y) => (onSheet(x, y) ? Math.max(digit(x, y), lines(x, y)) : 0))
+      // judged on the whole picture, the sheet's lines are too short to be ruling
+      expect(removeRuling(gray((x, y) => (onSheet(x, y) ? Math.max(digit(x, y), lines(x, y)) : 0))), `test digit ${index}`).toBe(0)
+      expect(removeRuling(ink, page), `test digit ${index}`).toBeGreaterThanOrEqual(2)
+      for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) if (ink.data[y * W + x] >= 64) expect(nearStroke(digit, x, y), `test digit ${index} at ${x}, ${y}`).toBe(true)
+    }
+  })
+
   it('leaves a digit on plain paper as it is, whatever its strokes', () => {
     for (let index = 0; index < 100; index++) {
       const ink = gray(digitInk(index, 20 + (index % 60), 10 + (index % 40), 0))

@@ -1,10 +1,11 @@
 /**
  * Ruled and squared paper: the printed lines of a notebook page read as faint ink, and since they
  * run across the whole page the digit's box takes the whole page with them. Ruling is told from
- * strokes by its shape: straight lines at most RULING_MAX_TILT off the picture's axes (a photo held
- * a little askew), thin, with a mark at RULING_MIN_COVERAGE of the positions along them, and at
- * least two parallel ones: a page is ruled, and a digit's bars are thick next to the picture and
- * never run the whole way across in twos. On a ruled page a single line across the ruling (the
+ * strokes by its shape: straight lines at most RULING_MAX_TILT off the picture's axes (a page
+ * photographed askew, a sheet turned on a desk), thin, with a mark at RULING_MIN_COVERAGE of the
+ * positions along them in view (on a sheet lying on a desk, on the sheet), and at least two
+ * parallel ones: a page is ruled, and a digit's bars are thick next to the picture and never run
+ * the whole way across in twos. On a ruled page a single line across the ruling (the
  * margin rule) goes too, as do lines a tilted photo cuts short at its corners. A line's pixels are
  * cleared wherever no stroke lies beside it; where a stroke crosses or runs along it, they stay.
  * Why: docs/decisions/ruled-paper.md.
@@ -20,7 +21,7 @@ export const RULING_MIN_COVERAGE = 0.8
 /** The share of the positions along a line where it must show as a thin mark (a digit may hide the rest). */
 export const RULING_MIN_VOTES = 0.3
 /** The tilts tried either way, in degrees, and the step between them. */
-export const RULING_MAX_TILT = 6
+export const RULING_MAX_TILT = 15
 export const RULING_TILT_STEP = 0.25
 /** A printed line is at most this thick: max(RULING_MAX_THICKNESS, RULING_MAX_THICKNESS_SHARE of the side across it), in pixels. */
 export const RULING_MAX_THICKNESS = 3
@@ -34,7 +35,7 @@ export const RULING_MIN_SIDE = 48
 interface Lines {
   along: Along
   slope: number
-  /** the lines in view along at least half the picture: these say whether the page is ruled */
+  /** the lines in view along at least half the longest line the picture (or the sheet) holds: these say whether the page is ruled */
   bands: number[][]
   /** those and the lines cut short by the picture's corners (a tilted photo), once it is */
   all: number[][]
@@ -43,23 +44,27 @@ interface Lines {
 /** 'rows': lines across the picture (y = offset + x tan a); 'columns': lines down it (x = offset + y tan a). */
 type Along = 'rows' | 'columns'
 
-/** Removes ruling from `ink` in place; the number of printed lines removed. */
-export function removeRuling(ink: Gray): number {
+/**
+ * Removes ruling from `ink` in place; the number of printed lines removed. `page`, where given
+ * (1 on a sheet found lying on a surface), is where lines may run: off it is out of view.
+ */
+export function removeRuling(ink: Gray, page?: Uint8Array): number {
   if (ink.width < RULING_MIN_SIDE || ink.height < RULING_MIN_SIDE) return 0
-  const rows = printedLines(ink, 'rows')
-  const columns = printedLines(ink, 'columns')
+  const rows = printedLines(ink, 'rows', page)
+  const columns = printedLines(ink, 'columns', page)
   if (rows.bands.length < 2 && columns.bands.length < 2) return 0
   // cleared once both are found, so neither orientation's search sees the other's gaps
-  for (const lines of [rows, columns]) for (const band of lines.all) clear(ink, lines, band)
+  for (const lines of [rows, columns]) for (const band of lines.all) clear(ink, lines, band, page)
   return rows.all.length + columns.all.length
 }
 
-/** Pixel (p along a line, q across the lines) of the picture, or -1 outside it. */
-function pixelOf(ink: Gray, along: Along): (p: number, q: number) => number {
+/** Pixel (p along a line, q across the lines) of the picture, or -1 outside it or off the page. */
+function pixelOf(ink: Gray, along: Along, page: Uint8Array | undefined): (p: number, q: number) => number {
   const { width, height } = ink
+  const on = (i: number) => (page === undefined || page[i] === 1 ? i : -1)
   return along === 'rows'
-    ? (p, q) => (q >= 0 && q < height ? q * width + p : -1)
-    : (p, q) => (q >= 0 && q < width ? p * width + q : -1)
+    ? (p, q) => (q >= 0 && q < height ? on(q * width + p) : -1)
+    : (p, q) => (q >= 0 && q < width ? on(p * width + q) : -1)
 }
 
 /**
@@ -70,9 +75,9 @@ function pixelOf(ink: Gray, along: Along): (p: number, q: number) => number {
  * RULING_MIN_VOTES of their length in the picture (at least half the picture's), with marks at
  * RULING_MIN_COVERAGE of the positions along them.
  */
-function printedLines(ink: Gray, along: Along): Lines {
+function printedLines(ink: Gray, along: Along, page: Uint8Array | undefined): Lines {
   const [length, across] = along === 'rows' ? [ink.width, ink.height] : [ink.height, ink.width]
-  const pixel = pixelOf(ink, along)
+  const pixel = pixelOf(ink, along, page)
   const maxThickness = Math.max(RULING_MAX_THICKNESS, Math.round(RULING_MAX_THICKNESS_SHARE * across))
   const mark = (p: number, q: number) => {
     const i = pixel(p, q)
@@ -92,9 +97,13 @@ function printedLines(ink: Gray, along: Along): Lines {
     if (energy > best.energy) best = { slope, energy }
   }
   const find = (minSeen: number, coverage: number) =>
-    candidateBands(votes, length, across, best.slope, maxThickness + 2, minSeen).filter((band) => covered(ink, pixel, length, best.slope, band, minSeen, coverage))
+    candidateBands(votes, pixel, length, across, best.slope, maxThickness + 2, minSeen).filter((band) => covered(ink, pixel, length, best.slope, band, minSeen, coverage))
+  // the longest line in view at this slope: the picture's length, or the sheet's extent
+  const { lo, hits } = tally([], length, across, best.slope)
+  let longest = 0
+  for (let b = 0; b < hits.length; b++) longest = Math.max(longest, inView(pixel, b + lo, length, best.slope))
   // a fragment in a corner is judged more leniently, as a line of a page already known to be ruled
-  return { along, slope: best.slope, bands: find(length / 2, RULING_MIN_COVERAGE), all: find(RULING_MIN_FRAGMENT, RULING_MIN_VOTES) }
+  return { along, slope: best.slope, bands: find(longest / 2, RULING_MIN_COVERAGE), all: find(RULING_MIN_FRAGMENT, RULING_MIN_VOTES) }
 }
 
 /** Votes per offset at this slope, from the lowest offset a line at this slope can have (lo) up. */
@@ -109,7 +118,7 @@ function tally(votes: number[], length: number, across: number, slope: number): 
  * Runs of offsets, at most `maxRun` long, where the votes on the offset and its two neighbours
  * number RULING_MIN_VOTES of the length: a line lying between two offsets still counts whole.
  */
-function candidateBands(votes: number[], length: number, across: number, slope: number, maxRun: number, minSeen: number): number[][] {
+function candidateBands(votes: number[], pixel: (p: number, q: number) => number, length: number, across: number, slope: number, maxRun: number, minSeen: number): number[][] {
   const { hits, lo } = tally(votes, length, across, slope)
   const bands: number[][] = []
   let run: number[] = []
@@ -118,7 +127,7 @@ function candidateBands(votes: number[], length: number, across: number, slope: 
     run = []
   }
   for (let b = 1; b < hits.length - 1; b++) {
-    const seen = inView(b + lo, length, across, slope)
+    const seen = inView(pixel, b + lo, length, slope)
     if (seen >= minSeen && hits[b - 1] + hits[b] + hits[b + 1] >= RULING_MIN_VOTES * seen) run.push(b + lo)
     else close()
   }
@@ -127,12 +136,9 @@ function candidateBands(votes: number[], length: number, across: number, slope: 
 }
 
 /** How many positions along the line at `offset` lie in the picture (a tilted line may leave it through an end). */
-function inView(offset: number, length: number, across: number, slope: number): number {
+function inView(pixel: (p: number, q: number) => number, offset: number, length: number, slope: number): number {
   let n = 0
-  for (let p = 0; p < length; p++) {
-    const q = Math.round(offset + p * slope)
-    if (q >= 0 && q < across) n++
-  }
+  for (let p = 0; p < length; p++) if (pixel(p, Math.round(offset + p * slope)) >= 0) n++
   return n
 }
 
@@ -162,9 +168,9 @@ function covered(ink: Gray, pixel: (p: number, q: number) => number, length: num
  * Clears the band, and the offset beside it on either side (a tilted line wanders between
  * offsets), at every position where no stroke lies just beyond that on either side.
  */
-function clear(ink: Gray, lines: Lines, band: number[]): void {
+function clear(ink: Gray, lines: Lines, band: number[], page: Uint8Array | undefined): void {
   const length = lines.along === 'rows' ? ink.width : ink.height
-  const pixel = pixelOf(ink, lines.along)
+  const pixel = pixelOf(ink, lines.along, page)
   const paper = (i: number) => i < 0 || ink.data[i] < RULING_STROKE_INK
   const [first, last] = [band[0] - 1, band[band.length - 1] + 1]
   for (let p = 0; p < length; p++) {
