@@ -96,12 +96,12 @@ function printedLines(ink: Gray, along: Along, page: Uint8Array | undefined): Li
     for (const h of hits) energy += h * h
     if (energy > best.energy) best = { slope, energy }
   }
+  // how much of each offset's line is in view, once: the longest is the picture's length, or the sheet's extent
+  const { hits, lo } = tally(votes, length, across, best.slope)
+  const seen = hits.map((_, b) => inView(pixel, b + lo, length, best.slope))
+  const longest = Math.max(...seen)
   const find = (minSeen: number, coverage: number) =>
-    candidateBands(votes, pixel, length, across, best.slope, maxThickness + 2, minSeen).filter((band) => covered(ink, pixel, length, best.slope, band, minSeen, coverage))
-  // the longest line in view at this slope: the picture's length, or the sheet's extent
-  const { lo, hits } = tally([], length, across, best.slope)
-  let longest = 0
-  for (let b = 0; b < hits.length; b++) longest = Math.max(longest, inView(pixel, b + lo, length, best.slope))
+    candidateBands(hits, lo, seen, maxThickness + 2, minSeen).filter((band) => covered(ink, pixel, length, best.slope, band, minSeen, coverage))
   // a fragment in a corner is judged more leniently, as a line of a page already known to be ruled
   return { along, slope: best.slope, bands: find(longest / 2, RULING_MIN_COVERAGE), all: find(RULING_MIN_FRAGMENT, RULING_MIN_VOTES) }
 }
@@ -116,10 +116,10 @@ function tally(votes: number[], length: number, across: number, slope: number): 
 
 /**
  * Runs of offsets, at most `maxRun` long, where the votes on the offset and its two neighbours
- * number RULING_MIN_VOTES of the length: a line lying between two offsets still counts whole.
+ * number RULING_MIN_VOTES of its length in view (`seen`): a line lying between two offsets still
+ * counts whole.
  */
-function candidateBands(votes: number[], pixel: (p: number, q: number) => number, length: number, across: number, slope: number, maxRun: number, minSeen: number): number[][] {
-  const { hits, lo } = tally(votes, length, across, slope)
+function candidateBands(hits: Int32Array, lo: number, seen: Int32Array, maxRun: number, minSeen: number): number[][] {
   const bands: number[][] = []
   let run: number[] = []
   const close = () => {
@@ -127,8 +127,7 @@ function candidateBands(votes: number[], pixel: (p: number, q: number) => number
     run = []
   }
   for (let b = 1; b < hits.length - 1; b++) {
-    const seen = inView(pixel, b + lo, length, slope)
-    if (seen >= minSeen && hits[b - 1] + hits[b] + hits[b + 1] >= RULING_MIN_VOTES * seen) run.push(b + lo)
+    if (seen[b] >= minSeen && hits[b - 1] + hits[b] + hits[b + 1] >= RULING_MIN_VOTES * seen[b]) run.push(b + lo)
     else close()
   }
   close()
