@@ -39,6 +39,9 @@ def parser():
     ap.add_argument('--exposure', type=float, default=0.0, metavar='P',
                     help=exposure_text('P').replace('%', '%%') + ', as over- and underexposed photos '
                          '(default 0: none)')
+    ap.add_argument('--average', type=int, default=0, metavar='K',
+                    help='end with the mean of the weights after each of the last K epochs, batch-norm '
+                         'statistics recomputed (default 0: the last epoch\'s weights)')
     ap.add_argument('--teacher-arch', help='distil from a teacher of this architecture (training only)')
     ap.add_argument('--teacher-epochs', type=int, default=15)
     ap.add_argument('--teacher-ckpt', help='cache of the trained teacher (reused when its settings match)')
@@ -85,6 +88,7 @@ def config_of(args, command):
         version=args.version, log=args.log, seed=args.seed, batch=args.batch, opt=args.opt, lr=lr,
         wd=args.wd, clip=args.clip, label_smoothing=args.label_smoothing, crop_pad=args.crop_pad,
         flip=args.flip, rotate=args.rotate, zoom=args.zoom, shift=args.shift, exposure=args.exposure,
+        average=args.average,
         teacher_arch=args.teacher_arch, teacher_epochs=args.teacher_epochs,
         teacher_ckpt=args.teacher_ckpt, kd_temp=args.kd_temp, kd_alpha=args.kd_alpha,
         poly_a0=args.poly_a0, poly_b0=args.poly_b0, packing=args.packing, threads=args.threads,
@@ -112,6 +116,8 @@ def main(argv=None):
         ap.error('--input must be HxWxC with C 1 or 3, e.g. 32x32x3')
     if not 0 <= args.exposure <= 1:
         ap.error('--exposure must be between 0 and 1')
+    if args.average < 0:
+        ap.error('--average must be 0 or more')
     if not 0 < args.test_fraction < 1:
         ap.error('--test-fraction must be between 0 and 1')
     from .pipeline import run

@@ -48,6 +48,8 @@ class TrainConfig:
     # share of training images given a random exposure (train.expose: gain, lift, gamma, clipped to
     # 8 bits) before the crop; 0: none
     exposure: float = 0.0
+    # end with the mean of the weights after each of the last `average` epochs (0 or 1: the last)
+    average: int = 0
     teacher_arch: Optional[str] = None
     teacher_epochs: int = 15
     teacher_ckpt: Optional[str] = None

@@ -40,6 +40,9 @@ def training_record(cfg, ds, pad, flip, acc, n_test, n_params, epoch_times, wall
                       f'(weights only), gradient clipping norm {cfg.clip}'),
         'augmentation': ', '.join(aug) or 'none',
         'labelSmoothing': cfg.label_smoothing,
+        'weightAveraging': (f'mean of the weights after each of the last {cfg.average} epochs, '
+                            'batch-norm statistics recomputed on the training images'
+                            if cfg.average > 1 else None),
         'distillation': ({'teacherArch': cfg.teacher_arch, 'teacherEpochs': cfg.teacher_epochs,
                           'temperature': cfg.kd_temp, 'alpha': cfg.kd_alpha}
                          if cfg.teacher_arch else None),
@@ -125,7 +128,7 @@ def _train_into(cfg, out, prepared, gen, t0):
         teacher = load_or_train_teacher(cfg, ds, data, pad, flip, fmt, log)
 
     acc, epoch_times, wall = fit(model, cfg, cfg.epochs, cfg.label_smoothing, data, pad, flip, gen,
-                                 fmt, log, teacher=teacher)
+                                 fmt, log, teacher=teacher, average=cfg.average)
     n_test = len(data.xte)
     log(f'final test accuracy {acc:.4f} ({int(round(acc * n_test))}/{n_test}), '
         f'training wall time {wall:.0f}s, mean epoch {np.mean(epoch_times):.1f}s')

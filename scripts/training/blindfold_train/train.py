@@ -1,5 +1,6 @@
 """The training loop: one-cycle SGD or AdamW, exposure, crop, flip and affine augmentation, label
-smoothing, optional distillation from a teacher's logits."""
+smoothing, optional distillation from a teacher's logits, optional weight averaging over the last
+epochs."""
 import math
 import time
 from dataclasses import dataclass
@@ -98,10 +99,33 @@ def evaluate(model, x, y, batch=1000):
     return correct / len(x)
 
 
-def fit(model, cfg, epochs, label_smoothing, data, pad, flip, gen, fmt, log, teacher=None, tag=''):
+def recompute_batch_norm(model, x, fmt, batch=1000):
+    """Each batch-norm layer's running mean and variance measured afresh over `x` (the training
+    images, unaugmented): averaged weights need the statistics of their own activations."""
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return
+    saved = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # a cumulative mean over every batch seen
+    model.train()
+    with torch.no_grad():
+        for i in range(0, len(x), batch):
+            model(x[i:i + batch].contiguous(memory_format=fmt))
+    for m, momentum in zip(norms, saved):
+        m.momentum = momentum
+    model.eval()
+
+
+def fit(model, cfg, epochs, label_smoothing, data, pad, flip, gen, fmt, log, teacher=None, tag='',
+        average=0):
     """SGD/AdamW with a one-cycle LR over `epochs`; with a teacher, the loss is knowledge distillation
     (Hinton et al. 2015): kd_alpha * T^2 * KL(teacher || student at temperature T) + (1 - kd_alpha) *
     cross-entropy with the labels. The teacher sees the same augmented batch as the student.
+    With `average` K > 1 the model ends with the mean of its weights after each of the last K
+    epochs (Izmailov et al. 2018), batch-norm statistics recomputed: the late epochs of a small
+    net under strong augmentation wander around a minimum rather than settle in it.
     Returns (final test accuracy, seconds per epoch, wall seconds)."""
     xtr, ytr, xte, yte = data.xtr, data.ytr, data.xte, data.yte
     decay, no_decay = [], []
@@ -127,6 +151,8 @@ def fit(model, cfg, epochs, label_smoothing, data, pad, flip, gen, fmt, log, tea
         teacher.eval()
 
     epoch_times, acc, t_train = [], 0.0, time.time()
+    average = min(average, epochs)
+    averaged = None
     for epoch in range(1, epochs + 1):
         model.train()
         te = time.time()
@@ -160,4 +186,14 @@ def fit(model, cfg, epochs, label_smoothing, data, pad, flip, gen, fmt, log, tea
         log(f'{tag}epoch {epoch:3d}/{epochs} loss {tot_loss / max(seen, 1):.4f} '
             f'train_acc {tot_correct / max(seen, 1):.4f} test_acc {acc:.4f} '
             f'lr {sched.get_last_lr()[0]:.5f} time {dt:.1f}s' + (f' skipped {skipped}' if skipped else ''))
+        if average > 1 and epoch > epochs - average:
+            weights = [p.detach().clone() for p in model.parameters()]
+            averaged = weights if averaged is None else [a + w for a, w in zip(averaged, weights)]
+    if averaged is not None:
+        with torch.no_grad():
+            for p, total in zip(model.parameters(), averaged):
+                p.copy_(total / average)
+        recompute_batch_norm(model, xtr, fmt)
+        acc = evaluate(model, xte, yte)
+        log(f'{tag}weights averaged over the last {average} epochs: test_acc {acc:.4f}')
     return acc, epoch_times, time.time() - t_train

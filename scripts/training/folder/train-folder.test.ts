@@ -116,6 +116,29 @@ describe.skipIf(!hasTorch)('train:torch --data DIR', () => {
     inputs.forEach((x, n) => forward(model.manifest, model.weights, x).forEach((v, o) => expect(Math.abs(v - ort[n][o])).toBeLessThan(1e-4)))
   })
 
+  it('ends with the mean of the last epochs\' weights when asked (--average), after the same course', async () => {
+    const run = (name: string, ...extra: string[]) => {
+      const r = train('--data', join(root, 'photos'), '--arch', 'c3s2p1-4,square,pool2,dense', '--epochs', '3', '--out', join(root, name), ...extra)
+      expect(r.status, r.stdout + r.stderr).toBe(0)
+      return { log: r.stdout, files: readFileSync(join(root, name, 'weights.bin')), manifest: JSON.parse(readFileSync(join(root, name, 'manifest.json'), 'utf8')) }
+    }
+    const last = run('last-epoch')
+    const averaged = run('averaged', '--average', '3')
+    // the seed gives both runs the same epochs (times aside); only the weights they end with differ
+    const epochs = (log: string) => log.split('\n').filter((line) => line.startsWith('epoch ')).map((line) => line.replace(/ time .*$/, ''))
+    expect(epochs(averaged.log)).toHaveLength(3)
+    expect(epochs(averaged.log)).toEqual(epochs(last.log))
+    expect(averaged.log).toMatch(/weights averaged over the last 3 epochs: test_acc/)
+    expect(averaged.files.equals(last.files)).toBe(false)
+    expect(averaged.manifest.training.weightAveraging).toMatch(/last 3 epochs, batch-norm statistics recomputed/)
+    expect(last.manifest.training.weightAveraging).toBeNull()
+    // what was exported is the averaged model: its reported accuracy is the TypeScript forward pass's
+    const { images, labels } = testSplit(prepared)
+    const exported = await loadModelDir(join(root, 'averaged'))
+    const plain = plaintextPredictions(exported.manifest, exported.weights, images)
+    expect(Math.abs(accuracy(plain, labels) - averaged.manifest.training.testAccuracy)).toBeLessThanOrEqual(1 / labels.length + 1e-4)
+  })
+
   it('stops with the folder\'s problem, before training, for a folder it cannot use', () => {
     const one = join(root, 'one-class')
     mkdirSync(join(one, 'cats'), { recursive: true })
