@@ -1,8 +1,11 @@
 /**
- * npm run attack:extract [-- --queries 100,300,1000,3000,10000 --sigma 0,0.5,1.5,3 --steps 500 --free 1000,10000 --out docs/benchmarks/attack/mnist-cnn-extraction.json]
+ * npm run attack:extract -- --model DIR [--queries 100,300,1000,3000,10000 --sigma 0,0.5,1.5,3 --steps 500 --free 1000,10000 --out docs/benchmarks/attack/mnist-cnn-extraction.json]
  *
- * Model extraction against the shipped MNIST model (server/models/mnist-cnn),
- * with and without the mitigations a model owner can configure.
+ * Model extraction against an MNIST model of mnist-cnn 1.0.0's network
+ * (conv -> square -> dense; `npm run train:tfjs -- --out DIR` trains one),
+ * with and without the mitigations a model owner can configure. The shipped
+ * mnist-cnn 2.0.0 (poly, staggered pool) is another network; the student
+ * below builds only this one.
  *
  * The attack. The server cannot tell a real image from a chosen vector and
  * returns ten exact logits per query. The architecture and geometry are
@@ -47,7 +50,7 @@ import { setThreadsCount } from '@tensorflow/tfjs-backend-wasm'
 import { writeFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { parseArgs } from 'node:util'
-import { loadModelDir, MODELS_DIR } from '../../src/datasets/model-files'
+import { loadModelDir } from '../../src/datasets/model-files'
 import { argmax, firstConvGeometry, forward, normalise } from '../../src/model/forward'
 import { convShape, im2col } from '../../src/model/geometry'
 import { gaussianNoise } from '../../src/model/logit-noise'
@@ -68,7 +71,7 @@ const { values: args } = parseArgs({
     free: { type: 'string', default: '' },
     seed: { type: 'string', default: '1' },
     draws: { type: 'string', default: '10' },
-    model: { type: 'string', default: `${MODELS_DIR}/mnist-cnn` },
+    model: { type: 'string' },
     out: { type: 'string' },
   },
 })
@@ -104,12 +107,13 @@ async function main() {
   await tf.ready()
 
   // ---- the victim: weights known only to the oracle ----
+  if (!args.model) throw new Error('usage: npm run attack:extract -- --model DIR [options] (--help lists them)')
   const { manifest, weights } = await loadModelDir(args.model!)
   const geometry = firstConvGeometry(manifest)
   const { positions: P, taps: T, outH, outW } = convShape(geometry)
   const conv = manifest.layers[0]
   if (conv.type !== 'conv2d' || manifest.layers.map((l) => l.type).join() !== 'conv2d,square,dense')
-    throw new Error('attack: expects conv2d -> square -> dense')
+    throw new Error(`attack: ${args.model} is not conv2d -> square -> dense, mnist-cnn 1.0.0's network (npm run train:tfjs -- --out DIR trains one)`)
   const FILTERS = conv.filters
   const POOL = 2
   const POOLED = (outH / POOL) * (outW / POOL)

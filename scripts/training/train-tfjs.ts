@@ -1,13 +1,14 @@
 /**
- * npm run train:tfjs [-- --epochs 18 --arch c5s1p0-40,square,pool2,dense --seed 11 --out server/models/mnist-cnn]
+ * npm run train:tfjs -- --out DIR [--epochs 18 --arch c5s1p0-40,square,pool2,dense --seed 11]
  *
- * The recipe of the shipped mnist-cnn, in TypeScript (a way to retrain it without Python; see
- * docs/decisions/tfjs-trainer.md). Trains on the full official MNIST training set (read through
+ * The recipe of mnist-cnn 1.0.0, in TypeScript (an MNIST model trained without Python; see
+ * docs/decisions/tfjs-trainer.md). The shipped mnist-cnn is now a PyTorch network this trainer
+ * does not build, so `--out` has no default: a run never replaces the served model unasked. Trains on the full official MNIST training set (read through
  * src/datasets) with @tensorflow/tfjs (WASM backend: the first layer is a matMul over patches,
  * so no Conv2D kernel is needed), folds batch-norm into the convolution, exports in the format
  * the PyTorch trainer writes (./export-model.ts) and seals the result (./seal.ts), so the
  * directory is ready to serve. Seeded: initialisation, shuffling and augmentation follow --seed
- * (bitwise reproducibility is not checked). The defaults are the shipped model's recipe.
+ * (bitwise reproducibility is not checked). The defaults are mnist-cnn 1.0.0's recipe.
  *
  * --arch takes the trainers' architecture string (src/model/arch-string.ts), limited to the
  * shape this trainer builds: `cKsSp0-F,square[,poolP],dense`. The default
@@ -54,11 +55,13 @@ const { values: args } = parseArgs({
     average: { type: 'string', default: '3' },
     init: { type: 'string' },
     'train-limit': { type: 'string', default: '0' },
-    out: { type: 'string', default: 'server/models/mnist-cnn' },
+    out: { type: 'string' },
     name: { type: 'string', default: 'mnist-cnn' },
     version: { type: 'string', default: '1.0.0' },
   },
 })
+
+if (!args.out) throw new Error('usage: npm run train:tfjs -- --out DIR [options]: the folder to write the model into (--help lists the options)')
 
 const MEAN = 0.1307
 const STD = 0.3081

@@ -13,7 +13,7 @@ describe('stage names', () => {
   })
 
   it.each([
-    ['mnist-cnn', ['conv1', 'square1', 'dense1']],
+    ['mnist-cnn', ['conv1', 'poly1', 'pool1+dense1']],
     ['fashion-cnn', ['conv1', 'poly1', 'pool1+dense1', 'bilinear1']],
     ['cifar10-cnn', ['conv1', 'poly1', 'conv2', 'poly2', 'conv3', 'poly3', 'pool1+dense1']],
   ])('name every stage of %s, a linear one by the layers it composes', (name, expected) => {

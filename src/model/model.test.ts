@@ -124,9 +124,10 @@ describe('shipped models', () => {
     }
   })
 
-  it('mnist-cnn is conv -> square -> dense, 128-bit', () => {
+  it('mnist-cnn is conv -> poly -> staggered pool -> dense, 128-bit', () => {
     const { manifest } = models.get('mnist-cnn')!
-    expect(manifest.layers.map((l) => l.type)).toEqual(['conv2d', 'square', 'dense'])
+    expect(manifest.layers.map((l) => l.type)).toEqual(['conv2d', 'poly', 'avgpool2d', 'dense'])
+    expect(manifest.layers[2]).toMatchObject({ size: 2, stagger: true })
     expect(manifest.he.securityLevel).toBe('tc128')
   })
 
