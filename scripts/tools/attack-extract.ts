@@ -108,7 +108,7 @@ async function main() {
 
   // ---- the victim: weights known only to the oracle ----
   if (!args.model) throw new Error('usage: npm run attack:extract -- --model DIR [options] (--help lists them)')
-  const { manifest, weights } = await loadModelDir(args.model!)
+  const { manifest, weights } = await loadModelDir(args.model)
   const geometry = firstConvGeometry(manifest)
   const { positions: P, taps: T, outH, outW } = convShape(geometry)
   const conv = manifest.layers[0]

@@ -81,9 +81,10 @@ describe('removeRuling', () => {
     for (const index of [0, 2, 5, 9]) {
       const digit = digitInk(index, 85, 50, 10)
       const lines = ruling((_, v) => every(20, 1)(v), 10)
-      const ink = gray((x, y) => (onSheet(x, y) ? Math.max(digit(x, y), lines(x, y)) : 0))
+      const drawn = (x: number, y: number) => (onSheet(x, y) ? Math.max(digit(x, y), lines(x, y)) : 0)
+      const ink = gray(drawn)
       // judged on the whole picture, the sheet's lines are too short to be ruling
-      expect(removeRuling(gray((x, y) => (onSheet(x, y) ? Math.max(digit(x, y), lines(x, y)) : 0))), `test digit ${index}`).toBe(0)
+      expect(removeRuling(gray(drawn)), `test digit ${index}`).toBe(0)
       expect(removeRuling(ink, page), `test digit ${index}`).toBeGreaterThanOrEqual(2)
       for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) if (ink.data[y * W + x] >= 64) expect(nearStroke(digit, x, y), `test digit ${index} at ${x}, ${y}`).toBe(true)
     }

@@ -72,8 +72,8 @@ function pixelOf(ink: Gray, along: Along, page: Uint8Array | undefined): (p: num
  * paper a line's thickness away on both sides across it), so a digit's body does not; the tilt
  * is the one that stacks those votes most sharply (the largest sum of squared counts per offset,
  * the straighter among equals), and the lines are the thin runs of offsets that hold votes along
- * RULING_MIN_VOTES of their length in the picture (at least half the picture's), with marks at
- * RULING_MIN_COVERAGE of the positions along them.
+ * RULING_MIN_VOTES of their length in view (at least half the longest line in view), with marks
+ * at RULING_MIN_COVERAGE of the positions along them.
  */
 function printedLines(ink: Gray, along: Along, page: Uint8Array | undefined): Lines {
   const [length, across] = along === 'rows' ? [ink.width, ink.height] : [ink.height, ink.width]
@@ -86,18 +86,18 @@ function printedLines(ink: Gray, along: Along, page: Uint8Array | undefined): Li
   // the thin marks as (p, q) pairs: most of a page is blank paper
   const votes: number[] = []
   for (let q = 0; q < across; q++) for (let p = 0; p < length; p++) if (mark(p, q) && !mark(p, q - maxThickness - 1) && !mark(p, q + maxThickness + 1)) votes.push(p, q)
-  let best = { slope: 0, energy: -1 }
+  let best = { slope: 0, energy: -1, ...tally(votes, length, across, 0) }
   const steps = Math.round(RULING_MAX_TILT / RULING_TILT_STEP)
   for (let t = 0; t <= 2 * steps; t++) {
     // 0, then -step, +step, -2 step, ...
     const slope = Math.tan((Math.ceil(t / 2) * (t % 2 ? -1 : 1) * RULING_TILT_STEP * Math.PI) / 180)
-    const { hits } = tally(votes, length, across, slope)
+    const counted = tally(votes, length, across, slope)
     let energy = 0
-    for (const h of hits) energy += h * h
-    if (energy > best.energy) best = { slope, energy }
+    for (const h of counted.hits) energy += h * h
+    if (energy > best.energy) best = { slope, energy, ...counted }
   }
   // how much of each offset's line is in view, once: the longest is the picture's length, or the sheet's extent
-  const { hits, lo } = tally(votes, length, across, best.slope)
+  const { hits, lo } = best
   const seen = hits.map((_, b) => inView(pixel, b + lo, length, best.slope))
   const longest = Math.max(...seen)
   const find = (minSeen: number, coverage: number) =>

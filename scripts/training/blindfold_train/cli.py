@@ -116,8 +116,8 @@ def main(argv=None):
         ap.error('--input must be HxWxC with C 1 or 3, e.g. 32x32x3')
     if not 0 <= args.exposure <= 1:
         ap.error('--exposure must be between 0 and 1')
-    if args.average < 0:
-        ap.error('--average must be 0 or more')
+    if not 0 <= args.average <= args.epochs:
+        ap.error('--average must be between 0 and --epochs')
     if not 0 < args.test_fraction < 1:
         ap.error('--test-fraction must be between 0 and 1')
     from .pipeline import run

@@ -151,7 +151,6 @@ def fit(model, cfg, epochs, label_smoothing, data, pad, flip, gen, fmt, log, tea
         teacher.eval()
 
     epoch_times, acc, t_train = [], 0.0, time.time()
-    average = min(average, epochs)
     averaged = None
     for epoch in range(1, epochs + 1):
         model.train()
