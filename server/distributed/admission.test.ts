@@ -144,6 +144,24 @@ describe('admission across replicas (distributed mode)', () => {
     }
   }, PROCESS_TEST_MS)
 
+  it('admits a job whose count on its client lapses before the admission ends', async () => {
+    // a queue no evaluator reads; a lifetime of 0 ends before the script does, as a short one can on a loaded machine
+    const queue = new Queue('admission-lapsing-count', { connection: new Redis(redis.url, { maxRetriesPerRequest: null }) })
+    const keys = { wait: queue.keys.wait, prioritized: queue.keys.prioritized, '': queue.keys[''] }
+    try {
+      expect(await admitToQueue(client, keys, 'admit-lapsing-00001', 2, 'lapsing-client', 0)).toBe(1)
+      expect(await client.zscore(redisKeys.admitting, 'admit-lapsing-00001')).not.toBeNull()
+      expect(await client.exists(redisKeys.inFlight('lapsing-client'))).toBe(0)
+      // its place still counts: the queue of two has room for one more
+      expect(await admitToQueue(client, keys, 'admit-lapsing-00002', 2, 'lapsing-client', 0)).toBe(1)
+      await expect(admitToQueue(client, keys, 'admit-lapsing-00003', 2, 'lapsing-client', 0)).rejects.toMatchObject({ code: 'overloaded' })
+    } finally {
+      await queue.obliterate({ force: true })
+      await queue.close()
+      await client.del(redisKeys.admitting, redisKeys.inFlight('lapsing-client'), redisKeys.inFlightClients)
+    }
+  }, PROCESS_TEST_MS)
+
   it("places a waiting job by where it is in Redis, before its replica has heard back from the add", async () => {
     // a queue no evaluator reads: jobs stay where BullMQ's add put them
     const queue = new Queue('admission-job-places', { connection: new Redis(redis.url, { maxRetriesPerRequest: null }) })

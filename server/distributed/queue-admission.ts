@@ -37,7 +37,7 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 /**
  * ARGV: wait key, prioritized key, job hash prefix, jobId, queueMax, holdMs, client, lifetimeMs, displace (1: a
  * full queue gives the newcomer the place of a job of the client holding the most). Answers {0}
- * when refused (nothing held), else {the client's jobs in flight with this one} and, when it
+ * when refused (nothing held), else {1, the client's jobs in flight with this one} and, when it
  * took another job's place, that job's id and client: that job is off its client's count
  * already, so no second newcomer picks it, and the newcomer's place is held before the job is
  * removed, so no other admission takes the place between the two.
@@ -84,10 +84,12 @@ local own = '${P}inflight:' .. client
 redis.call('ZREMRANGEBYSCORE', own, '-inf', now)
 redis.call('ZADD', own, now + lifetimeMs, jobId)
 local latest = tonumber(redis.call('ZRANGE', own, -1, -1, 'WITHSCORES')[2])
+-- counted before the expiry is set: a lifetime shorter than this script's run puts the expiry in
+-- the past, which deletes the count at once, and the job is admitted all the same
+local r = {1, redis.call('ZCARD', own)}
 redis.call('PEXPIREAT', own, latest)
 redis.call('ZADD', index, latest, client)
-local r = {redis.call('ZCARD', own)}
-if victim then r[2], r[3] = victim, holder end
+if victim then r[3], r[4] = victim, holder end
 return r
 `
 
@@ -131,9 +133,9 @@ async function admit(redis: Redis, queue: QueueJobKeys, jobId: string, queueMax:
     .catch(() => {
       throw storeUnavailable()
     })
-  const held = Number(r[0])
-  if (held === 0) throw queueFull()
-  return { priority: Math.min(held, PRIORITY_LIMIT), ...(r[1] === undefined ? {} : { displaced: { jobId: String(r[1]), client: String(r[2]) } }) }
+  if (Number(r[0]) !== 1) throw queueFull()
+  const inFlight = Number(r[1])
+  return { priority: Math.min(inFlight, PRIORITY_LIMIT), ...(r[2] === undefined ? {} : { displaced: { jobId: String(r[2]), client: String(r[3]) } }) }
 }
 
 /**
