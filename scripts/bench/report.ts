@@ -15,6 +15,7 @@
  *   import/<name>.json             `npm run bench:import`
  *   attack/<name>.json             `npm run attack:extract`
  *   lighthouse/<name>.json         `npm run audit:lighthouse`
+ *   startup/<date>-<label>.json    `npm run bench:startup`
  *   abuse/<name>.json              `npm run bench:abuse`, `bench:abuse:worker-kill`, `bench:abuse:distributed`
  */
 import { readFileSync, writeFileSync } from 'node:fs'
@@ -25,6 +26,7 @@ import { cell, fmtBytes, fmtMs, fmtPct, table } from './report-format'
 import { renderFrameStyles } from './report-frame-styles'
 import { renderImport } from './report-import'
 import { renderLighthouse } from './report-lighthouse'
+import { renderStartup } from './report-startup'
 import { renderAttack, renderE2e, renderExperiments, renderLoad, renderShipped } from './report-sections'
 import { RESULTS_DIR, loadShipped, what } from './result-files'
 
@@ -72,6 +74,7 @@ export function renderReport(root = ROOT): string {
     ...renderE2e(root),
     ...renderLighthouse(root),
     ...renderFrameStyles(root),
+    ...renderStartup(root),
     ...renderLoad(root),
     ...renderImport(root),
     ...renderExperiments(root),

@@ -11,12 +11,12 @@
  * (an earlier commit unpacked with `git archive`), to compare in the same hour.
  */
 import { spawn } from 'node:child_process'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { availableParallelism, loadavg } from 'node:os'
-import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
 import { helpIfAsked } from '../help'
+import { labelledResult } from './labelled-result'
 helpIfAsked(import.meta.url)
 
 const { values: args } = parseArgs({
@@ -99,9 +99,10 @@ console.log('per worker and model: build time and SEAL heap growth')
 for (const b of builds) console.log(`  worker ${b.threadId}  ${b.model.padEnd(16)} ${String(b.buildMs).padStart(6)} ms  +${(b.heapGrowthBytes / MB).toFixed(0).padStart(5)} MB  (heap ${(b.heapBytes / MB).toFixed(0)} MB)`)
 
 if (args.label) {
-  const date = new Date().toISOString()
+  const { file, date, machine } = labelledResult(args.out, args.label)
   const result = {
     date,
+    machine,
     command: `npm run bench:startup -- ${process.argv.slice(2).join(' ')}`.trim(),
     cores: availableParallelism(),
     loadAverage: { before: loadBefore, after: loadavg() },
@@ -111,8 +112,6 @@ if (args.label) {
     servedAtMs: Object.fromEntries(served),
     builds,
   }
-  mkdirSync(args.out, { recursive: true })
-  const file = join(args.out, `${date.slice(0, 10)}-${args.label}.json`)
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`)
   console.log(`wrote ${file}`)
 }
