@@ -50,6 +50,8 @@ const STYLES: Record<string, Record<string, Render>> = {
     'enlarged 224 px on paper (PNG)': (image) => garmentOnWhite(image, { side: 224, format: 'png' }),
     'enlarged 200 px on paper (JPEG)': (image) => garmentOnWhite(image, { side: 200, format: 'jpeg', sheet: { width: 260, height: 330, x: 45, y: 110 } }),
     'enlarged 200 px, lit from one side (JPEG)': (image) => garmentOnWhite(image, { side: 200, format: 'jpeg', light: { from: 1, to: 0.6 } }),
+    // the digits' renderer draws any 28x28 picture dark on the sheet, as garmentOnWhite does
+    'on a sheet lying on a desk (JPEG)': (image, i) => encodeDigit(image, 'jpeg-sheet-on-desk', i).bytes,
   },
 }
 

@@ -6,7 +6,7 @@
  * otherwise the border's typical luminance says light or dark paper, the
  * border's lighting read as a smooth surface (paper-light.ts) is the paper
  * at each pixel, and ink is the distance from it, stretched so the
- * strongest stroke reaches 255. With `findSheet`, a light sheet lying on a
+ * strongest stroke reaches 255. With `sheetMaxMarks`, a light sheet lying on a
  * darker surface (sheet.ts) is the paper: the surface around it counts as
  * paper, and the paper is read along the sheet's own edge.
  */
@@ -46,9 +46,12 @@ export interface InkResult extends Gray {
   contrast: number
   /** where a sheet lying on a surface was found: 1 on the sheet (sheet.ts) */
   sheet?: Uint8Array
+  /** how far that sheet is turned, radians (sheet.ts) */
+  sheetAngle?: number
 }
 
-export function toInk(img: Rgba, options: { findSheet?: boolean } = {}): InkResult {
+/** `sheetMaxMarks`: look for a sheet lying on a surface whose dark marks cover at most this share of it (sheet.ts) */
+export function toInk(img: Rgba, options: { sheetMaxMarks?: number } = {}): InkResult {
   const { width, height, data } = img
   const n = width * height
   let border = borderIndices(width, height)
@@ -68,7 +71,7 @@ export function toInk(img: Rgba, options: { findSheet?: boolean } = {}): InkResu
     // a mostly transparent pixel shows the paper: mark it (-1) and treat it as paper below
     lum[i] = data[i * 4 + 3] < 128 ? -1 : luminance(data[i * 4], data[i * 4 + 1], data[i * 4 + 2])
   }
-  const sheet = options.findSheet && lum.every((l) => l >= 0) ? findSheet(lum, width, height) : undefined
+  const sheet = options.sheetMaxMarks !== undefined && lum.every((l) => l >= 0) ? findSheet(lum, width, height, options.sheetMaxMarks) : undefined
   if (sheet) {
     // off the sheet is not paper to read nor ink to find: it counts as paper, like a transparent pixel
     for (let i = 0; i < n; i++) if (!sheet.inside[i]) lum[i] = -1
@@ -92,5 +95,5 @@ export function toInk(img: Rgba, options: { findSheet?: boolean } = {}): InkResu
   }
   const k = contrast > 0 ? 255 / contrast : 0
   for (let i = 0; i < n; i++) out[i] = Math.min(255, Math.round(diff[i] * k))
-  return { width, height, data: out, background: light ? 'light' : 'dark', contrast: Math.round(contrast), ...(sheet ? { sheet: sheet.inside } : {}) }
+  return { width, height, data: out, background: light ? 'light' : 'dark', contrast: Math.round(contrast), ...(sheet ? { sheet: sheet.inside, sheetAngle: sheet.angle } : {}) }
 }

@@ -9,10 +9,12 @@
 import { DEFAULT_FRAME, type InputSpec } from '../model/manifest'
 import { isFullyTransparent, overWhite } from './alpha'
 import { toFashionFrame } from './fashion-frame'
-import { MIN_CONTRAST, toInk, type Rgba } from './ink'
+import { MIN_CONTRAST, toInk, type InkResult, type Rgba } from './ink'
 import { BOX, FRAME, toMnistFrame } from './mnist-frame'
 import { toPhotoFrame } from './photo-frame'
 import { removeRuling } from './ruled-lines'
+import { GARMENT_SHEET_MAX_MARKS, SHEET_MAX_MARKS } from './sheet'
+import { straighten } from './straighten'
 
 export type Preprocessed =
   | {
@@ -51,22 +53,31 @@ export function preprocess(img: Rgba): Preprocessed {
  * sheet on a desk is read on the sheet, and a notebook page's printed lines are taken off.
  */
 function digit(img: Rgba, fit: number, width: number, height: number): Preprocessed {
-  const ink = toInk(img, { findSheet: true })
+  const ink = toInk(img, { sheetMaxMarks: SHEET_MAX_MARKS })
   if (ink.contrast < MIN_CONTRAST) return { ok: false, reason: BLANK_MESSAGE }
   // notebook paper: its printed lines are not the digit
   if (ink.background === 'light') removeRuling(ink, ink.sheet)
-  const pixels = toMnistFrame(ink, fit, width, height)
+  const pixels = toMnistFrame(upright(ink), fit, width, height)
   if (!pixels) return { ok: false, reason: BLANK_MESSAGE }
   return { ok: true, pixels, background: ink.background }
 }
 
-/** A solid object: a transparent background is white paper, so the object keeps its shading. */
+/**
+ * A solid object: a transparent background is white paper, so the object keeps its shading; a
+ * photo of a sheet (or a bed sheet) with the garment on it, lying on a darker surface, is read on
+ * the sheet, which a garment drawn on it can cover most of.
+ */
 function garment(img: Rgba, fit: number, width: number, height: number): Preprocessed {
-  const ink = toInk(overWhite(img))
+  const ink = toInk(overWhite(img), { sheetMaxMarks: GARMENT_SHEET_MAX_MARKS })
   if (ink.contrast < MIN_CONTRAST) return { ok: false, reason: BLANK_OBJECT_MESSAGE }
-  const pixels = toFashionFrame(ink, fit, width, height)
+  const pixels = toFashionFrame(upright(ink), fit, width, height)
   if (!pixels) return { ok: false, reason: BLANK_OBJECT_MESSAGE }
   return { ok: true, pixels, background: ink.background }
+}
+
+/** On a sheet turned on a desk, the drawing turned back with it. */
+function upright(ink: InkResult): InkResult {
+  return ink.sheet && ink.sheetAngle !== undefined ? { ...ink, ...straighten(ink, ink.sheet, ink.sheetAngle) } : ink
 }
 
 function greyToRgb(grey: Uint8Array): Uint8Array {

@@ -12,7 +12,8 @@ import { MIN_CROP } from './photo-frame'
 import { PLAIN_TOLERANCE } from './plain-margins'
 import { preprocessSteps } from './preprocess-rule'
 import { RULING_MIN_COVERAGE } from './ruled-lines'
-import { SHEET_MIN_STEP, SURFACE_MIN_BORDER } from './sheet'
+import { STRAIGHTEN_MIN_DEGREES } from './straighten'
+import { GARMENT_SHEET_MAX_MARKS, SHEET_EDGE_TOLERANCE, SHEET_MAX_MARKS, SHEET_MIN_PAPER_EDGE, SHEET_MIN_STEP, SURFACE_MIN_BORDER } from './sheet'
 
 const base = { height: 28, width: 28, channels: 1 as const, mean: [0], std: [1] }
 
@@ -29,21 +30,28 @@ describe('preprocessSteps', () => {
     expect(text).not.toContain('Sharpen')
     expect(text).toContain(`at least ${SURFACE_MIN_BORDER * 100}% of the border pixels are not light`)
     expect(text).toContain(`is >= ${SHEET_MIN_STEP}`)
+    expect(text).toContain(`to ${SHEET_MAX_MARKS} |F|`)
+    expect(text).toContain(`|grey - P| <= ${SHEET_EDGE_TOLERANCE} at ${SHEET_MIN_PAPER_EDGE} |E|`)
+    expect(text).toContain(`Upright: on a sheet with |a| >= ${STRAIGHTEN_MIN_DEGREES} degree`)
     expect(text).toContain(`at least two lines with m = half the largest n of any offset at that tilt and s = ${RULING_MIN_COVERAGE}`)
   })
 
-  it('garments: over white, the trim, sharpening after scaling, the box centred', () => {
+  it('garments: over white, a sheet that the garment may cover more of, the trim, sharpening after scaling, the box centred', () => {
     const steps = preprocessSteps({ ...base, preprocess: 'ink-on-background', frame: { fit: 28, centre: 'box' } })
     const text = steps.join('\n')
     expect(steps[0]).toContain('Composite over white')
     expect(text).toContain(`${TRIM * 100}%`)
+    expect(text).toContain('leaving out specks: 8-connected groups of such pixels numbering fewer than max(1, floor(L^2 / (4 * 28^2)))')
     expect(text).toContain('longest side is 28 px')
     expect(steps.findIndex((s) => s.startsWith('Scale'))).toBeLessThan(steps.findIndex((s) => s.startsWith('Sharpen')))
     expect(text).toContain("ceil((28 - width') / 2)")
     expect(text).toContain(`${28 - FRAME_SCALE_SLACK} to 28 px, it is already in the frame`)
     expect(text).toContain('not cropped, scaled or sharpened')
     expect(text).not.toContain('centre of mass')
-    expect(text).not.toContain('Sheet on a desk')
+    expect(steps[1]).toContain('Sheet on a desk')
+    expect(steps[1]).toContain(`to ${GARMENT_SHEET_MAX_MARKS} |F|`)
+    expect(steps[1]).toContain(`|grey - P| <= ${SHEET_EDGE_TOLERANCE} at ${SHEET_MIN_PAPER_EDGE} |E|`)
+    expect(text).toContain(`Upright: on a sheet with |a| >= ${STRAIGHTEN_MIN_DEGREES} degree`)
     expect(text).not.toContain('Ruling')
   })
 

@@ -19,9 +19,22 @@ import {
   RULING_STROKE_INK,
   RULING_TILT_STEP,
 } from './ruled-lines'
-import { SHEET_MAX_MARKS, SHEET_MIN_AREA, SHEET_MIN_MARKS, SHEET_MIN_RECTANGULARITY, SHEET_MIN_SIDE, SHEET_MIN_STEP, SHEET_RIM, SURFACE_MIN_BORDER } from './sheet'
+import {
+  GARMENT_SHEET_MAX_MARKS,
+  SHEET_EDGE_TOLERANCE,
+  SHEET_MAX_MARKS,
+  SHEET_MIN_AREA,
+  SHEET_MIN_MARKS,
+  SHEET_MIN_PAPER_EDGE,
+  SHEET_MIN_RECTANGULARITY,
+  SHEET_MIN_SIDE,
+  SHEET_MIN_STEP,
+  SHEET_RIM,
+  SURFACE_MIN_BORDER,
+} from './sheet'
 import { RANGE_SHARE, TAIL_PERCENT, TRAINING_TONES } from './exposure'
 import { TRIM } from './fashion-frame'
+import { STRAIGHTEN_MIN_DEGREES } from './straighten'
 import { MIN_CROP } from './photo-frame'
 import { NEW_BAR, PLAIN_TOLERANCE } from './plain-margins'
 
@@ -46,13 +59,19 @@ const PAPER_LIGHT =
   'P = p clamped to the smallest and largest grey among the samples kept. With W or H below 3, or fewer than 12 samples, P = typical everywhere.'
 
 const CHEB = (r: number) => `within ${r} px (Chebyshev distance, pixels inside the picture)`
-const SHEET =
+const SHEET = (maxMarks: number) =>
   `Sheet on a desk (when no pixel has alpha < 128 and W, H >= ${SHEET_MIN_SIDE}): t = Otsu's threshold of the grey values (${GREY}) rounded to integers (the first k in 0..254 maximising n0 n1 (m0 - m1)^2, class 0 the values <= k); a pixel is light when grey > t. ` +
   `R = the largest 4-connected region of light pixels (among equals the first reached in row-major order); F = R with its holes filled (the pixels not 4-connected to the picture's edge through pixels outside R). ` +
-  `F is a sheet when all of: at least ${SURFACE_MIN_BORDER * 100}% of the border pixels are not light; |F| >= ${SHEET_MIN_AREA} W H; the pixels of F that are not light number ${SHEET_MIN_MARKS} |F| to ${SHEET_MAX_MARKS} |F|; ` +
+  `S = the pixels of F with no pixel outside F ${CHEB(SHEET_RIM)}; its edge E = the pixels of S with a pixel outside S ${CHEB(1)}. ` +
+  `F is a sheet when all of: at least ${SURFACE_MIN_BORDER * 100}% of the border pixels are not light; |F| >= ${SHEET_MIN_AREA} W H; the pixels of F that are not light number ${SHEET_MIN_MARKS} |F| to ${maxMarks} |F|; ` +
   `the median grey of the light pixels of F that have a pixel outside F ${CHEB(SHEET_RIM)}, minus the upper quartile (index floor(3 count / 4) once sorted) of the greys of the pixels outside F that have one of F ${CHEB(SHEET_RIM)}, is >= ${SHEET_MIN_STEP}; ` +
-  `|F| >= ${SHEET_MIN_RECTANGULARITY} times the smallest area among the rectangles aligned with each edge of the convex hull of F's pixel squares. ` +
-  `Then S = the pixels of F with no pixel outside F ${CHEB(SHEET_RIM)}; every pixel outside S counts as paper (as a transparent one does), the border pixels below (for typical and P) are the pixels of S with a pixel outside S ${CHEB(1)}, and the paper is light whatever typical is.`
+  `|F| >= ${SHEET_MIN_RECTANGULARITY} times the smallest area among the rectangles aligned with each edge of the convex hull of F's pixel squares (the sheet's turn a = the angle atan2(dy, dx) of the first edge giving that area, turned by whole quarter turns into (-45, 45] degrees; x right, y down); E is not empty; ` +
+  `and with P the paper fitted to E as the border samples (the paper step below), |grey - P| <= ${SHEET_EDGE_TOLERANCE} at ${SHEET_MIN_PAPER_EDGE} |E| or more of E's pixels. ` +
+  'Then every pixel outside S counts as paper (as a transparent one does), the border pixels below (for typical and P) are the pixels of E, and the paper is light whatever typical is.'
+
+const STRAIGHTEN =
+  `Upright: on a sheet with |a| >= ${STRAIGHTEN_MIN_DEGREES} degree, with (cx, cy) the mean of the pixel centres (x + 0.5, y + 0.5) of S, each ink pixel (x, y) becomes the bilinear sample of the ink at ` +
+  '(cx + dx cos a - dy sin a - 0.5, cy + dx sin a + dy cos a - 0.5), dx = x + 0.5 - cx, dy = y + 0.5 - cy (pixels outside the picture are 0), rounded.'
 
 const RULING =
   `Ruling (light paper or a sheet, W, H >= ${RULING_MIN_SIDE}), on the stretched ink, for rows (lines y = c + x tan a, p = x along them, q = y across) and columns (x = c + y tan a, p = y, q = x) alike; on a sheet, a pixel outside S counts as outside the picture: ` +
@@ -68,12 +87,13 @@ function inkSteps(transparentIsInk: boolean): string[] {
     transparentIsInk
       ? 'If more than half of the border pixels (first and last row and column) have alpha < 128, ink = alpha * 255 / (largest alpha), rounded, and colour is ignored; contrast = largest alpha. Otherwise:'
       : OVER_WHITE,
-    ...(transparentIsInk ? [SHEET] : []),
+    SHEET(transparentIsInk ? SHEET_MAX_MARKS : GARMENT_SHEET_MAX_MARKS),
     `Grey: ${GREY}${transparentIsInk ? ' (a pixel with alpha < 128 counts as paper)' : ''}; typical = the median grey of the border pixels${transparentIsInk ? ' with alpha >= 128 (0 if none)' : ''}: the value at index floor(count / 2) once sorted.`,
     PAPER_LIGHT,
-    `Ink: on light paper (typical >= 128${transparentIsInk ? ', or a sheet' : ''}) ink = (P - grey) * typical / max(1, P), on dark paper ink = grey - P, negative values 0; contrast = the largest ink; then ink = min(255, round(ink * 255 / contrast)).`,
+    `Ink: on light paper (typical >= 128, or a sheet) ink = (P - grey) * typical / max(1, P), on dark paper ink = grey - P, negative values 0; contrast = the largest ink; then ink = min(255, round(ink * 255 / contrast)).`,
     `Blank: when contrast < ${MIN_CONTRAST}, send nothing.`,
     ...(transparentIsInk ? [RULING] : []),
+    STRAIGHTEN,
   ]
 }
 
@@ -93,7 +113,8 @@ function frameSteps(frame: FrameSpec, width: number, height: number): string[] {
     ]
   }
   return [
-    `Bounding box of the pixels with ink >= ${TRIM} * 255 * 255 / max(1, contrast), that is ${TRIM * 100}% of the contrast before stretching (none: blank).`,
+    `Bounding box of the pixels with ink >= ${TRIM} * 255 * 255 / max(1, contrast), that is ${TRIM * 100}% of the contrast before stretching, ` +
+      `leaving out specks: 8-connected groups of such pixels numbering fewer than max(1, floor(L^2 / (4 * ${frame.fit}^2))), L the picture's longest side (none left: blank).`,
     AT_FRAME_SCALE(frame.fit, width, height, 'not cropped, scaled or sharpened'),
     'Crop to the box.',
     FIT(frame.fit),

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { loadMnistSplit } from '../datasets'
+import { imageAt, loadMnistSplit, loadSplit } from '../datasets'
 import jpeg from 'jpeg-js'
 import { encodeDigit } from '../datasets/fixtures/digits'
+import { encode, enlarge } from '../datasets/fixtures/photos'
 import { luminance } from './ink'
-import { findSheet } from './sheet'
+import { findSheet, GARMENT_SHEET_MAX_MARKS } from './sheet'
 
 const W = 200
 const H = 160
@@ -93,6 +94,15 @@ describe('findSheet', () => {
     })
   }
 
+  it('measures how far the sheet is turned, as the turn nearest upright', () => {
+    for (const degrees of [-12, -5, 0, 3, 12, 30, 50]) {
+      const sheet = findSheet(render({ desk: noisy(60, 10, 5), corners: rotated(100, 80, 110, 90, degrees), ink: digitAt(5, 75, 55, 2) }), W, H)
+      expect(sheet, `${degrees} degrees`).toBeDefined()
+      const expected = degrees > 45 ? degrees - 90 : degrees
+      expect(Math.abs((sheet!.angle * 180) / Math.PI - expected), `${degrees} degrees`).toBeLessThan(1)
+    }
+  })
+
   const plain: [string, Scene][] = [
     ['paper filling the picture, strokes reaching two edges', { desk: () => 0, corners: [[-1, -1], [W + 1, -1], [W + 1, H + 1], [-1, H + 1]], ink: (x, y) => (Math.abs(x - 100) < 5 || Math.abs(y - 40) < 5 ? 1 : 0) }],
     ['paper in shadow on one half, no desk', { desk: () => 0, corners: [[-1, -1], [W + 1, -1], [W + 1, H + 1], [-1, H + 1]], paper: (x) => 250 - (110 * x) / W, ink: digitAt(4, 40, 20, 4) }],
@@ -129,6 +139,46 @@ describe('findSheet', () => {
       for (let y = 0; y < side; y++) for (let x = 0; x < side; x++) lum[y * side + x] = mnist.images[index * 784 + Math.floor(y / 10) * 28 + Math.floor(x / 10)]
       expect(findSheet(lum, side, side), `test digit ${index}`).toBeUndefined()
     }
+  })
+
+  describe('garments (the share of the sheet their marks may cover raised)', () => {
+    const fashion = loadSplit('fashion-mnist', 'test')
+    const lumOfJpeg = (bytes: Uint8Array) => {
+      const photo = jpeg.decode(bytes, { useTArray: true })
+      return { lum: new Float32Array(photo.width * photo.height).map((_, i) => luminance(photo.data[i * 4], photo.data[i * 4 + 1], photo.data[i * 4 + 2])), width: photo.width, height: photo.height }
+    }
+
+    it('finds the sheet under most garments drawn dark on one lying on a desk, which often cover more of it than a digit may', () => {
+      let found = 0
+      let asDigits = 0
+      for (let index = 0; index < 60; index++) {
+        const { lum, width, height } = lumOfJpeg(encodeDigit(imageAt(fashion, index), 'jpeg-sheet-on-desk', index).bytes)
+        if (findSheet(lum, width, height, GARMENT_SHEET_MAX_MARKS)) found++
+        if (findSheet(lum, width, height)) asDigits++
+      }
+      expect(found).toBeGreaterThanOrEqual(54)
+      expect(asDigits).toBeLessThan(found)
+    })
+
+    it("finds none on garments light on a dark backdrop, the data set's own style enlarged: their outline is not plain paper", () => {
+      for (let index = 0; index < 200; index++) {
+        const side = 200
+        const pad = index % 2 ? 30 : 0
+        const backdrop = index % 3 === 0 ? 40 : 0
+        const big = enlarge({ width: 28, height: 28, channels: 1, data: imageAt(fashion, index) }, side, side)
+        const w = side + 2 * pad
+        const data = new Uint8ClampedArray(w * w * 4).fill(255)
+        for (let y = 0; y < w; y++) {
+          for (let x = 0; x < w; x++) {
+            const on = x >= pad && y >= pad && x < pad + side && y < pad + side
+            const v = on ? Math.max(backdrop, big.data[(y - pad) * side + x - pad]) : backdrop
+            data.set([v, v, v], (y * w + x) * 4)
+          }
+        }
+        const { lum, width, height } = lumOfJpeg(encode({ width: w, height: w, data }, 'jpeg'))
+        expect(findSheet(lum, width, height, GARMENT_SHEET_MAX_MARKS), `test garment ${index}`).toBeUndefined()
+      }
+    })
   })
 
   it('finds none on a picture too small to be a photo of a sheet', () => {

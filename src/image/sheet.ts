@@ -11,18 +11,27 @@
  *   is not a desk;
  * - a quadrilateral (SHEET_MIN_RECTANGULARITY of its smallest enclosing rectangle), so a bold
  *   light stroke on a dark picture, or a light object on a dark backdrop, is not a sheet;
- * - with dark marks on it (between SHEET_MIN_MARKS and SHEET_MAX_MARKS of its area): the drawing.
- * Only the digit rule looks for a sheet: a light garment on a dark backdrop (how Fashion-MNIST
- * stores them) can be as plain and square as a sheet. Why: docs/decisions/sheet-on-a-desk.md.
+ * - with dark marks on it (between SHEET_MIN_MARKS of its area and the caller's share: a digit
+ *   covers less of a sheet than a garment drawn on one): the drawing;
+ * - with an edge that is paper: smooth light (the quadratic paper-light.ts fits to the edge)
+ *   explains SHEET_MIN_PAPER_EDGE of the pixels just inside its rim, so a light garment on a dark
+ *   backdrop (how Fashion-MNIST stores them), as large, square and sharp-edged as a sheet, is not
+ *   one: its outline shows the garment's shading.
+ * Why: docs/decisions/sheet-on-a-desk.md.
  */
-import { median } from './paper-light'
+import { median, paperSurface } from './paper-light'
 
 export const SHEET_MIN_AREA = 0.15
 export const SURFACE_MIN_BORDER = 0.15
 export const SHEET_MIN_STEP = 40
 export const SHEET_MIN_RECTANGULARITY = 0.82
 export const SHEET_MIN_MARKS = 0.0005
+/** the most of the sheet a digit covers; a garment drawn on a sheet can cover most of it */
 export const SHEET_MAX_MARKS = 0.3
+export const GARMENT_SHEET_MAX_MARKS = 0.6
+/** the least share of the sheet's edge that paper lit smoothly explains (within SHEET_EDGE_TOLERANCE grey levels) */
+export const SHEET_MIN_PAPER_EDGE = 0.75
+export const SHEET_EDGE_TOLERANCE = 12
 /** pictures smaller than this on either side are not photos of a sheet */
 export const SHEET_MIN_SIDE = 48
 /** the rings compared at the outline, and the rim dropped inside it (blur, JPEG ringing), in pixels */
@@ -33,13 +42,15 @@ export interface Sheet {
   inside: Uint8Array
   /** the pixels just inside the rim: where the paper is read */
   edge: number[]
+  /** how far the sheet is turned, radians in (-pi/4, pi/4]: the angle of the smallest rectangle around it (x right, y down) */
+  angle: number
 }
 
 /**
  * `lum`: luminance per pixel (0-255, no transparency). The sheet, or undefined when the
  * picture does not show a light sheet on a darker surface.
  */
-export function findSheet(lum: Float32Array, width: number, height: number): Sheet | undefined {
+export function findSheet(lum: Float32Array, width: number, height: number, maxMarks = SHEET_MAX_MARKS): Sheet | undefined {
   if (width < SHEET_MIN_SIDE || height < SHEET_MIN_SIDE) return undefined
   const n = width * height
   const threshold = otsu(lum)
@@ -60,7 +71,7 @@ export function findSheet(lum: Float32Array, width: number, height: number): She
     if (filled[i] && !light[i]) marks++
   }
   if (area < SHEET_MIN_AREA * n) return undefined
-  if (marks < SHEET_MIN_MARKS * area || marks > SHEET_MAX_MARKS * area) return undefined
+  if (marks < SHEET_MIN_MARKS * area || marks > maxMarks * area) return undefined
 
   const inner = erode(filled, width, height, SHEET_RIM)
   const outer = dilate(filled, width, height, SHEET_RIM)
@@ -74,13 +85,19 @@ export function findSheet(lum: Float32Array, width: number, height: number): She
   // the surface's upper quartile: marks that hug the outline (a stroke reaching a shaded part of
   // the page) must not pass a smooth fall of light for a step down to a desk
   if (median(insideRing) - upperQuartile(outsideRing) < SHEET_MIN_STEP) return undefined
-  if (area < SHEET_MIN_RECTANGULARITY * enclosingRectangleArea(filled, width, height)) return undefined
+  const rectangle = enclosingRectangle(filled, width, height)
+  if (area < SHEET_MIN_RECTANGULARITY * rectangle.area) return undefined
 
   const edge: number[] = []
   const rim = erode(inner, width, height, 1)
   for (let i = 0; i < n; i++) if (inner[i] && !rim[i]) edge.push(i)
   if (edge.length === 0) return undefined
-  return { inside: inner, edge }
+  // the edge is paper: smooth light explains it, where a light object's outline shows its shading
+  const paper = paperSurface(lum, width, height, edge)
+  let plain = 0
+  for (const i of edge) if (Math.abs(lum[i] - paper[i]) <= SHEET_EDGE_TOLERANCE) plain++
+  if (plain < SHEET_MIN_PAPER_EDGE * edge.length) return undefined
+  return { inside: inner, edge, angle: rectangle.angle }
 }
 
 /** The value at index floor(3n / 4) once sorted. */
@@ -195,7 +212,8 @@ function square(set: Uint8Array, width: number, height: number, r: number, seek:
 }
 
 /** The area of the smallest rectangle, at any angle, around the set pixels (their convex hull's). */
-function enclosingRectangleArea(set: Uint8Array, width: number, height: number): number {
+/** The smallest rectangle aligned with an edge of the convex hull of the set's pixel squares: its area and that edge's angle, turned into (-pi/4, pi/4]. */
+function enclosingRectangle(set: Uint8Array, width: number, height: number): { area: number; angle: number } {
   const points: [number, number][] = []
   for (let y = 0; y < height; y++) {
     let first = -1
@@ -205,6 +223,7 @@ function enclosingRectangleArea(set: Uint8Array, width: number, height: number):
   }
   const hull = convexHull(points)
   let best = Infinity
+  let angle = 0
   for (let k = 0; k < hull.length; k++) {
     const [ax, ay] = hull[k]
     const [bx, by] = hull[(k + 1) % hull.length]
@@ -217,9 +236,14 @@ function enclosingRectangleArea(set: Uint8Array, width: number, height: number):
       const across = -px * uy + py * ux
       ;[lo, hi, nlo, nhi] = [Math.min(lo, along), Math.max(hi, along), Math.min(nlo, across), Math.max(nhi, across)]
     }
-    best = Math.min(best, (hi - lo) * (nhi - nlo))
+    const area = (hi - lo) * (nhi - nlo)
+    if (area < best) [best, angle] = [area, Math.atan2(uy, ux)]
   }
-  return best
+  // a rectangle's sides run every quarter turn: the turn nearest upright
+  const quarter = Math.PI / 2
+  angle -= quarter * Math.round(angle / quarter)
+  if (angle <= -quarter / 2) angle += quarter
+  return { area: best, angle }
 }
 
 /** Andrew's monotone chain, counter-clockwise. */
