@@ -47,8 +47,9 @@ export interface Sheet {
 }
 
 /**
- * `lum`: luminance per pixel (0-255, no transparency). The sheet, or undefined when the
- * picture does not show a light sheet on a darker surface.
+ * `lum`: luminance per pixel (0-255, no transparency); `maxMarks`: the largest share of the sheet
+ * its dark marks may cover. The sheet, or undefined when the picture does not show a light sheet
+ * on a darker surface.
  */
 export function findSheet(lum: Float32Array, width: number, height: number, maxMarks = SHEET_MAX_MARKS): Sheet | undefined {
   if (width < SHEET_MIN_SIDE || height < SHEET_MIN_SIDE) return undefined
