@@ -82,7 +82,8 @@ export function toInk(img: Rgba, options: { sheetMaxMarks?: number } = {}): InkR
   // a sheet is the light part of the picture, its marks the dark ones, however dim the photo
   const light = sheet !== undefined || typical >= 128
   // the paper where each pixel is, not one value for the sheet: photos of paper are lit unevenly
-  const paper = paperSurface(lum, width, height, border)
+  // on a sheet, the surface findSheet fitted to its edge (the edge pixels are on the sheet: the same samples)
+  const paper = sheet?.paper ?? paperSurface(lum, width, height, border)
   let contrast = 0
   const diff = new Float32Array(n)
   for (let i = 0; i < n; i++) {

@@ -44,6 +44,8 @@ export interface Sheet {
   edge: number[]
   /** how far the sheet is turned, radians in (-pi/4, pi/4]: the angle of the smallest rectangle around it (x right, y down) */
   angle: number
+  /** the paper's luminance at every pixel, fitted to `edge` (paper-light.ts): what reading the sheet's ink needs */
+  paper: Float32Array
 }
 
 /**
@@ -98,7 +100,7 @@ export function findSheet(lum: Float32Array, width: number, height: number, maxM
   let plain = 0
   for (const i of edge) if (Math.abs(lum[i] - paper[i]) <= SHEET_EDGE_TOLERANCE) plain++
   if (plain < SHEET_MIN_PAPER_EDGE * edge.length) return undefined
-  return { inside: inner, edge, angle: rectangle.angle }
+  return { inside: inner, edge, angle: rectangle.angle, paper }
 }
 
 /** The value at index floor(3n / 4) once sorted. */
