@@ -1,8 +1,8 @@
 /**
  * One model's evaluator built in this one thread, as a pool worker builds it, with the CPU time
- * of the SEAL calls a build makes (encode, switching down, shrinking, the throwaway keys that
- * teach the evaluator the key sizes) counted apart from the rest (the context, the plan, filling
- * the diagonals). CPU time, not wall time, so that a machine shared with other work still gives
+ * of the SEAL calls a build makes (encode, switching down, shrinking, and key generation, which a
+ * build should not need: the key sizes it accepts are a closed form) counted apart from the rest
+ * (the context, the plan, filling the diagonals). CPU time, not wall time, so that a machine shared with other work still gives
  * comparable figures; run with `node --cpu-prof` for the rest's breakdown.
  *
  *   npm run bench:build-profile -- [--model cifar10-cnn] [--cwd DIR] [--label after] [--out docs/benchmarks/startup]
@@ -56,7 +56,7 @@ function count(cls: { prototype: Record<string, unknown> }, method: string, labe
 count(seal.CKKSEncoder, 'encode', 'encode')
 count(seal.Evaluator, 'plainModSwitchToInplace', 'switch down')
 count(seal.Plaintext, 'shrinkToFit', 'shrink')
-for (const m of ['createRelinKeysSerializable', 'createRelinKeys', 'createGaloisKeysSerializableWithSteps', 'createGaloisKeysWithSteps']) count(seal.KeyGenerator, m, 'size-learning keys')
+for (const m of ['createRelinKeysSerializable', 'createRelinKeys', 'createGaloisKeysSerializableWithSteps', 'createGaloisKeysWithSteps']) count(seal.KeyGenerator, m, 'keys generated')
 
 const loadBefore = loadavg()
 const { manifest, weights } = await loadModelDir(join(root, 'server/models', args.model))

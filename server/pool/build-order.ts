@@ -6,20 +6,13 @@
  * busy encoding), so a worker starts a build only when every model the pool already serves keeps
  * a worker that is not building: a served model stays served. Why: docs/decisions/serve-models-as-they-load.md.
  */
-import { uploadBounds } from '../../src/he/object-sizes'
 import { encodedWeightSize } from '../../src/he/weight-memory'
 import { derivePlan } from '../../src/he/plan'
 import type { ModelManifest } from '../../src/model/manifest'
 
-/**
- * What building a model writes, in bytes: its encoded weights (an upper bound, from the plan) and
- * the evaluation keys the evaluator generates, seeded and full, to learn the sizes it accepts
- * (about three seeded key sets). Both take time in proportion, so this orders the builds.
- */
+/** What building a model writes, in bytes: its encoded weights (an upper bound, from the plan), which take the time in proportion, so this orders the builds. */
 export function buildBytes(manifest: ModelManifest): number {
-  const plan = derivePlan(manifest)
-  const keys = uploadBounds(manifest.he, plan.rotationSteps.length, plan.input.ciphertexts).keys
-  return encodedWeightSize(plan, manifest.he).bytes + 3 * keys
+  return encodedWeightSize(derivePlan(manifest), manifest.he).bytes
 }
 
 /** The models' names, cheapest to build first (buildBytes), then by name. */

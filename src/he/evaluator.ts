@@ -14,7 +14,7 @@ import { createHeContext, loadSeal, sameParms, type HeContext, type Seal } from 
 import { BlindfoldError, guard } from './errors'
 import { EvaluationJob, type EvaluationControl, type LoadedKeys, type Share } from './evaluation-job'
 import type { EvaluationPlan, LinearStagePlan } from './evaluation-plan'
-import { ciphertextSizes, measureKeySizes, type KeySizes } from './object-sizes'
+import { ciphertextSizes, keySizes, type KeySizes } from './object-sizes'
 import { packCiphertext } from './packed-ciphertext'
 import { derivePlan } from './plan'
 import { galoisElement } from './rotation-search'
@@ -68,7 +68,7 @@ export class ModelEvaluator {
     this.inputScale = 2 ** manifest.he.scaleBits
     try {
       const input = ciphertextSizes(manifest.he.polyModulusDegree, he.levels[0].primes)
-      this.sizes = { ...measureKeySizes(he, this.plan.rotationSteps), input: [input.seeded, input.full] }
+      this.sizes = { ...keySizes(manifest.he.polyModulusDegree, he.levels[0].primes, this.plan.rotationSteps), input: [input.seeded, input.full] }
       encodeWeights({ he, encoder: this.encoder, evaluator: this.evaluator, plan: this.plan, manifest, inputScale: this.inputScale }, weights, this.linear)
     } catch (e) {
       this.dispose()

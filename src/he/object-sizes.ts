@@ -5,12 +5,11 @@
  * client (and no server, for the browser) can make the other side allocate
  * more than the plan itself needs.
  *
- * Ciphertexts follow a closed form (checked against SEAL in
- * object-sizes.test.ts); key sizes depend on which Galois elements are present,
- * so they are measured once by saving a throwaway key set for the plan's steps.
+ * Ciphertexts and key sets follow closed forms, checked against what SEAL
+ * writes in object-sizes.test.ts, so a server learns the sizes it accepts
+ * without generating and saving keys of its own for every model it builds.
  * Isomorphic: no DOM, no Node APIs.
  */
-import type { HeContext } from './context'
 
 /** Uncompressed sizes of a ciphertext of 2 polynomials with `dataPrimes` primes: seeded (symmetric, c1 as a seed) and full. */
 export function ciphertextSizes(polyModulusDegree: number, dataPrimes: number): { seeded: number; full: number } {
@@ -29,30 +28,27 @@ export interface KeySizes {
   galois: number[]
 }
 
-/** Saves a throwaway key set (never used for anything else) to learn its uncompressed sizes. */
-export function measureKeySizes(he: HeContext, rotationSteps: readonly number[]): KeySizes {
-  const { seal, context } = he
-  const none = seal.ComprModeType.none
-  const keygen = new seal.KeyGenerator(context)
-  const steps = Int32Array.from(rotationSteps)
-  const sizeOf = (make: () => { saveToArray(m: typeof none): unknown; delete(): void }) => {
-    const object = make()
-    try {
-      return (object.saveToArray(none) as Uint8Array).byteLength
-    } finally {
-      object.delete()
-    }
+/**
+ * Uncompressed sizes of the relinearisation keys and of the Galois keys for `rotationSteps`,
+ * as SEAL saves them. Either is a key-switching key set: header 16, parms id 32, the table's
+ * length 8, then per table entry its length 8 and its keys, `dataPrimes` ciphertexts at the key
+ * level (special prime included) per key. The relinearisation table has one entry; the Galois
+ * table has one entry per coefficient (N), filled only at the steps' Galois elements. Steps that
+ * are equal modulo N/2 name one element (a right rotation by s is a left one by N/2 - s), step 0
+ * its own (conjugation); SEAL refuses |step| >= N/2, and so does this.
+ */
+export function keySizes(polyModulusDegree: number, dataPrimes: number, rotationSteps: readonly number[]): KeySizes {
+  const N = polyModulusDegree
+  const half = N / 2
+  for (const s of rotationSteps) {
+    if (!Number.isInteger(s) || Math.abs(s) >= half) throw new RangeError(`rotation step ${s} is not an integer below N/2 = ${half} in size`)
   }
-  try {
-    return {
-      relin: [sizeOf(() => keygen.createRelinKeysSerializable()), sizeOf(() => keygen.createRelinKeys())],
-      galois: [
-        sizeOf(() => keygen.createGaloisKeysSerializableWithSteps(steps)),
-        sizeOf(() => keygen.createGaloisKeysWithSteps(steps)),
-      ],
-    }
-  } finally {
-    keygen.delete()
+  const elements = new Set(rotationSteps.map((s) => ((s % half) + half) % half)).size
+  const key = ciphertextSizes(N, dataPrimes + 1)
+  const table = (entries: number, keys: number, ct: number) => 16 + 32 + 8 + 8 * entries + keys * dataPrimes * ct
+  return {
+    relin: [table(1, 1, key.seeded), table(1, 1, key.full)],
+    galois: [table(N, elements, key.seeded), table(N, elements, key.full)],
   }
 }
 
