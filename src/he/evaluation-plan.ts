@@ -93,8 +93,15 @@ const mod = (a: number, n: number) => ((a % n) + n) % n
  * slot sOut, r = sIn - sOut mod slots, in the stage's representation.
  */
 export function offsetIndex(stage: Pick<LinearStagePlan, 'unit' | 'origin' | 'cyclic'>, r: number, slots: number): number {
+  const k = offsetIndexOrNaN(stage, r, slots)
+  if (Number.isNaN(k)) throw new Error(`plan: offset ${r} is not a multiple of the stage's unit ${stage.unit}`)
+  return k
+}
+
+/** offsetIndex, or NaN where r is not a multiple of the stage's unit (for tables of every r). */
+export function offsetIndexOrNaN(stage: Pick<LinearStagePlan, 'unit' | 'origin' | 'cyclic'>, r: number, slots: number): number {
   const signed = stage.cyclic ? r : r > slots / 2 ? r - slots : r
-  if (signed % stage.unit) throw new Error(`plan: offset ${r} is not a multiple of the stage's unit ${stage.unit}`)
+  if (signed % stage.unit) return NaN
   const k = signed / stage.unit - stage.origin
   return stage.cyclic ? mod(k, slots / stage.unit) : k
 }

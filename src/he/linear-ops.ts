@@ -16,6 +16,8 @@ export interface LinearOp {
   /** calls `emit(input, coefficient)` for every input that output `o` reads */
   row(o: number, emit: (i: number, v: number) => void): void
   bias(o: number): number
+  /** set when output o reads input o alone, with this coefficient: compose then skips a callback per entry */
+  diagonal?: (o: number) => number
 }
 
 /** coefficient i of a weight tensor, or 1 when only the structure is wanted */
@@ -161,23 +163,35 @@ export function denseOp(
 
 /** y = scale[c] * x + shift[c] per channel (HWC, `channels` fastest). */
 export function affineOp(elements: number, channels: number, scale: Float64Array, shift: Float64Array): LinearOp {
+  const diagonal = (o: number) => scale[o % channels]
   return {
     inputs: elements,
     outputs: elements,
-    row: (o, emit) => emit(o, scale[o % channels]),
+    row: (o, emit) => emit(o, diagonal(o)),
     bias: (o) => shift[o % channels],
+    diagonal,
   }
 }
 
 /** second(first(x)): rows multiply out, the first op's bias flows through the second. */
 export function compose(second: LinearOp, first: LinearOp): LinearOp {
   if (second.inputs !== first.outputs) throw new Error(`compose: ${first.outputs} outputs feed ${second.inputs} inputs`)
+  const d1 = first.diagonal
+  const d2 = second.diagonal
+  // the same products in the same order as the general case; a diagonal side just needs no nested callback
+  const row: LinearOp['row'] = d1
+    ? (o, emit) => second.row(o, (j, v2) => emit(j, v2 * d1(j)))
+    : d2
+      ? (o, emit) => {
+          const v2 = d2(o)
+          first.row(o, (i, v1) => emit(i, v2 * v1))
+        }
+      : (o, emit) => second.row(o, (j, v2) => first.row(j, (i, v1) => emit(i, v2 * v1)))
   return {
     inputs: first.inputs,
     outputs: second.outputs,
-    row(o, emit) {
-      second.row(o, (j, v2) => first.row(j, (i, v1) => emit(i, v2 * v1)))
-    },
+    row,
+    ...(d1 && d2 ? { diagonal: (o: number) => d2(o) * d1(o) } : {}),
     bias(o) {
       let b = second.bias(o)
       second.row(o, (j, v2) => (b += v2 * first.bias(j)))

@@ -8,7 +8,7 @@
 import { tensor, type ModelManifest, type Weights } from '../model/manifest'
 import type { HeContext, Seal } from './context'
 import { BlindfoldError } from './errors'
-import { offsetIndex, type EvaluationPlan, type LinearStagePlan } from './evaluation-plan'
+import { offsetIndex, offsetIndexOrNaN, type EvaluationPlan, type LinearStagePlan } from './evaluation-plan'
 import { LevelEncoders } from './level-encoders'
 import { affineOp, compose, gatheredPoolOp, polyAffines, type LinearOp } from './linear-ops'
 import { runOp, shapeLookup } from './plan'
@@ -85,22 +85,40 @@ function encodeStage(enc: WeightEncoder, encoders: LevelEncoders, index: number,
   const rotation = (k: number) => (stage.origin + Math.floor(k / stage.n1) * stage.n1) * stage.unit
   // logical output slot = before the stage's origin shift
   const shift = stage.origin * stage.unit
-  for (let o = 0; o < op.outputs; o++) {
-    const b = stage.output.ct[o]
-    const sOut = mod(stage.output.slot[o] - shift, slots)
-    op.row(o, (i, value) => {
-      if (value === 0) return
-      const a = stage.input.ct[i]
-      const sIn = stage.input.slot[i]
-      if (stage.fold) {
+  const inCt = stage.input.ct
+  const inSlot = stage.input.slot
+  const fold = stage.fold
+  if (fold) {
+    for (let o = 0; o < op.outputs; o++) {
+      const sOut = mod(stage.output.slot[o] - shift, slots)
+      op.row(o, (i, value) => {
+        if (value === 0) return
         // hybrid: row o accumulates in the copy of its slot just at or before sIn
-        const k = mod(sIn - sOut, stage.fold.period)
-        diag(a, 0, k)[mod(sIn - k + rotation(k), slots)] += value
-      } else {
-        const k = offsetIndex(stage, mod(sIn - sOut, slots), slots)
-        diag(a, b, k)[mod(sOut + rotation(k), slots)] += value
-      }
-    })
+        const k = mod(inSlot[i] - sOut, fold.period)
+        diag(inCt[i], 0, k)[mod(inSlot[i] - k + rotation(k), slots)] += value
+      })
+    }
+  } else {
+    // per entry this is the stage's inner loop (millions of entries for a wide conv): the offset's
+    // index and each index's rotation are looked up, and slots (N/2, a power of two) wrap by mask
+    const mask = slots - 1
+    if (slots & mask) throw new BlindfoldError('internal', `slot count ${slots} is not a power of two`)
+    // NaN where an offset is not a multiple of the unit: offsetIndex throws below if a weight needs one
+    const kOf = new Float64Array(slots)
+    for (let r = 0; r < slots; r++) kOf[r] = offsetIndexOrNaN(stage, r, slots)
+    const rot = new Int32Array(span)
+    for (let k = 0; k < span; k++) rot[k] = mod(rotation(k), slots)
+    for (let o = 0; o < op.outputs; o++) {
+      const b = stage.output.ct[o]
+      const sOut = mod(stage.output.slot[o] - shift, slots)
+      op.row(o, (i, value) => {
+        if (value === 0) return
+        const r = (inSlot[i] - sOut) & mask
+        const k = kOf[r]
+        if (Number.isNaN(k)) offsetIndex(stage, r, slots)
+        diag(inCt[i], b, k)[(sOut + rot[k]) & mask] += value
+      })
+    }
   }
 
   // the plan's terms in its order, each with its diagonal (all-zero diagonals are skipped)
