@@ -2,8 +2,9 @@
  * One model's evaluator built in this one thread, as a pool worker builds it, with the CPU time
  * of the SEAL calls a build makes (encode, switching down, shrinking, and key generation, which a
  * build should not need: the key sizes it accepts are a closed form) counted apart from the rest
- * (the context, the plan, filling the diagonals). CPU time, not wall time, so that a machine shared with other work still gives
- * comparable figures; run with `node --cpu-prof` for the rest's breakdown.
+ * (the context, the plan, filling the diagonals). CPU time, not wall time, so that a machine
+ * shared with other work still gives comparable figures; run with `node --cpu-prof` for the
+ * rest's breakdown.
  *
  *   npm run bench:build-profile -- [--model cifar10-cnn] [--cwd DIR] [--label after] [--out docs/benchmarks/startup]
  *

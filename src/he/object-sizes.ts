@@ -10,6 +10,7 @@
  * without generating and saving keys of its own for every model it builds.
  * Isomorphic: no DOM, no Node APIs.
  */
+import { galoisElement } from './rotation-search'
 
 /** Uncompressed sizes of a ciphertext of 2 polynomials with `dataPrimes` primes: seeded (symmetric, c1 as a seed) and full. */
 export function ciphertextSizes(polyModulusDegree: number, dataPrimes: number): { seeded: number; full: number } {
@@ -33,9 +34,9 @@ export interface KeySizes {
  * as SEAL saves them. Either is a key-switching key set: header 16, parms id 32, the table's
  * length 8, then per table entry its length 8 and its keys, `dataPrimes` ciphertexts at the key
  * level (special prime included) per key. The relinearisation table has one entry; the Galois
- * table has one entry per coefficient (N), filled only at the steps' Galois elements. Steps that
- * are equal modulo N/2 name one element (a right rotation by s is a left one by N/2 - s), step 0
- * its own (conjugation); SEAL refuses |step| >= N/2, and so does this.
+ * table has one entry per coefficient (N), filled only at the steps' Galois elements (steps
+ * that name one element, such as -1 and N/2 - 1, share a key). SEAL refuses |step| >= N/2, and
+ * so does this.
  */
 export function keySizes(polyModulusDegree: number, dataPrimes: number, rotationSteps: readonly number[]): KeySizes {
   const N = polyModulusDegree
@@ -43,7 +44,7 @@ export function keySizes(polyModulusDegree: number, dataPrimes: number, rotation
   for (const s of rotationSteps) {
     if (!Number.isInteger(s) || Math.abs(s) >= half) throw new RangeError(`rotation step ${s} is not an integer below N/2 = ${half} in size`)
   }
-  const elements = new Set(rotationSteps.map((s) => ((s % half) + half) % half)).size
+  const elements = new Set(rotationSteps.map((s) => galoisElement(s, N))).size
   const key = ciphertextSizes(N, dataPrimes + 1)
   const table = (entries: number, keys: number, ct: number) => 16 + 32 + 8 + 8 * entries + keys * dataPrimes * ct
   return {
@@ -56,8 +57,8 @@ export function keySizes(polyModulusDegree: number, dataPrimes: number, rotation
  * Upper bounds of a valid upload's bytes for a model, before any knowledge of
  * its Galois elements: what a route's body limit must admit. Keys: one
  * relinearisation key and one Galois key per step, each `dataPrimes` seeded
- * ciphertexts at the key level (special prime included), plus headers and
- * the Galois table (measured in object-sizes.test.ts); the request: its input
+ * ciphertexts at the key level (special prime included), in SEAL's tables
+ * (keySizes: any that many distinct steps make keys of one size); the request: its input
  * ciphertexts seeded (what KeyOwner sends; an unseeded request is twice this
  * and is admitted only below the configured floor). zstd never grows data by
  * more than a few bytes, so compressed uploads stay within them.
@@ -65,12 +66,10 @@ export function keySizes(polyModulusDegree: number, dataPrimes: number, rotation
 export function uploadBounds(he: { polyModulusDegree: number; coeffModulusBits: number[] }, rotationSteps: number, inputCiphertexts: number): { keys: number; request: number } {
   const N = he.polyModulusDegree
   const dataPrimes = he.coeffModulusBits.length - 1
-  const slack = 4096 // container and SEAL headers, zstd framing
-  const key = dataPrimes * ciphertextSizes(N, dataPrimes + 1).seeded + 1024
-  // Galois keys sit in a table indexed by Galois element: up to N/2 empty entries of a few bytes
-  const galoisTable = 16 * N
+  const slack = 4096 // the container's headers, zstd framing
+  const keys = keySizes(N, dataPrimes, Array.from({ length: rotationSteps }, (_, i) => i + 1))
   return {
-    keys: (1 + rotationSteps) * key + galoisTable + slack,
+    keys: keys.relin[0] + keys.galois[0] + slack,
     request: inputCiphertexts * (ciphertextSizes(N, dataPrimes).seeded + 64) + slack,
   }
 }
