@@ -69,7 +69,7 @@ export function backend(
     : embeddedBackend(config, files, { log: app.log, observer: metrics.poolObserver, faults: o.faults, now })
   const jobs = new JobRegistry({ keepMs: JOB_KEEP_MS, maxFinished: JOB_KEEP_MAX, now })
   const costs = new ModelCosts(
-    new Map([...models].map(([name, m]) => [name, plannedBytes(m.manifest.he, m.plan, () => evaluation.seededKeyBytes(name))])),
+    new Map([...models].map(([name, m]) => [name, plannedBytes(m.manifest.he, m.plan)])),
   )
   metrics.watch({
     queued: () => (evaluation.queueDepth ? evaluation.queueDepth() : evaluation.queued),

@@ -43,7 +43,6 @@ export interface Evaluation {
   readonly queued: number
   /** jobs waiting for a worker in the whole queue (distributed: every replica's, in Redis); default `queued` */
   queueDepth?(): Promise<number>
-  seededKeyBytes(model: string): number | undefined
   /** distributed mode asks Redis where a waiting job stands: a promise then */
   progress(requestId: string): PoolJobState | undefined | Promise<PoolJobState | undefined>
   cancel(requestId: string): boolean

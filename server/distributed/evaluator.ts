@@ -73,17 +73,6 @@ const metricsServer = metricsPort === undefined ? undefined : await serveMetrics
 
 // retries for ever: while Redis is down jobs wait, nothing is answered wrongly
 const redis = connection(config.redisUrl, { maxRetriesPerRequest: null }, (e) => log.warn({ err: e.message }, 'redis'))
-// the API's GET /models cost before any upload: what this evaluator measured at load
-async function publishSeeded(): Promise<void> {
-  for (const name of models.keys()) {
-    const bytes = pool.seededKeyBytes(name)
-    if (bytes !== undefined) await redis.set(redisKeys.seeded(name), String(bytes))
-  }
-}
-await publishSeeded()
-// a Redis restarted without persistence comes back empty: publish again on each reconnect
-redis.on('ready', () => void publishSeeded().catch((e: Error) => log.warn({ err: e.message }, 'seeded sizes not published')))
-
 const keyCache = new BoundedLru<string, Uint8Array>(config.workerKeyCache)
 
 // this evaluator's slots count while it renews them; a held-back job waits for a job added to the queue

@@ -100,8 +100,6 @@ export class QueueEvaluation implements Evaluation {
   /** admission, per-client turns and displacement in the shared queue */
   private readonly shared: SharedQueue
   private readonly live = new Map<string, Live>()
-  private readonly keyBytes = new Map<string, number>()
-  private seededReadAt = 0
   /** evaluators connected to the queue as last read; undefined: not read yet, or Redis cannot tell (no CLIENT LIST) */
   private evaluators: number | undefined = 0
   private evaluatorsKnown = false
@@ -138,7 +136,7 @@ export class QueueEvaluation implements Evaluation {
       new Promise<void>((r) => (this.redis.status === 'ready' ? r() : this.redis.once('ready', () => r()))),
       options.alsoReady,
     ]).then(async () => {
-      await Promise.all([this.readSeededBytes(), this.countEvaluators()])
+      await this.countEvaluators()
       this.isUp = true
     })
     this.ready.catch(() => {})
@@ -167,13 +165,6 @@ export class QueueEvaluation implements Evaluation {
   /** Jobs waiting in the shared queue, every replica's (this replica's own count while Redis is down). */
   async queueDepth(): Promise<number> {
     return this.shared.depth().catch(() => this.queued)
-  }
-
-  /** As the evaluators measured it at load (they publish it in Redis); undefined before any has. */
-  seededKeyBytes(model: string): number | undefined {
-    // GET /models asks on every call: Redis is asked again at most every few seconds
-    if (!this.keyBytes.has(model) && Date.now() - this.seededReadAt > 5000) void this.readSeededBytes()
-    return this.keyBytes.get(model)
   }
 
   async progress(requestId: string): Promise<PoolJobState | undefined> {
@@ -425,14 +416,5 @@ export class QueueEvaluation implements Evaluation {
       this.evaluators = undefined
       this.options.log?.warn({ err: (e as Error).message }, 'evaluators cannot be counted: readiness rests on Redis alone')
     }
-  }
-
-  private async readSeededBytes(): Promise<void> {
-    this.seededReadAt = Date.now()
-    const values = await this.redis.mget(...this.options.models.map((m) => redisKeys.seeded(m))).catch(() => [])
-    this.options.models.forEach((m, i) => {
-      const v = Number(values[i])
-      if (values[i] && Number.isFinite(v)) this.keyBytes.set(m, v)
-    })
   }
 }

@@ -69,8 +69,6 @@ export const redisKeys = {
   displaced: (jobId: string) => `${P}displaced:${jobId}`,
   /** a classification the API asked to stop; the evaluator running it polls this */
   cancel: (jobId: string) => `${P}cancel:${jobId}`,
-  /** bytes of a seeded key container for a model, as an evaluator measured it at load (GET /models cost) */
-  seeded: (model: string) => `${P}seeded:${model}`,
 }
 /** the prefix the session scripts (redis-sessions.ts) build their own names from */
 export const SESSION_PREFIX = P

@@ -146,9 +146,29 @@ describe('bad evaluation keys', () => {
   })
 
   it('Galois keys where the relinearisation keys belong -> wrong_object_size', () => {
-    const [, galois] = unpack(owner.evaluationKeys, ContainerKind.evaluationKeys, 2)
+    const [, galois] = unpack(good.evaluationKeys(steps), ContainerKind.evaluationKeys, 2)
     return expectKeys(pack(ContainerKind.evaluationKeys, [galois, galois]), 400, 'wrong_object_size')
   })
+
+  it('packed Galois keys where the relinearisation keys belong -> wrong_kind', () => {
+    const [, galois] = unpack(owner.evaluationKeys, ContainerKind.evaluationKeys, 2)
+    return expectKeys(pack(ContainerKind.evaluationKeys, [galois, galois]), 400, 'wrong_kind')
+  })
+
+  // a packed key set (src/he/packed-keys.ts): header 16 bytes, the filled table indices, then per key its 64-byte seed and coefficients
+  const packedGalois = (edit: (section: Uint8Array, view: DataView, firstKey: number) => Uint8Array) =>
+    editSection(owner.evaluationKeys, ContainerKind.evaluationKeys, 2, 1, (s) => {
+      const view = new DataView(s.buffer, s.byteOffset, s.byteLength)
+      return edit(s, view, 16 + 4 * view.getUint32(12, true))
+    })
+
+  it('a packed key coefficient not below its prime -> bad_packing', () =>
+    expectKeys(packedGalois((s, _, firstKey) => (s.fill(0xff, firstKey + 64, firstKey + 72), s)), 400, 'bad_packing'))
+
+  it('a packed key set cut short -> wrong_object_size', () => expectKeys(packedGalois((s) => s.slice(0, s.byteLength - 1)), 400, 'wrong_object_size'))
+
+  it('a packed key set naming another rotation -> unexpected_rotation_step', () =>
+    expectKeys(packedGalois((s, view) => (view.setUint32(16, view.getUint32(16, true) + 1, true), s)), 400, 'unexpected_rotation_step'))
 
   it('keys for a shorter (secure) chain -> wrong_object_size', async () => {
     const f = await Forger.create({ scheme: 'ckks', n: 8192, bits: [60, 40, 40, 60] })
@@ -175,7 +195,7 @@ describe('bad evaluation keys', () => {
   })
 
   it('keys section with a lying SEAL size -> bad_seal_header', () =>
-    expectKeys(editSection(owner.evaluationKeys, ContainerKind.evaluationKeys, 2, 1, (s) => withSealSize(s, 1 << 30)), 400, 'bad_seal_header'))
+    expectKeys(editSection(good.evaluationKeys(steps), ContainerKind.evaluationKeys, 2, 1, (s) => withSealSize(s, 1 << 30)), 400, 'bad_seal_header'))
 
   it('oversized key upload -> 413 body_too_large', () => expectKeys(new Uint8Array(17 * 1024 * 1024), 413, 'body_too_large'))
 })

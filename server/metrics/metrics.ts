@@ -21,6 +21,7 @@ export const API_ERROR_CODES: ReadonlySet<string> = new Set([
   'bad_seal_header',
   'unsupported_compression',
   'bad_compression',
+  'bad_packing',
   'wrong_object_size',
   'seal_rejected',
   'wrong_level',

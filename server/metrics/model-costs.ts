@@ -2,8 +2,9 @@
  * What each model costs on this server, for GET /models (ModelCost in src/api/wire.ts):
  * the medians of the last few key uploads, requests, responses and evaluation times the
  * server actually saw, not estimates. Before the first of a kind, the byte sizes fall back
- * to the exact uncompressed size the plan gives (an upper bound: clients send zstd);
- * the time stays null, since only a measurement says it.
+ * to what the page's own client sends for the plan: packed keys and responses, whose sizes
+ * are exact, and seeded requests uncompressed (an upper bound: the page sends zstd); the
+ * time stays null, since only a measurement says it.
  *
  * Recording is O(1) and reading sorts at most WINDOW numbers per field, so GET /models stays
  * cheap however many images the server has answered.
@@ -13,30 +14,32 @@ import { ciphertextSizes } from '../../src/he/object-sizes'
 import type { EvaluationPlan } from '../../src/he/evaluation-plan'
 import { containerBytes } from '../../src/he/wire'
 import { plannedPackedBytes } from '../../src/he/packed-ciphertext'
+import { keyTables, packedKeySetSize } from '../../src/he/packed-keys'
 import { RecentSamples } from './recent-samples'
 
 /** how many recent samples each median is taken over */
 export const COST_WINDOW = 50
 
-/** Sizes known before anything was measured: the plan's uncompressed bytes (keys: once a worker has measured them). */
+/** Sizes known before anything was measured, from the plan. */
 export interface PlannedBytes {
-  evaluationKeys: () => number | undefined
+  evaluationKeys: number
   request: number
   response: number
 }
 
-/** A model's request (seeded ciphertexts, as KeyOwner makes them, uncompressed) and response (packed) containers. */
+/** A model's evaluation keys (packed, as KeyOwner sends them), request (seeded ciphertexts, uncompressed) and response (packed) containers. */
 export function plannedBytes(
   he: { polyModulusDegree: number; coeffModulusBits: number[]; scaleBits: number },
-  plan: Pick<EvaluationPlan, 'input' | 'outputCiphertexts'>,
-  evaluationKeys: () => number | undefined,
+  plan: Pick<EvaluationPlan, 'input' | 'outputCiphertexts' | 'rotationSteps'>,
 ): PlannedBytes {
   const N = he.polyModulusDegree
+  const tables = keyTables(N, plan.rotationSteps)
+  const keySet = (t: { filled: number[] }) => packedKeySetSize(N, he.coeffModulusBits, t.filled.length)
   const dataPrimes = he.coeffModulusBits.length - 1
   const request = ciphertextSizes(N, dataPrimes).seeded
   const response = plannedPackedBytes(N, he.coeffModulusBits[0], he.scaleBits)
   return {
-    evaluationKeys,
+    evaluationKeys: containerBytes([keySet(tables.relin), keySet(tables.galois)]),
     request: containerBytes(Array.from({ length: plan.input.ciphertexts }, () => request)),
     response: containerBytes(Array.from({ length: plan.outputCiphertexts }, () => response)),
   }
@@ -83,7 +86,7 @@ export class ModelCosts {
       return median === undefined ? undefined : Math.round(median)
     }
     return {
-      evaluationKeyBytes: bytes(m.keys) ?? m.planned.evaluationKeys() ?? null,
+      evaluationKeyBytes: bytes(m.keys) ?? m.planned.evaluationKeys,
       requestBytes: bytes(m.request) ?? m.planned.request,
       responseBytes: bytes(m.response) ?? m.planned.response,
       serverMs: ms === undefined ? null : { median: Math.round(ms * 10) / 10, samples: m.serverMs.count },

@@ -44,8 +44,6 @@ export type FromWorker =
   | {
       type: 'built'
       model: string
-      /** bytes of a seeded, uncompressed evaluation-key container for the model (ModelEvaluator.seededKeyBytes) */
-      keyBytes: number
       buildMs: number
       /** what the worker's WASM heap grew by while building the model, and its size after */
       heapGrowthBytes: number

@@ -57,8 +57,6 @@ export class WorkerPool {
   private readonly queue: Job[] = []
   /** classifications submitted with a request id, queued or running, by that id (progress, cancel) */
   private readonly live = new Map<string, Job>()
-  /** per model: bytes of a seeded, uncompressed key container, as the first worker measured them */
-  private keyBytes = new Map<string, number>()
   private readonly deadlines: Deadlines
   private readonly queueWaitMs: number
   private nextId = 1
@@ -132,11 +130,6 @@ export class WorkerPool {
   /** Workers running a job right now (the fault test kills one). */
   busyWorkers(): Worker[] {
     return [...this.slots].filter((s) => s.job).map((s) => s.worker)
-  }
-
-  /** Bytes of a seeded, uncompressed evaluation-key container for `model` (undefined until a worker has loaded). */
-  seededKeyBytes(model: string): number | undefined {
-    return this.keyBytes.get(model)
   }
 
   /** The evaluation deadline a job of `model` gets now (deadlines.ts). */
@@ -351,7 +344,6 @@ export class WorkerPool {
       return
     }
     if (m.type === 'built') {
-      if (!this.keyBytes.has(m.model)) this.keyBytes.set(m.model, m.keyBytes)
       slot.models.add(m.model)
       this.everServed.add(m.model)
       slot.building = undefined

@@ -62,7 +62,7 @@ async function main(init: WorkerInit): Promise<void> {
     weightBytes += evaluator.encodedWeightBytes
     const heapBytes = wasmHeapBytes()
     if (init.heapLimitBytes <= 0) heapBound = heapBytes + AUTO_HEAP_HEADROOM_BYTES
-    send({ type: 'built', model: name, keyBytes: evaluator.seededKeyBytes, buildMs: performance.now() - started, heapGrowthBytes: heapBytes - before, heapBytes })
+    send({ type: 'built', model: name, buildMs: performance.now() - started, heapGrowthBytes: heapBytes - before, heapBytes })
   }
 
   /** Answers a failed job; returns whether this thread must retire. */

@@ -3,7 +3,8 @@
  * schemas check parameters and headers; a container's bytes are beyond a JSON schema):
  * container magic/version/kind/section count (src/he/wire.ts), the SEAL
  * header of every section and the structure of its zstd frame, whose declared
- * size is bounded (src/he/seal-header.ts, src/he/bounded-inflate.ts). A
+ * size is bounded (src/he/seal-header.ts, src/he/bounded-inflate.ts), or the
+ * header of a packed key set (src/he/packed-keys.ts). A
  * section declaring more than it may inflate to is refused here, without
  * decoding a byte. In a worker, the evaluator then inflates each section in JS
  * to exactly the size its plan expects, and SEAL's loader and the level,
@@ -12,6 +13,7 @@
 import type { HeParams } from '../../src/model/manifest'
 import { ContainerKind, unpack } from '../../src/he/wire'
 import { checkSealSectionBounded } from '../../src/he/seal-header'
+import { checkPackedKeySetBounded, isPackedKeySet } from '../../src/he/packed-keys'
 import { ciphertextSizes } from '../../src/he/object-sizes'
 import { HttpError } from '../http/http-error'
 
@@ -34,8 +36,10 @@ function nonEmpty(body: unknown): Uint8Array {
 export function checkKeysBody(body: unknown): Uint8Array {
   const bytes = nonEmpty(body)
   const [relin, galois] = unpack(bytes, ContainerKind.evaluationKeys, 2)
-  checkSealSectionBounded(relin, MAX_KEY_SECTION_BYTES, 'relinearisation keys')
-  checkSealSectionBounded(galois, MAX_KEY_SECTION_BYTES, 'Galois keys')
+  for (const [section, what] of [[relin, 'relinearisation keys'], [galois, 'Galois keys']] as const) {
+    if (isPackedKeySet(section)) checkPackedKeySetBounded(section, MAX_KEY_SECTION_BYTES, what)
+    else checkSealSectionBounded(section, MAX_KEY_SECTION_BYTES, what)
+  }
   return bytes
 }
 

@@ -76,6 +76,15 @@ const KeySection = Type.Object({
   make: Type.String({ description: 'the node-seal calls that make it (seeded or not; seeded is half the size)' }),
   rotationSteps: Type.Optional(Type.Array(Type.Integer(), { description: 'GaloisKeys only: exactly these left-rotation steps, no other' })),
   galoisElements: Type.Optional(ints("GaloisKeys only: SEAL's Galois element of each step (3^step mod 2N; 2N - 1 for none)")),
+  packed: Type.Object(
+    {
+      kind: int('the key set byte of the packed section: 1 relinearisation, 2 Galois'),
+      tableEntries: int("the length of SEAL's key table: 1 for relinearisation keys, N for Galois keys"),
+      tableIndices: ints('the filled table entries, ascending: 0, or (Galois element >> 1) for each distinct element'),
+      bytes: int('the packed section of this model, exactly'),
+    },
+    { description: 'the same keys as a packed key set (keys.packedLayout): seeds and coefficients only, each coefficient in its prime\'s bits' },
+  ),
 })
 
 const PackedCiphertext = Type.Object(
@@ -142,7 +151,12 @@ export const ClientDescriptionSchema = Type.Object(
     }),
     input: Type.Union([ImageLayout, PatchesLayout], { description: 'where each input value goes' }),
     keys: Type.Object(
-      { containerKind: int(), sections: Type.Array(KeySection) },
+      {
+        containerKind: int(),
+        sections: Type.Array(KeySection),
+        packedLayout: Type.String({ description: 'a key section is either one SEAL object (client.sealObject) or a packed key set laid out like this (docs/wire-format.md)' }),
+        primeBits: ints('bits per coefficient of each key-level prime in a packed key set: coeffModulusBits, the special prime last'),
+      },
       { description: 'the evaluation-keys container holds exactly these sections in this order: RelinKeys, then GaloisKeys for exactly rotationSteps' },
     ),
     request: Type.Object({

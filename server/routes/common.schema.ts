@@ -22,7 +22,7 @@ export const typeCheckApiError: Equal<typeof ApiErrorSchema.static, ApiError> = 
 
 /** What each status means across the API. */
 const ERROR_CODES = {
-  400: 'bad_request (a missing or malformed parameter, header or request id), bad_url, empty_body, or an engine code about the body: bad_container, bad_seal_header, unsupported_compression, bad_compression, wrong_object_size, not_ntt_form, unsupported_version, wrong_kind, seal_rejected, wrong_ciphertext_count, wrong_level, wrong_scale, wrong_size, transparent_ciphertext, missing_rotation_step, unexpected_rotation_step, missing_relin_key, invalid_parameters, insecure_parameters, parameters_mismatch',
+  400: 'bad_request (a missing or malformed parameter, header or request id), bad_url, empty_body, or an engine code about the body: bad_container, bad_seal_header, unsupported_compression, bad_compression, bad_packing, wrong_object_size, not_ntt_form, unsupported_version, wrong_kind, seal_rejected, wrong_ciphertext_count, wrong_level, wrong_scale, wrong_size, transparent_ciphertext, missing_rotation_step, unexpected_rotation_step, missing_relin_key, invalid_parameters, insecure_parameters, parameters_mismatch',
   404: 'unknown_session, unknown_model, unknown_job or not_found',
   409: 'cancelled (DELETE on the job, or the client closed its POST) or request_id_in_use (this session has a live classification under that x-blindfold-request-id)',
   413: 'body_too_large (above the route or model limit, or a body where the route takes none)',

@@ -89,7 +89,7 @@ const bytesOrNull = (description: string) => Type.Union([Type.Integer({ minimum:
 export const ModelCostSchema = Type.Object(
   {
     evaluationKeyBytes: bytesOrNull(
-      'bytes of one evaluation-key upload: the median of the last 50 this server accepted for the model; before the first, the exact size of a seeded, uncompressed key set (zstd uploads are smaller); null only before the workers have loaded the model',
+      'bytes of one evaluation-key upload: the median of the last 50 this server accepted for the model; before the first, the exact size of packed key sets (client.keys), what the page sends',
     ),
     requestBytes: bytesOrNull('bytes of one classification request: the median of the last 50 accepted; before the first, the exact size of a seeded, uncompressed request'),
     responseBytes: bytesOrNull(

@@ -29,7 +29,7 @@ export const createSession = {
   querystring: Type.Object({ model: Type.String({ minLength: 1, description: 'the name of a model of GET /api/v1/models' }) }),
   body: binaryBody(
     CONTAINER +
-      'Kind client.keys.containerKind, the sections of client.keys.sections in that order: RelinKeys, then GaloisKeys for exactly the listed rotation steps; each one SEAL object (client.sealObject), seeded or not, zstd or uncompressed. At most limits.evaluationKeyBytes of the model.',
+      'Kind client.keys.containerKind, the sections of client.keys.sections in that order: RelinKeys, then GaloisKeys for exactly the listed rotation steps; each a packed key set (client.keys.packedLayout) or one SEAL object (client.sealObject), seeded or not, zstd or uncompressed. At most limits.evaluationKeyBytes of the model.',
   ),
   response: { 201: Type.Ref(SessionCreatedSchema), ...errorResponses(400, 404, 413, 415, 429, 500, 502, 503, 504) },
 }

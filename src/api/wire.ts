@@ -64,11 +64,11 @@ export interface JobProgress {
 /**
  * What a model costs on this server (published with each model in GET /models). Byte sizes are
  * the medians of the last 50 the server accepted or sent for this model (what clients really
- * send: zstd); before the first, the exact size of a seeded, uncompressed upload and of the
- * packed response the server writes.
+ * send); before the first, the exact size of packed evaluation keys, of a seeded, uncompressed
+ * request and of the packed response the server writes.
  */
 export interface ModelCost {
-  /** bytes of one evaluation-key upload (null only before the workers have loaded the model) */
+  /** bytes of one evaluation-key upload */
   evaluationKeyBytes: number | null
   /** bytes of one classification request and its response */
   requestBytes: number | null

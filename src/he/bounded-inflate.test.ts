@@ -13,16 +13,8 @@ import { ciphertextSizes } from './object-sizes'
 import { DEFAULT_HE_PARAMS } from './params'
 import { uncompressedSealObject } from './seal-header'
 import { rleFrame, sealZstdSection } from './test-support/zstd-frames'
+import { codeOf } from './test-support/error-code'
 
-const codeOf = (fn: () => unknown): string => {
-  try {
-    fn()
-  } catch (e) {
-    if (e instanceof BlindfoldError) return e.code
-    throw e
-  }
-  return 'no error'
-}
 
 let he: HeContext
 beforeAll(async () => {

@@ -21,6 +21,7 @@ import { ciphertextSizes } from './object-sizes'
 import { derivePlan } from './plan'
 import type { EvaluationPlan } from './evaluation-plan'
 import { galoisElement } from './rotation-search'
+import { keyTables, PACKED_KEYS_LAYOUT, packedKeySetSize } from './packed-keys'
 import { ComprMode, SEAL_HEADER_SIZE, SEAL_MAGIC, SEAL_VERSION_MAJOR } from './seal-header'
 import { ContainerKind, WIRE_FORMAT_VERSION } from './wire'
 import { droppedBits as packedDroppedBits, PACKED_HEADER_BYTES, packedBytes, PRECISION_BITS } from './packed-ciphertext'
@@ -117,6 +118,8 @@ export interface ClientKeySection {
   rotationSteps?: number[]
   /** GaloisKeys only: SEAL's Galois element of each step (3^step mod 2N), for clients outside node-seal */
   galoisElements?: number[]
+  /** the same keys as a packed section (keys.packedLayout), the smaller form; the SEAL object is accepted as well */
+  packed: { kind: number; tableEntries: number; tableIndices: number[]; bytes: number }
 }
 
 export interface ClientSpec {
@@ -144,7 +147,14 @@ export interface ClientSpec {
   normalisation: ClientNormalisation
   encoding: ClientEncoding
   input: ClientInputLayout
-  keys: { containerKind: number; sections: ClientKeySection[] }
+  keys: {
+    containerKind: number
+    sections: ClientKeySection[]
+    /** a key section may be a packed key set instead of a SEAL object: its layout */
+    packedLayout: string
+    /** bits per coefficient of each key-level prime in a packed section: coeffModulusBits, the special prime last */
+    primeBits: number[]
+  }
   request: {
     containerKind: number
     /** = input.ciphertexts; section c is input ciphertext c */
@@ -252,6 +262,14 @@ export function clientSpec(model: PublicGeometry, plan: EvaluationPlan = deriveP
   const dataPrimes = model.he.coeffModulusBits.length - 1
   const top = ciphertextSizes(N, dataPrimes)
   const steps = [...plan.rotationSteps]
+  const tables = keyTables(N, steps)
+  const primeBits = [...model.he.coeffModulusBits]
+  const packed = (t: (typeof tables)['relin']) => ({
+    kind: t.kind,
+    tableEntries: t.entries,
+    tableIndices: [...t.filled],
+    bytes: packedKeySetSize(N, primeBits, t.filled.length),
+  })
   return {
     format: CLIENT_SPEC_FORMAT,
     he: { ...model.he, coeffModulusBits: [...model.he.coeffModulusBits] },
@@ -286,15 +304,18 @@ export function clientSpec(model: PublicGeometry, plan: EvaluationPlan = deriveP
     keys: {
       containerKind: ContainerKind.evaluationKeys,
       sections: [
-        { section: 0, sealObject: 'RelinKeys', make: 'KeyGenerator.createRelinKeysSerializable() or createRelinKeys()' },
+        { section: 0, sealObject: 'RelinKeys', make: 'KeyGenerator.createRelinKeysSerializable() or createRelinKeys()', packed: packed(tables.relin) },
         {
           section: 1,
           sealObject: 'GaloisKeys',
           make: 'KeyGenerator.createGaloisKeysSerializableWithSteps(Int32Array.from(rotationSteps)) or createGaloisKeysWithSteps(...)',
           rotationSteps: steps,
           galoisElements: steps.map((s) => galoisElement(s, N)),
+          packed: packed(tables.galois),
         },
       ],
+      packedLayout: PACKED_KEYS_LAYOUT,
+      primeBits,
     },
     request: {
       containerKind: ContainerKind.request,

@@ -31,6 +31,14 @@ export interface Level {
   primes: number
 }
 
+export interface KeyLevel {
+  polyModulusDegree: number
+  /** its primes, exactly, in SEAL's order */
+  primes: bigint[]
+  /** its parms id, four words */
+  parmsId: bigint[]
+}
+
 export interface HeContext {
   seal: Seal
   context: Context
@@ -39,6 +47,8 @@ export interface HeContext {
   levels: Level[]
   /** the first data prime, exactly: the one modulus left at the last level, where responses are packed */
   q0: bigint
+  /** the key level (every prime, the special one last): what evaluation keys are made at */
+  keyLevel: KeyLevel
   dispose(): void
 }
 
@@ -91,6 +101,7 @@ export function createHeContext(seal: Seal, params: HeParams, { chain = true }: 
       )
     }
     const { levels, q0 } = readLevels(seal, context)
+    const keyLevel = readKeyLevel(seal, context, params.polyModulusDegree)
     const owned = context
     const result: HeContext = {
       seal,
@@ -98,6 +109,7 @@ export function createHeContext(seal: Seal, params: HeParams, { chain = true }: 
       params,
       levels,
       q0,
+      keyLevel,
       dispose() {
         if (owned.isDeleted()) return
         for (const l of levels) l.parmsId.delete()
@@ -134,6 +146,25 @@ function readLevels(seal: Seal, context: Context): { levels: Level[]; q0: bigint
     data = next
   }
   return { levels, q0 }
+}
+
+function readKeyLevel(seal: Seal, context: Context, polyModulusDegree: number): KeyLevel {
+  const data = context.keyContextData()
+  const parms = data.parms()
+  const moduli = parms.coeffModulus()
+  const id = data.parmsId()
+  try {
+    return {
+      polyModulusDegree,
+      primes: [...(seal.jsArrayFromVecModulus(moduli) as bigint[])],
+      parmsId: Array.from(id.values() as ArrayLike<bigint>),
+    }
+  } finally {
+    id.delete()
+    moduli.delete()
+    parms.delete()
+    data.delete()
+  }
 }
 
 /** A ParmsIdType that outlives the ContextData it came from. */

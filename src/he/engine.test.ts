@@ -17,6 +17,7 @@ import { EvaluationJob, type LoadedKeys } from './evaluation-job'
 import { KeyOwner } from './key-owner'
 import { DEFAULT_HE_PARAMS } from './params'
 import { ContainerKind, pack, unpack, WIRE_FORMAT_VERSION } from './wire'
+import { codeOf } from './test-support/error-code'
 
 /** Largest |encrypted - plaintext| logit difference tolerated: well above CKKS noise, well below a changed answer. */
 const LOGIT_TOLERANCE = 1e-3
@@ -48,15 +49,7 @@ afterAll(() => {
   owner?.dispose()
 })
 
-const code = (fn: () => unknown): string => {
-  try {
-    fn()
-  } catch (e) {
-    if (e instanceof BlindfoldError) return e.code
-    throw e
-  }
-  return 'no error'
-}
+const code = codeOf
 const codeAsync = async (fn: () => Promise<unknown>): Promise<string> => {
   try {
     await fn()

@@ -10,6 +10,8 @@ export type ErrorCode =
   | 'bad_seal_header'
   | 'unsupported_compression'
   | 'bad_compression'
+  /** a packed section (packed-keys.ts) that is not what its layout allows */
+  | 'bad_packing'
   | 'wrong_object_size'
   | 'not_ntt_form'
   | 'unsupported_version'

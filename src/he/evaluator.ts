@@ -19,11 +19,12 @@ import { packCiphertext } from './packed-ciphertext'
 import { derivePlan } from './plan'
 import { galoisElement } from './rotation-search'
 import { uncompressedSealObject } from './seal-header'
+import { isPackedKeySet, keySetLayouts, sealKeySetFromPacked, type KeySetLayout } from './packed-keys'
 import { rotationPath, stageShare } from './stage-share'
 import { stageNames } from './stage-names'
 import { checkEncodedWeights, encodedWeightSize } from './weight-memory'
 import { encodeWeights, freeLinearWeights, type LinearWeights } from './weight-encoding'
-import { containerBytes, ContainerKind, pack, unpack } from './wire'
+import { ContainerKind, pack, unpack } from './wire'
 
 type Ciphertext = InstanceType<Seal['Ciphertext']>
 /** Rotated copies of a stage's inputs, [input][chain node]; node 0 is the input itself (computeBabies). */
@@ -47,6 +48,8 @@ export class ModelEvaluator {
   private readonly inputScale: number
   /** uncompressed sizes SEAL may be handed: nothing larger is ever inflated */
   private readonly sizes: KeySizes & { input: number[] }
+  /** what SEAL's seeded key sets for this plan look like: packed sections are rebuilt from them */
+  private readonly keyLayouts: { relin: KeySetLayout; galois: KeySetLayout }
   private disposed = false
 
   private constructor(he: HeContext, manifest: ModelManifest, weights: Weights, loadedWeightBytes: number) {
@@ -69,6 +72,7 @@ export class ModelEvaluator {
     try {
       const input = ciphertextSizes(manifest.he.polyModulusDegree, he.levels[0].primes)
       this.sizes = { ...keySizes(manifest.he.polyModulusDegree, he.levels[0].primes, this.plan.rotationSteps), input: [input.seeded, input.full] }
+      this.keyLayouts = keySetLayouts(he.keyLevel, this.plan.rotationSteps)
       encodeWeights({ he, encoder: this.encoder, evaluator: this.evaluator, plan: this.plan, manifest, inputScale: this.inputScale }, weights, this.linear)
     } catch (e) {
       this.dispose()
@@ -91,14 +95,6 @@ export class ModelEvaluator {
     }
   }
 
-  /**
-   * Bytes of this model's evaluation-key container with seeded keys, uncompressed: what
-   * KeyOwner's zstd upload inflates to (an upload is at most this plus zstd framing).
-   */
-  get seededKeyBytes(): number {
-    return containerBytes([this.sizes.relin[0], this.sizes.galois[0]])
-  }
-
   /** Loads and checks a session's evaluation keys (container of relin + Galois keys). */
   loadKeys(bytes: Uint8Array): LoadedKeys {
     const [relinBytes, galoisBytes] = unpack(bytes, ContainerKind.evaluationKeys, 2)
@@ -106,8 +102,11 @@ export class ModelEvaluator {
     const relin = new seal.RelinKeys()
     const galois = new seal.GaloisKeys()
     try {
-      const relinPlain = uncompressedSealObject(relinBytes, this.sizes.relin, 'relinearisation keys')
-      const galoisPlain = uncompressedSealObject(galoisBytes, this.sizes.galois, `Galois keys for rotation steps ${this.plan.rotationSteps.join(', ')}`)
+      // a packed set is rebuilt from its seeds and coefficients; a SEAL object is inflated within its exact size
+      const sealObject = (section: Uint8Array, layout: KeySetLayout, sizes: number[], what: string) =>
+        isPackedKeySet(section) ? sealKeySetFromPacked(section, layout) : uncompressedSealObject(section, sizes, what)
+      const relinPlain = sealObject(relinBytes, this.keyLayouts.relin, this.sizes.relin, 'relinearisation keys')
+      const galoisPlain = sealObject(galoisBytes, this.keyLayouts.galois, this.sizes.galois, `Galois keys for rotation steps ${this.plan.rotationSteps.join(', ')}`)
       guard('seal_rejected', 'relinearisation keys rejected', () => relin.loadFromArray(context, relinPlain))
       if (!relin.hasKey(2)) throw new BlindfoldError('missing_relin_key', 'relinearisation keys lack the key for degree 2')
       guard('seal_rejected', 'Galois keys rejected', () => galois.loadFromArray(context, galoisPlain))

@@ -15,6 +15,7 @@ import { derivePlan } from './plan'
 import type { EvaluationPlan } from './evaluation-plan'
 import { maxPackedBytes, sealCiphertextBytes, unpackCiphertext } from './packed-ciphertext'
 import { ContainerKind, pack, unpack } from './wire'
+import { keySetLayouts, packKeySet } from './packed-keys'
 
 export interface KeyTimings {
   /** SEAL's context for keys and encryption (the top two levels: context.ts says why not the whole chain) */
@@ -39,7 +40,7 @@ interface Decryption {
 export class KeyOwner {
   readonly plan: EvaluationPlan
   readonly model: PublicModel
-  /** relinearisation + Galois keys, seeded and zstd-compressed, in a wire container */
+  /** relinearisation + Galois keys, seeded and packed (packed-keys.ts), in a wire container */
   readonly evaluationKeys: Uint8Array
   readonly timings: KeyTimings
   /** key level and first data level only: keys, encoding, encryption */
@@ -62,7 +63,8 @@ export class KeyOwner {
     }
     const { seal, context } = he
     const keygen = new seal.KeyGenerator(context)
-    const zstd = seal.ComprModeType.zstd
+    const none = seal.ComprModeType.none
+    const layouts = keySetLayouts(he.keyLevel, this.plan.rotationSteps)
     let publicKey: InstanceType<Seal['PublicKey']> | undefined
     let secretKey: KeyOwner['secretKey'] | undefined
     let encryptor: KeyOwner['encryptor'] | undefined
@@ -76,8 +78,8 @@ export class KeyOwner {
       const galois = keygen.createGaloisKeysSerializableWithSteps(Int32Array.from(this.plan.rotationSteps))
       try {
         this.evaluationKeys = pack(ContainerKind.evaluationKeys, [
-          relin.saveToArray(zstd) as Uint8Array,
-          galois.saveToArray(zstd) as Uint8Array,
+          packKeySet(relin.saveToArray(none) as Uint8Array, layouts.relin),
+          packKeySet(galois.saveToArray(none) as Uint8Array, layouts.galois),
         ])
       } finally {
         relin.delete()

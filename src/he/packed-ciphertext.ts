@@ -27,8 +27,9 @@
  * writes that object (uncompressed, coefficient form); the client loads it and
  * transforms it to NTT form before decrypting. Isomorphic: no DOM, no Node APIs.
  */
+import { BitReader, BitWriter } from './bit-stream'
 import { BlindfoldError } from './errors'
-import { ComprMode, SEAL_HEADER_SIZE, SEAL_MAGIC, SEAL_VERSION_MAJOR } from './seal-header'
+import { SEAL_HEADER_SIZE, writeSealHeader } from './seal-header'
 
 /** The added rounding noise stays below 2^-16 in logit units (standard deviation). */
 export const PRECISION_BITS = 16
@@ -46,8 +47,6 @@ const SCALE_AT = 73
 const CORRECTION_AT = 81
 const ARRAY_AT = 89
 const DATA_AT = ARRAY_AT + SEAL_HEADER_SIZE + 8
-// the header SEAL 4.1 (inside node-seal 7) writes itself: minor version 1 (other minors not tried)
-const SEAL_VERSION_MINOR = 1
 
 export const bitLength = (v: bigint): number => v.toString(2).length - (v === 0n ? 1 : 0)
 
@@ -112,6 +111,7 @@ export function packCiphertext(raw: Uint8Array, q0: bigint): Uint8Array {
     const r = (view.getBigUint64(DATA_AT + 8 * i, true) + half) >> shift
     bits.write(Number(r & 0xffffffffn), Number(r >> 32n), b)
   }
+  bits.end()
   return out
 }
 
@@ -159,14 +159,7 @@ export function sealCiphertextBytes(parmsId: ArrayLike<bigint>, polyModulusDegre
   const N = polyModulusDegree
   const out = new Uint8Array(DATA_AT + 16 * N)
   const view = new DataView(out.buffer)
-  const header = (at: number, size: number) => {
-    view.setUint16(at, SEAL_MAGIC, true)
-    view.setUint8(at + 2, SEAL_HEADER_SIZE)
-    view.setUint8(at + 3, SEAL_VERSION_MAJOR)
-    view.setUint8(at + 4, SEAL_VERSION_MINOR)
-    view.setUint8(at + 5, ComprMode.none)
-    view.setBigUint64(at + 8, BigInt(size), true)
-  }
+  const header = (at: number, size: number) => writeSealHeader(view, at, size)
   header(0, out.byteLength)
   for (let i = 0; i < 4; i++) view.setBigUint64(PARMS_ID_AT + 8 * i, parmsId[i], true)
   view.setUint8(NTT_FLAG_AT, 0)
@@ -179,68 +172,4 @@ export function sealCiphertextBytes(parmsId: ArrayLike<bigint>, polyModulusDegre
   view.setBigUint64(ARRAY_AT + SEAL_HEADER_SIZE, BigInt(2 * N), true)
   for (let i = 0; i < 2 * N; i++) view.setBigUint64(DATA_AT + 8 * i, packed.coefficients[i], true)
   return out
-}
-
-/** Appends values of up to 64 bits (given as low and high 32-bit halves) to a little-endian bit stream. */
-class BitWriter {
-  private acc = 0 // pending bits, fewer than 8 after each write
-  private n = 0
-  constructor(
-    private readonly out: Uint8Array,
-    private at: number,
-  ) {}
-
-  write(lo: number, hi: number, bits: number): void {
-    this.put(lo, Math.min(bits, 32))
-    if (bits > 32) this.put(hi, bits - 32)
-  }
-
-  private put(value: number, bits: number): void {
-    // take the value 8 bits at a time so the accumulator never exceeds 15 bits
-    for (let done = 0; done < bits; ) {
-      const take = Math.min(8, bits - done)
-      this.acc |= ((value >>> done) & ((1 << take) - 1)) << this.n
-      this.n += take
-      done += take
-      if (this.n >= 8) {
-        this.out[this.at++] = this.acc & 0xff
-        this.acc >>>= 8
-        this.n -= 8
-      }
-    }
-    if (this.n > 0) this.out[this.at] = this.acc // flushed again (or finished) by the next write
-  }
-}
-
-class BitReader {
-  private bit = 0
-  constructor(
-    private readonly bytes: Uint8Array,
-    private readonly start: number,
-  ) {}
-
-  read(bits: number): bigint {
-    const lo = this.take(Math.min(bits, 32))
-    return bits > 32 ? (BigInt(this.take(bits - 32)) << 32n) | BigInt(lo) : BigInt(lo)
-  }
-
-  /** Up to 32 bits as a non-negative number. */
-  private take(bits: number): number {
-    let value = 0
-    for (let done = 0; done < bits; ) {
-      const offset = this.bit & 7
-      const take = Math.min(8 - offset, bits - done)
-      const chunk = (this.bytes[this.start + (this.bit >> 3)] >> offset) & ((1 << take) - 1)
-      value += chunk * 2 ** done
-      done += take
-      this.bit += take
-    }
-    return value
-  }
-
-  /** The unused bits of the last byte, as a number (0 when well formed). */
-  rest(): number {
-    const offset = this.bit & 7
-    return offset === 0 ? 0 : this.bytes[this.start + (this.bit >> 3)] >> offset
-  }
 }

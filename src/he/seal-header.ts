@@ -28,6 +28,20 @@ export interface SealHeader {
   size: number
 }
 
+// the minor version SEAL 4.1 (inside node-seal 7) writes itself (other minors not tried)
+const SEAL_VERSION_MINOR = 1
+
+/** Writes the header of an uncompressed SEAL object of `size` bytes (header included) at `at`. */
+export function writeSealHeader(view: DataView, at: number, size: number): void {
+  view.setUint16(at, SEAL_MAGIC, true)
+  view.setUint8(at + 2, SEAL_HEADER_SIZE)
+  view.setUint8(at + 3, SEAL_VERSION_MAJOR)
+  view.setUint8(at + 4, SEAL_VERSION_MINOR)
+  view.setUint8(at + 5, ComprMode.none)
+  view.setUint16(at + 6, 0, true)
+  view.setBigUint64(at + 8, BigInt(size), true)
+}
+
 /** Reads the header fields; throws only when fewer than 16 bytes exist. */
 export function parseSealHeader(bytes: Uint8Array): SealHeader & { magic: number; headerSize: number; reserved: number } {
   if (bytes.byteLength < SEAL_HEADER_SIZE) {
