@@ -70,18 +70,32 @@ describe('bad ciphertext requests', () => {
     return expectClassify(request(...cts, cts[0]), 400, 'wrong_ciphertext_count')
   })
 
+  // the page sends packed sections; a SEAL object (seeded, zstd) is accepted too, and checked as one
+  const sealRequest = () => request(...Array.from({ length: inputCts() }, () => good.ciphertext({ scaleBits: model.manifest.he.scaleBits })))
+
+  it('a seeded zstd SEAL ciphertext -> 200', async () => {
+    const r = await postClassify(app, session, sealRequest())
+    expect(r.statusCode).toBe(200)
+  })
+
+  it('a packed coefficient not below its prime -> bad_packing', () =>
+    expectClassify(editSection(validRequest, ContainerKind.request, inputCts(), 0, (s) => (s.fill(0xff, 72, 80), s)), 400, 'bad_packing'))
+
+  it('a packed ciphertext cut short -> wrong_object_size', () =>
+    expectClassify(editSection(validRequest, ContainerKind.request, inputCts(), 0, (s) => s.slice(0, s.byteLength - 4)), 400, 'wrong_object_size'))
+
   it('SEAL header size disagreeing with the section length -> bad_seal_header', () =>
-    expectClassify(editSection(validRequest, ContainerKind.request, inputCts(), 0, (s) => withSealSize(s, s.byteLength + 8)), 400, 'bad_seal_header'))
+    expectClassify(editSection(sealRequest(), ContainerKind.request, inputCts(), 0, (s) => withSealSize(s, s.byteLength + 8)), 400, 'bad_seal_header'))
 
   it('bad SEAL magic -> bad_seal_header', () =>
-    expectClassify(editSection(validRequest, ContainerKind.request, inputCts(), 0, (s) => ((s[0] ^= 0xff), s)), 400, 'bad_seal_header'))
+    expectClassify(editSection(sealRequest(), ContainerKind.request, inputCts(), 0, (s) => ((s[0] ^= 0xff), s)), 400, 'bad_seal_header'))
 
   it('zlib-compressed section -> unsupported_compression', () =>
-    expectClassify(editSection(validRequest, ContainerKind.request, inputCts(), 0, (s) => ((s[5] = 1), s)), 400, 'unsupported_compression'))
+    expectClassify(editSection(sealRequest(), ContainerKind.request, inputCts(), 0, (s) => ((s[5] = 1), s)), 400, 'unsupported_compression'))
 
   it('truncated ciphertext with a consistent header -> bad_compression (its zstd frame is cut)', () =>
     expectClassify(
-      editSection(validRequest, ContainerKind.request, inputCts(), 0, (s) => withSealSize(s.subarray(0, s.byteLength - 4096), s.byteLength - 4096)),
+      editSection(sealRequest(), ContainerKind.request, inputCts(), 0, (s) => withSealSize(s.subarray(0, s.byteLength - 4096), s.byteLength - 4096)),
       400,
       'bad_compression',
     ))
@@ -190,7 +204,7 @@ describe('bad evaluation keys', () => {
   })
 
   it('a valid ciphertext sent as evaluation keys -> wrong_object_size', () => {
-    const [ct] = unpack(validRequest, ContainerKind.request, inputCts())
+    const ct = good.ciphertext({ scaleBits: model.manifest.he.scaleBits })
     return expectKeys(pack(ContainerKind.evaluationKeys, [ct, ct]), 400, 'wrong_object_size')
   })
 

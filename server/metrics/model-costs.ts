@@ -2,19 +2,18 @@
  * What each model costs on this server, for GET /models (ModelCost in src/api/wire.ts):
  * the medians of the last few key uploads, requests, responses and evaluation times the
  * server actually saw, not estimates. Before the first of a kind, the byte sizes fall back
- * to what the page's own client sends for the plan: packed keys and responses, whose sizes
- * are exact, and seeded requests uncompressed (an upper bound: the page sends zstd); the
- * time stays null, since only a measurement says it.
+ * to what the page's own client sends and the server answers: packed keys, requests and
+ * responses, whose sizes the plan fixes; the time stays null, since only a measurement says it.
  *
  * Recording is O(1) and reading sorts at most WINDOW numbers per field, so GET /models stays
  * cheap however many images the server has answered.
  */
 import type { ModelCost } from '../../src/api/wire'
-import { ciphertextSizes } from '../../src/he/object-sizes'
 import type { EvaluationPlan } from '../../src/he/evaluation-plan'
 import { containerBytes } from '../../src/he/wire'
 import { plannedPackedBytes } from '../../src/he/packed-ciphertext'
 import { keyTables, packedKeySetSize } from '../../src/he/packed-keys'
+import { packedRequestSize } from '../../src/he/packed-request'
 import { RecentSamples } from './recent-samples'
 
 /** how many recent samples each median is taken over */
@@ -27,7 +26,7 @@ export interface PlannedBytes {
   response: number
 }
 
-/** A model's evaluation keys (packed, as KeyOwner sends them), request (seeded ciphertexts, uncompressed) and response (packed) containers. */
+/** A model's evaluation-key, request (as KeyOwner packs them) and response (packed) containers. */
 export function plannedBytes(
   he: { polyModulusDegree: number; coeffModulusBits: number[]; scaleBits: number },
   plan: Pick<EvaluationPlan, 'input' | 'outputCiphertexts' | 'rotationSteps'>,
@@ -35,8 +34,7 @@ export function plannedBytes(
   const N = he.polyModulusDegree
   const tables = keyTables(N, plan.rotationSteps)
   const keySet = (t: { filled: number[] }) => packedKeySetSize(N, he.coeffModulusBits, t.filled.length)
-  const dataPrimes = he.coeffModulusBits.length - 1
-  const request = ciphertextSizes(N, dataPrimes).seeded
+  const request = packedRequestSize(N, he.coeffModulusBits.slice(0, -1))
   const response = plannedPackedBytes(N, he.coeffModulusBits[0], he.scaleBits)
   return {
     evaluationKeys: containerBytes([keySet(tables.relin), keySet(tables.galois)]),

@@ -4,7 +4,8 @@
  * container magic/version/kind/section count (src/he/wire.ts), the SEAL
  * header of every section and the structure of its zstd frame, whose declared
  * size is bounded (src/he/seal-header.ts, src/he/bounded-inflate.ts), or the
- * header of a packed key set (src/he/packed-keys.ts). A
+ * header of a packed key set or input ciphertext (src/he/packed-keys.ts,
+ * src/he/packed-request.ts). A
  * section declaring more than it may inflate to is refused here, without
  * decoding a byte. In a worker, the evaluator then inflates each section in JS
  * to exactly the size its plan expects, and SEAL's loader and the level,
@@ -14,6 +15,7 @@ import type { HeParams } from '../../src/model/manifest'
 import { ContainerKind, unpack } from '../../src/he/wire'
 import { checkSealSectionBounded } from '../../src/he/seal-header'
 import { checkPackedKeySetBounded, isPackedKeySet } from '../../src/he/packed-keys'
+import { checkPackedRequestBounded, isPackedRequest } from '../../src/he/packed-request'
 import { ciphertextSizes } from '../../src/he/object-sizes'
 import { HttpError } from '../http/http-error'
 
@@ -47,6 +49,9 @@ export function checkKeysBody(body: unknown): Uint8Array {
 export function checkRequestBody(body: unknown, ciphertexts: number, he: HeParams): Uint8Array {
   const bytes = nonEmpty(body)
   const max = ciphertextSizes(he.polyModulusDegree, he.coeffModulusBits.length - 1).full
-  unpack(bytes, ContainerKind.request, ciphertexts).forEach((s, i) => checkSealSectionBounded(s, max, `ciphertext ${i}`))
+  unpack(bytes, ContainerKind.request, ciphertexts).forEach((s, i) => {
+    if (isPackedRequest(s)) checkPackedRequestBounded(s, max, `ciphertext ${i}`)
+    else checkSealSectionBounded(s, max, `ciphertext ${i}`)
+  })
   return bytes
 }

@@ -167,6 +167,14 @@ export const ClientDescriptionSchema = Type.Object(
       polynomials: Type.Literal(2),
       scale: Type.Number(),
       uncompressedBytes: Type.Object({ seeded: int(), full: int() }, { description: 'the exact SEAL object sizes (header included) a section must inflate to' }),
+      packed: Type.Object(
+        {
+          layout: Type.String({ description: 'a section is either one SEAL object (client.sealObject) or a packed ciphertext laid out like this (docs/wire-format.md)' }),
+          primeBits: ints('bits per coefficient of each data prime: coeffModulusBits without the last'),
+          bytes: int('a packed section of this model, exactly'),
+        },
+        { description: 'the same fresh seeded ciphertext as a packed section: its seed and coefficients only' },
+      ),
     }),
     response: Type.Object({
       containerKind: int(),

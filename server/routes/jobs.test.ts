@@ -92,9 +92,9 @@ describe('model costs in GET /models', () => {
     for (const m of before) {
       expect(m.cost.serverMs).toBeNull()
       expect(m.cost.measured).toEqual({ evaluationKeys: false, request: false, response: false })
-      // nothing uploaded yet: the packed key sets' exact size, and the uncompressed requests, which zstd requests stay below
+      // nothing uploaded yet: the exact sizes of packed keys and requests
       expect(m.cost.evaluationKeyBytes).toBe(8 + m.client.keys.sections.reduce((n, s) => n + 4 + s.packed.bytes, 0))
-      expect(m.cost.requestBytes).toBe(8 + m.client.request.sections * (4 + m.client.request.uncompressedBytes.seeded))
+      expect(m.cost.requestBytes).toBe(8 + m.client.request.sections * (4 + m.client.request.packed.bytes))
       expect(m.cost.responseBytes).toBe(8 + m.client.response.sections * (4 + m.client.response.packed.bytes))
     }
     const mine = before.find((m) => m.name === model.manifest.name)!

@@ -50,7 +50,7 @@ export const classify = {
   }),
   body: binaryBody(
     CONTAINER +
-      'Kind client.request.containerKind, client.request.sections sections: input ciphertext c in section c, laid out by client.input, encoded at client.encoding.scale, fresh at the top level; seeded (encryptSymmetricSerializable) or not, zstd or uncompressed. At most limits.requestBytes of the model.',
+      'Kind client.request.containerKind, client.request.sections sections: input ciphertext c in section c, laid out by client.input, encoded at client.encoding.scale, fresh at the top level; each a packed ciphertext (client.request.packed) or one SEAL object, seeded (encryptSymmetricSerializable) or not, zstd or uncompressed. At most limits.requestBytes of the model.',
   ),
   response: {
     200: binaryAnswer(

@@ -22,11 +22,10 @@ export function speedText(m: ListedModel): string {
 }
 
 export function trafficText(m: ListedModel): string {
-  const { evaluationKeyBytes: keys, requestBytes: request, responseBytes: response, measured } = m.cost
-  const upTo = (measuredHere: boolean) => (measuredHere ? '' : 'up to ')
-  // keys are packed to a size fixed by the model (the planned size is exact); requests vary with zstd
+  // the page packs keys and requests to sizes the model fixes: the planned sizes are exact
+  const { evaluationKeyBytes: keys, requestBytes: request, responseBytes: response } = m.cost
   const keyText = keys === null ? 'keys of a size not yet known' : `${bytes(keys)} of keys once`
-  const perImage = request === null ? '' : `, then ${upTo(measured.request)}${bytes(request)} per image`
+  const perImage = request === null ? '' : `, then ${bytes(request)} per image`
   const back = response === null ? '' : `; receives ${bytes(response)} per image`
   return `Sends ${keyText}${perImage}${back}`
 }

@@ -22,6 +22,7 @@ import { derivePlan } from './plan'
 import type { EvaluationPlan } from './evaluation-plan'
 import { galoisElement } from './rotation-search'
 import { keyTables, PACKED_KEYS_LAYOUT, packedKeySetSize } from './packed-keys'
+import { PACKED_REQUEST_LAYOUT, packedRequestSize } from './packed-request'
 import { ComprMode, SEAL_HEADER_SIZE, SEAL_MAGIC, SEAL_VERSION_MAJOR } from './seal-header'
 import { ContainerKind, WIRE_FORMAT_VERSION } from './wire'
 import { droppedBits as packedDroppedBits, PACKED_HEADER_BYTES, packedBytes, PRECISION_BITS } from './packed-ciphertext'
@@ -166,6 +167,8 @@ export interface ClientSpec {
     scale: number
     /** exact uncompressed SEAL object sizes the server accepts (seeded or full), 16-byte header included */
     uncompressedBytes: { seeded: number; full: number }
+    /** a section may be a packed ciphertext instead of a SEAL object (what the page sends): its layout and exact size */
+    packed: { layout: string; primeBits: number[]; bytes: number }
   }
   response: {
     containerKind: number
@@ -325,6 +328,7 @@ export function clientSpec(model: PublicGeometry, plan: EvaluationPlan = deriveP
       polynomials: 2,
       scale: 2 ** model.he.scaleBits,
       uncompressedBytes: top,
+      packed: { layout: PACKED_REQUEST_LAYOUT, primeBits: primeBits.slice(0, -1), bytes: packedRequestSize(N, primeBits.slice(0, -1)) },
     },
     response: {
       containerKind: ContainerKind.response,

@@ -16,6 +16,8 @@ import type { EvaluationPlan } from './evaluation-plan'
 import { maxPackedBytes, sealCiphertextBytes, unpackCiphertext } from './packed-ciphertext'
 import { ContainerKind, pack, unpack } from './wire'
 import { keySetLayouts, packKeySet } from './packed-keys'
+import { packRequest, requestShape } from './packed-request'
+import type { SeededShape } from './seeded-ciphertext'
 
 export interface KeyTimings {
   /** SEAL's context for keys and encryption (the top two levels: context.ts says why not the whole chain) */
@@ -50,6 +52,8 @@ export class KeyOwner {
   private readonly secretKey: InstanceType<Seal['SecretKey']>
   private readonly encryptor: InstanceType<Seal['Encryptor']>
   private readonly encoder: InstanceType<Seal['CKKSEncoder']>
+  /** the fresh ciphertexts' level and scale, which packing checks */
+  private readonly inputShape: SeededShape
   private disposed = false
 
   private constructor(he: HeContext, model: PublicModel, contextMs: number) {
@@ -97,6 +101,7 @@ export class KeyOwner {
     }
     this.secretKey = secretKey
     this.encryptor = encryptor
+    this.inputShape = requestShape(he)
     this.encoder = encoder
     this.timings = { contextMs, planMs, keygenMs: performance.now() - started - planMs }
   }
@@ -134,7 +139,7 @@ export class KeyOwner {
     return vectors
   }
 
-  /** Encrypts a normalised image into a request container (seeded symmetric ciphertexts). */
+  /** Encrypts a normalised image into a request container (seeded symmetric ciphertexts, packed). */
   encrypt(normalised: ArrayLike<number>): Uint8Array {
     this.assertLive()
     const { seal } = this.he
@@ -144,7 +149,7 @@ export class KeyOwner {
         this.encoder.encode(values, 2 ** this.model.he.scaleBits, plain)
         const ct = this.encryptor.encryptSymmetricSerializable(plain)
         try {
-          return ct.saveToArray(seal.ComprModeType.zstd) as Uint8Array
+          return packRequest(ct.saveToArray(seal.ComprModeType.none) as Uint8Array, this.inputShape)
         } finally {
           ct.delete()
         }

@@ -29,24 +29,23 @@
  */
 import { BitReader, BitWriter } from './bit-stream'
 import { BlindfoldError } from './errors'
-import { SEAL_HEADER_SIZE, writeSealHeader } from './seal-header'
+import { CiphertextField, SEAL_HEADER_SIZE, writeSealHeader } from './seal-header'
 
 /** The added rounding noise stays below 2^-16 in logit units (standard deviation). */
 export const PRECISION_BITS = 16
 export const PACKED_HEADER_BYTES = 12
 
-// SEAL's saved Ciphertext, uncompressed (see object-sizes.ts): 16-byte header, parms id (4 x u64),
-// NTT flag u8, size u64, N u64, primes u64, scale f64, correction factor u64, then the coefficient
-// array as its own SEAL object (16-byte header, u64 count, the u64 values)
-const PARMS_ID_AT = 16
-const NTT_FLAG_AT = 48
-const SIZE_AT = 49
-const DEGREE_AT = 57
-const PRIMES_AT = 65
-const SCALE_AT = 73
-const CORRECTION_AT = 81
-const ARRAY_AT = 89
-const DATA_AT = ARRAY_AT + SEAL_HEADER_SIZE + 8
+const {
+  parmsId: PARMS_ID_AT,
+  ntt: NTT_FLAG_AT,
+  size: SIZE_AT,
+  degree: DEGREE_AT,
+  primes: PRIMES_AT,
+  scale: SCALE_AT,
+  correction: CORRECTION_AT,
+  array: ARRAY_AT,
+  data: DATA_AT,
+} = CiphertextField
 
 export const bitLength = (v: bigint): number => v.toString(2).length - (v === 0n ? 1 : 0)
 

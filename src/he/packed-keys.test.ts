@@ -150,3 +150,30 @@ describe('packed keys of a shipped model', () => {
     }
   })
 })
+
+describe('packed key sets from hostile clients', () => {
+  it('end every random mutation as a clean refusal or a well-formed SEAL object, never another failure', async () => {
+    const he = createHeContext(await SEAL(), { scheme: 'ckks', polyModulusDegree: 4096, coeffModulusBits: [32, 20, 20, 37], scaleBits: 26, securityLevel: 'tc128' })
+    try {
+      const layouts = keySetLayouts(he.keyLevel, [1, 5])
+      const packed = packKeySet(saveSeeded(he, [1, 5]).galois, layouts.galois)
+      let x = 12345
+      const random = (n: number) => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0), x % n)
+      const outcomes = new Map<string, number>()
+      for (let trial = 0; trial < 300; trial++) {
+        let bytes = packed.slice()
+        const mutation = trial % 3
+        if (mutation === 0) for (let k = 0; k < 1 + random(4); k++) bytes[random(Math.min(bytes.length, 64))] = random(256) // the header and indices
+        if (mutation === 1) bytes[random(bytes.length)] ^= 1 << random(8) // anywhere
+        if (mutation === 2) bytes = bytes.slice(0, random(bytes.length)) // cut short
+        const code = codeOf(() => sealKeySetFromPacked(bytes, layouts.galois))
+        outcomes.set(code, (outcomes.get(code) ?? 0) + 1)
+      }
+      // a flipped bit in a seed or a low coefficient bit leaves a valid (useless) set: 'no error'
+      expect([...outcomes.keys()].every((c) => ['no error', 'bad_packing', 'wrong_kind', 'wrong_object_size', 'missing_rotation_step', 'unexpected_rotation_step'].includes(c))).toBe(true)
+      expect(outcomes.get('wrong_object_size')).toBeGreaterThan(50)
+    } finally {
+      he.dispose()
+    }
+  })
+})

@@ -6,7 +6,7 @@
  * have 20-60 bits. zstd gets part of that back, slowly, in the tab, and the server
  * must then inflate it; a bit stream at each prime's width is smaller than zstd's
  * output and costs one pass over the words on either side
- * (docs/decisions/packed-evaluation-keys.md).
+ * (docs/decisions/packed-uploads.md).
  *
  * Everything else SEAL writes around the coefficients (headers, parms ids, the
  * table, scales) is a public function of the model's parameters and rotation
@@ -26,24 +26,13 @@
  * object-sizes.ts gives its size, `sealKeySetBytes` writes it. Isomorphic: no DOM,
  * no Node APIs.
  */
-import { bitLength } from './packed-ciphertext'
-import { packWords, unpackWords } from './bit-stream'
 import { BlindfoldError } from './errors'
-import { SEAL_HEADER_SIZE, writeSealHeader } from './seal-header'
+import { writeSealHeader } from './seal-header'
 import { galoisElement } from './rotation-search'
+import { packedSeededBytes, PRNG_TYPES, primeBits, SeededPacker, SeededWriter, sealSeededBytes, type SeededShape } from './seeded-ciphertext'
 
 const MAGIC = [0x42, 0x4c, 0x50, 0x4b] // 'BLPK'
 const HEADER_BYTES = 16
-const SEED_BYTES = 64
-/** SEAL's prng_type values a seed may name */
-const PRNG_TYPES = [1, 2]
-
-// Streams are handled as 32-bit words: the documented byte stream only on a little-endian
-// machine, which every JS engine that runs WebAssembly is in practice; refused otherwise.
-const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1
-const assertLittleEndian = () => {
-  if (!LITTLE_ENDIAN) throw new BlindfoldError('internal', 'packed key sets need a little-endian machine')
-}
 
 export const KeySetKind = { relin: 1, galois: 2 } as const
 export type KeySetKind = (typeof KeySetKind)[keyof typeof KeySetKind]
@@ -84,21 +73,21 @@ export function keySetLayouts(
 }
 
 const keysPerEntry = (layout: KeySetLayout) => layout.primes.length - 1
-const widths = (layout: KeySetLayout) => layout.primes.map((q) => bitLength(q - 1n))
+/** every key of a set: a seeded ciphertext of the key level at scale 1 */
+const keyShape = (layout: KeySetLayout): SeededShape => ({ polyModulusDegree: layout.polyModulusDegree, primes: layout.primes, parmsId: layout.parmsId, scale: 1 })
 
 /**
  * Bytes of a packed section: `primeBits` are the key level's bits per coefficient,
  * bitLength(q - 1) for each prime; for the primes of CoeffModulus.Create(N, bits) that is
  * `bits` itself (each prime lies between 2^(bits-1) and 2^bits).
  */
-export function packedKeySetSize(polyModulusDegree: number, primeBits: readonly number[], filled: number): number {
-  const key = SEED_BYTES + primeBits.reduce((n, b) => n + (polyModulusDegree * b) / 8, 0)
-  return HEADER_BYTES + 4 * filled + filled * (primeBits.length - 1) * key
+export function packedKeySetSize(polyModulusDegree: number, bits: readonly number[], filled: number): number {
+  return HEADER_BYTES + 4 * filled + filled * (bits.length - 1) * packedSeededBytes(polyModulusDegree, bits)
 }
 
 /** Bytes of the packed section for a layout. */
 export function packedKeySetBytes(layout: KeySetLayout): number {
-  return packedKeySetSize(layout.polyModulusDegree, widths(layout), layout.filled.length)
+  return packedKeySetSize(layout.polyModulusDegree, primeBits(layout), layout.filled.length)
 }
 
 /** The section layout in one line, for clients (the client description publishes it). */
@@ -107,28 +96,13 @@ export const PACKED_KEYS_LAYOUT =
   'table entries u32 | filled entries F u32 | F table indices u32 ascending | F x (primes - 1) key ciphertexts in table order, each: its 64-byte seed, ' +
   "then for each key-level prime in SEAL's order (special prime last) its N stored coefficients as a little-endian bit stream of primeBits[p] bits each; all little-endian"
 
-// SEAL's saved seeded Ciphertext (object-sizes.ts): header 16, parms id 32, NTT flag 1, size 8,
-// N 8, primes 8, scale 8, correction factor 8 (= 89), the coefficient array's header 16 and
-// count 8 (= 113), one polynomial, then the generator info: header 16, type 1, seed 64 (= 81)
-const CT_PARMS_ID = 16
-const CT_NTT = 48
-const CT_SIZE = 49
-const CT_DEGREE = 57
-const CT_PRIMES = 65
-const CT_SCALE = 73
-const CT_CORRECTION = 81
-const CT_ARRAY = 89
-const CT_DATA = 113
-const INFO_BYTES = 81
 // the key set: header 16, parms id 32, table length 8, then per entry its length 8 and its keys
 const SET_PARMS_ID = 16
 const SET_TABLE = 48
 
-const seededKeyBytes = (layout: KeySetLayout) => CT_DATA + 8 * layout.polyModulusDegree * layout.primes.length + INFO_BYTES
-
 /** Bytes of SEAL's uncompressed seeded key set for a layout (= keySizes' seeded figure). */
 export function sealKeySetBytes(layout: KeySetLayout): number {
-  return SET_TABLE + 8 + 8 * layout.entries + layout.filled.length * keysPerEntry(layout) * seededKeyBytes(layout)
+  return SET_TABLE + 8 + 8 * layout.entries + layout.filled.length * keysPerEntry(layout) * sealSeededBytes(keyShape(layout))
 }
 
 /** Does this section start as a packed key set (as opposed to a SEAL object)? */
@@ -143,15 +117,12 @@ export function isPackedKeySet(section: Uint8Array): boolean {
  * another level fails here rather than on the server.
  */
 export function packKeySet(raw: Uint8Array, layout: KeySetLayout): Uint8Array {
-  assertLittleEndian()
   const fail = (message: string) => new BlindfoldError('internal', `packing ${kindName(layout.kind)}: ${message}`)
-  const N = layout.polyModulusDegree
-  const K = layout.primes.length
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength)
   const u64 = (at: number) => view.getUint32(at, true) + view.getUint32(at + 4, true) * 2 ** 32
   if (raw.byteLength !== sealKeySetBytes(layout) || u64(8) !== raw.byteLength) throw fail(`${raw.byteLength} bytes, expected a seeded set of ${sealKeySetBytes(layout)}`)
-  const sameParms = (at: number) => layout.parmsId.every((w, i) => view.getBigUint64(at + 8 * i, true) === w)
-  if (!sameParms(SET_PARMS_ID) || u64(SET_TABLE) !== layout.entries) throw fail('not a key set of this key level and table')
+  const sameParms = layout.parmsId.every((w, i) => view.getBigUint64(SET_PARMS_ID + 8 * i, true) === w)
+  if (!sameParms || u64(SET_TABLE) !== layout.entries) throw fail('not a key set of this key level and table')
 
   const out = new Uint8Array(packedKeySetBytes(layout))
   const head = new DataView(out.buffer)
@@ -161,34 +132,17 @@ export function packKeySet(raw: Uint8Array, layout: KeySetLayout): Uint8Array {
   head.setUint32(12, layout.filled.length, true)
   layout.filled.forEach((index, i) => head.setUint32(HEADER_BYTES + 4 * i, index, true))
   const words = new Uint32Array(out.buffer)
-  // every key's block and every prime's stream is a whole number of words (N >= 4096)
-  let into = (HEADER_BYTES + 4 * layout.filled.length) / 4
-  const bits = widths(layout)
+  const packer = new SeededPacker(keyShape(layout), fail)
   const filled = new Set(layout.filled)
-  const coefficients = new Uint32Array(2 * N * K) // one key's words, aligned
-  const coefficientBytes = new Uint8Array(coefficients.buffer)
-  let prng = 0
+  let into = (HEADER_BYTES + 4 * layout.filled.length) / 4
   let at = SET_TABLE + 8
   for (let entry = 0; entry < layout.entries; entry++) {
     const keys = u64(at)
     at += 8
     if (keys !== (filled.has(entry) ? keysPerEntry(layout) : 0)) throw fail(`table entry ${entry} holds ${keys} keys`)
-    for (let k = 0; k < keys; k++) {
-      if (!sameParms(at + CT_PARMS_ID) || view.getUint8(at + CT_NTT) !== 1 || u64(at + CT_SIZE) !== 2 || u64(at + CT_DEGREE) !== N || u64(at + CT_PRIMES) !== K) {
-        throw fail(`key ${k} of entry ${entry} is not a seeded ciphertext of the key level`)
-      }
-      const info = at + CT_DATA + 8 * N * K
-      const type = view.getUint8(info + SEAL_HEADER_SIZE)
-      if (!PRNG_TYPES.includes(type) || (prng !== 0 && type !== prng)) throw fail(`key ${k} of entry ${entry}: PRNG type ${type}`)
-      prng = type
-      out.set(raw.subarray(info + SEAL_HEADER_SIZE + 1, info + INFO_BYTES), 4 * into)
-      into += SEED_BYTES / 4
-      coefficientBytes.set(raw.subarray(at + CT_DATA, info))
-      for (let p = 0; p < K; p++) into = packWords(coefficients, 2 * N * p, N, bits[p], words, into)
-      at = info + INFO_BYTES
-    }
+    for (let k = 0; k < keys; k++) ({ at, into } = packer.pack(raw, at, words, into, `key ${k} of entry ${entry}`))
   }
-  head.setUint8(5, prng)
+  head.setUint8(5, packer.prng)
   return out
 }
 
@@ -198,7 +152,6 @@ export function packKeySet(raw: Uint8Array, layout: KeySetLayout): Uint8Array {
  * checked; a coefficient at or above its prime is refused.
  */
 export function sealKeySetFromPacked(section: Uint8Array, layout: KeySetLayout): Uint8Array {
-  assertLittleEndian()
   const what = kindName(layout.kind)
   const badPacking = (message: string) => new BlindfoldError('bad_packing', `${what}: ${message}`)
   checkPackedKeySetHeader(section, what)
@@ -223,59 +176,24 @@ export function sealKeySetFromPacked(section: Uint8Array, layout: KeySetLayout):
   const expected = packedKeySetBytes(layout)
   if (section.byteLength !== expected) throw new BlindfoldError('wrong_object_size', `${what}: ${section.byteLength} bytes; expected ${expected}`)
 
-  const N = layout.polyModulusDegree
-  const K = layout.primes.length
-  const bits = widths(layout)
-  const qLo = layout.primes.map((q) => Number(q & 0xffffffffn))
-  const qHi = layout.primes.map((q) => Number(q >> 32n))
   const out = new Uint8Array(sealKeySetBytes(layout))
   const view = new DataView(out.buffer)
-  const setU64 = (at: number, v: number) => {
-    view.setUint32(at, v % 2 ** 32, true)
-    view.setUint32(at + 4, Math.floor(v / 2 ** 32), true)
-  }
-  const sealHeader = (at: number, size: number) => writeSealHeader(view, at, size)
-  const parmsId = (at: number) => layout.parmsId.forEach((w, i) => view.setBigUint64(at + 8 * i, w, true))
-  sealHeader(0, out.byteLength)
-  parmsId(SET_PARMS_ID)
+  const setU64 = (at: number, v: number) => view.setBigUint64(at, BigInt(v), true)
+  writeSealHeader(view, 0, out.byteLength)
+  layout.parmsId.forEach((w, i) => view.setBigUint64(SET_PARMS_ID + 8 * i, w, true))
   setU64(SET_TABLE, layout.entries)
-  const filled = new Set(layout.filled)
-  // the section's words, aligned (a section sits anywhere in its container), and one key's coefficients
+  // the section's words, aligned (a section sits anywhere in its container)
   const packed = new Uint32Array((section.byteLength - HEADER_BYTES - 4 * count) / 4)
   new Uint8Array(packed.buffer).set(section.subarray(HEADER_BYTES + 4 * count))
-  const coefficients = new Uint32Array(2 * N * K)
-  const coefficientBytes = new Uint8Array(coefficients.buffer)
+  const writer = new SeededWriter(keyShape(layout), badPacking)
+  const filled = new Set(layout.filled)
   let from = 0
   let at = SET_TABLE + 8
   for (let entry = 0; entry < layout.entries; entry++) {
     const keys = filled.has(entry) ? keysPerEntry(layout) : 0
     setU64(at, keys)
     at += 8
-    for (let k = 0; k < keys; k++) {
-      sealHeader(at, seededKeyBytes(layout))
-      parmsId(at + CT_PARMS_ID)
-      view.setUint8(at + CT_NTT, 1)
-      setU64(at + CT_SIZE, 2)
-      setU64(at + CT_DEGREE, N)
-      setU64(at + CT_PRIMES, K)
-      view.setFloat64(at + CT_SCALE, 1, true)
-      setU64(at + CT_CORRECTION, 1)
-      sealHeader(at + CT_ARRAY, CT_DATA - CT_ARRAY + 8 * N * K)
-      setU64(at + CT_ARRAY + SEAL_HEADER_SIZE, N * K)
-      const seed = new Uint8Array(packed.buffer, 4 * from, SEED_BYTES)
-      from += SEED_BYTES / 4
-      for (let p = 0; p < K; p++) {
-        const bad = unpackWords(packed, from, N, bits[p], coefficients, 2 * N * p, qLo[p], qHi[p])
-        if (bad >= 0) throw badPacking(`key ${k} of table entry ${entry}: coefficient ${bad} of prime ${p} is not below the prime`)
-        from += (N * bits[p]) / 32
-      }
-      out.set(coefficientBytes, at + CT_DATA)
-      const info = at + CT_DATA + 8 * N * K
-      sealHeader(info, INFO_BYTES)
-      view.setUint8(info + SEAL_HEADER_SIZE, prng)
-      out.set(seed, info + SEAL_HEADER_SIZE + 1)
-      at = info + INFO_BYTES
-    }
+    for (let k = 0; k < keys; k++) ({ at, from } = writer.write(out, at, packed, from, prng, `key ${k} of table entry ${entry}`))
   }
   return out
 }

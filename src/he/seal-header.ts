@@ -28,6 +28,23 @@ export interface SealHeader {
   size: number
 }
 
+/**
+ * Where the fields of SEAL's saved Ciphertext lie, uncompressed (object-sizes.ts): 16-byte header,
+ * parms id (4 x u64), NTT flag u8, size u64, N u64, primes u64, scale f64, correction factor u64,
+ * then the coefficient array as its own SEAL object (16-byte header, u64 count, the u64 values).
+ */
+export const CiphertextField = {
+  parmsId: 16,
+  ntt: 48,
+  size: 49,
+  degree: 57,
+  primes: 65,
+  scale: 73,
+  correction: 81,
+  array: 89,
+  data: 113,
+} as const
+
 // the minor version SEAL 4.1 (inside node-seal 7) writes itself (other minors not tried)
 const SEAL_VERSION_MINOR = 1
 

@@ -2,8 +2,8 @@
  * The binary containers that cross the network. Every body starts with
  *   'BLFD' | format version (u8) | kind (u8) | section count (u16 LE)
  * followed by sections, each a u32 LE length and that many bytes: packed key
- * sets (packed-keys.ts) or SEAL objects in evaluation keys, SEAL objects (saved
- * seeded + zstd) in requests, packed ciphertexts (packed-ciphertext.ts) in responses. Both sides check magic, version, kind
+ * sets and input ciphertexts (packed-keys.ts, packed-request.ts) or SEAL objects
+ * in evaluation keys and requests, packed ciphertexts (packed-ciphertext.ts) in responses. Both sides check magic, version, kind
  * and sizes before SEAL sees a byte.
  *
  * Versions: 1, every section a SEAL object; 2, response sections packed

@@ -40,7 +40,7 @@ export const PrivacyInspector = memo(function PrivacyInspector({ sessions, selec
       <h3>What the server can see</h3>
       <ul className="threats">
         <li><strong>Sees:</strong> ciphertexts and your evaluation keys (public material), when you send them, how long it computes (the same steps for every image), your IP address and the model you chose.</li>
-        <li><strong>Sizes</strong> are the same for every image of a model, up to a few kilobytes of compression variation that comes from each encryption&apos;s randomness, not from the image.</li>
+        <li><strong>Sizes</strong> are the same for every image of a model, to the byte: keys, requests and answers are packed to sizes the model fixes.</li>
         <li><strong>Cannot see:</strong> your image, the model&apos;s input (28×28 or 32×32), the scores or the answer. Results come back encrypted and only this tab can decrypt them.</li>
         <li><strong>Never sent back:</strong> this page sends no decrypted result, nor anything computed from one, to any server (in CKKS, decryptions in a server&apos;s hands can reveal the secret key: Li and Micciancio, 2021).</li>
         <li><strong>Your secret key</strong> is generated in a worker in this tab and never sent anywhere. Closing the tab drops it.</li>
