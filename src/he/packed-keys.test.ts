@@ -123,6 +123,7 @@ describe.each([
     expect(codeOf(() => sealKeySetFromPacked(packed.subarray(0, packed.byteLength - 1), layouts.galois))).toBe('wrong_object_size')
     expect(codeOf(() => sealKeySetFromPacked(new Uint8Array([...packed, 0]), layouts.galois))).toBe('wrong_object_size')
     expect(codeOf(() => sealKeySetFromPacked(packed.subarray(0, 10), layouts.galois))).toBe('wrong_object_size')
+    expect(codeOf(() => sealKeySetFromPacked(packed.subarray(0, 16 + 4 * filled - 1), layouts.galois))).toBe('wrong_object_size')
     expect(codeOf(() => sealKeySetFromPacked(packed, layouts.relin))).toBe('wrong_kind')
     // an untouched copy still passes: the edits above are what failed
     expect(codeOf(edit(() => {}))).toBe('no error')

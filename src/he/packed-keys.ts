@@ -163,9 +163,10 @@ export function sealKeySetFromPacked(section: Uint8Array, layout: KeySetLayout):
   const entries = head.getUint32(8, true)
   const count = head.getUint32(12, true)
   if (entries !== layout.entries) throw badPacking(`a table of ${entries} entries, expected ${layout.entries}`)
-  if (count !== layout.filled.length || HEADER_BYTES + 4 * count > section.byteLength) {
+  if (count !== layout.filled.length) {
     throw new BlindfoldError(count < layout.filled.length ? 'missing_rotation_step' : 'unexpected_rotation_step', `${what}: ${count} keys, the model needs exactly ${layout.filled.length}`)
   }
+  if (HEADER_BYTES + 4 * count > section.byteLength) throw new BlindfoldError('wrong_object_size', `${what}: ${section.byteLength} bytes end inside the table indices`)
   for (let i = 0; i < count; i++) {
     const index = head.getUint32(HEADER_BYTES + 4 * i, true)
     if (index !== layout.filled[i]) {
