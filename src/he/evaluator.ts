@@ -20,8 +20,7 @@ import { derivePlan } from './plan'
 import { galoisElement } from './rotation-search'
 import { uncompressedSealObject } from './seal-header'
 import { isPackedKeySet, keySetLayouts, sealKeySetFromPacked, type KeySetLayout } from './packed-keys'
-import { isPackedRequest, requestShape, sealRequestFromPacked } from './packed-request'
-import type { SeededShape } from './seeded-ciphertext'
+import { isPackedRequest, PackedRequestReader, requestShape } from './packed-request'
 import { rotationPath, stageShare } from './stage-share'
 import { stageNames } from './stage-names'
 import { checkEncodedWeights, encodedWeightSize } from './weight-memory'
@@ -52,7 +51,7 @@ export class ModelEvaluator {
   private readonly sizes: KeySizes & { input: number[] }
   /** what SEAL's seeded key sets and input ciphertexts for this plan look like: packed sections are rebuilt from them */
   private readonly keyLayouts: { relin: KeySetLayout; galois: KeySetLayout }
-  private readonly inputShape: SeededShape
+  private readonly inputReader: PackedRequestReader
   private disposed = false
 
   private constructor(he: HeContext, manifest: ModelManifest, weights: Weights, loadedWeightBytes: number) {
@@ -76,7 +75,7 @@ export class ModelEvaluator {
       const input = ciphertextSizes(manifest.he.polyModulusDegree, he.levels[0].primes)
       this.sizes = { ...keySizes(manifest.he.polyModulusDegree, he.levels[0].primes, this.plan.rotationSteps), input: [input.seeded, input.full] }
       this.keyLayouts = keySetLayouts(he.keyLevel, this.plan.rotationSteps)
-      this.inputShape = requestShape(he)
+      this.inputReader = new PackedRequestReader(requestShape(he))
       encodeWeights({ he, encoder: this.encoder, evaluator: this.evaluator, plan: this.plan, manifest, inputScale: this.inputScale }, weights, this.linear)
     } catch (e) {
       this.dispose()
@@ -391,7 +390,7 @@ export class ModelEvaluator {
   private loadInput(bytes: Uint8Array, index: number): Ciphertext {
     const { seal, context, levels } = this.he
     const what = `ciphertext ${index}`
-    const plain = isPackedRequest(bytes) ? sealRequestFromPacked(bytes, this.inputShape, what) : uncompressedSealObject(bytes, this.sizes.input, what)
+    const plain = isPackedRequest(bytes) ? this.inputReader.read(bytes, what) : uncompressedSealObject(bytes, this.sizes.input, what)
     const ct = new seal.Ciphertext()
     try {
       guard('seal_rejected', 'ciphertext rejected', () => ct.loadFromArray(context, plain))

@@ -27,7 +27,7 @@
  * no Node APIs.
  */
 import { BlindfoldError } from './errors'
-import { writeSealHeader } from './seal-header'
+import { readU64, writeSealHeader, writeU64 } from './seal-header'
 import { galoisElement } from './rotation-search'
 import { packedSeededBytes, PRNG_TYPES, primeBits, SeededPacker, SeededWriter, sealSeededBytes, type SeededShape } from './seeded-ciphertext'
 
@@ -119,7 +119,7 @@ export function isPackedKeySet(section: Uint8Array): boolean {
 export function packKeySet(raw: Uint8Array, layout: KeySetLayout): Uint8Array {
   const fail = (message: string) => new BlindfoldError('internal', `packing ${kindName(layout.kind)}: ${message}`)
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength)
-  const u64 = (at: number) => view.getUint32(at, true) + view.getUint32(at + 4, true) * 2 ** 32
+  const u64 = (at: number) => readU64(view, at)
   if (raw.byteLength !== sealKeySetBytes(layout) || u64(8) !== raw.byteLength) throw fail(`${raw.byteLength} bytes, expected a seeded set of ${sealKeySetBytes(layout)}`)
   const sameParms = layout.parmsId.every((w, i) => view.getBigUint64(SET_PARMS_ID + 8 * i, true) === w)
   if (!sameParms || u64(SET_TABLE) !== layout.entries) throw fail('not a key set of this key level and table')
@@ -179,7 +179,7 @@ export function sealKeySetFromPacked(section: Uint8Array, layout: KeySetLayout):
 
   const out = new Uint8Array(sealKeySetBytes(layout))
   const view = new DataView(out.buffer)
-  const setU64 = (at: number, v: number) => view.setBigUint64(at, BigInt(v), true)
+  const setU64 = (at: number, v: number) => writeU64(view, at, v)
   writeSealHeader(view, 0, out.byteLength)
   layout.parmsId.forEach((w, i) => view.setBigUint64(SET_PARMS_ID + 8 * i, w, true))
   setU64(SET_TABLE, layout.entries)

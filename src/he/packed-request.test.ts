@@ -8,7 +8,7 @@ import { migrateManifest } from '../model/manifest'
 import { clientSpec } from './client-spec'
 import { createHeContext, type HeContext } from './context'
 import { KeyOwner } from './key-owner'
-import { isPackedRequest, packRequest, requestShape, sealRequestFromPacked } from './packed-request'
+import { isPackedRequest, PackedRequestReader, packRequest, requestShape } from './packed-request'
 import { publicModel } from './public-model'
 import { ciphertextSizes } from './object-sizes'
 import { codeOf } from './test-support/error-code'
@@ -57,7 +57,7 @@ describe.each([
     expect(isPackedRequest(packed)).toBe(true)
     expect(packed.byteLength).toBe(8 + 64 + (N * bits.slice(0, -1).reduce((a, b) => a + b, 0)) / 8)
     expect(raw.byteLength).toBe(ciphertextSizes(N, bits.length - 1).seeded)
-    const rebuilt = sealRequestFromPacked(packed, shape, 'ciphertext 0')
+    const rebuilt = new PackedRequestReader(shape).read(packed, 'ciphertext 0')
     expect(Buffer.compare(Buffer.from(rebuilt), Buffer.from(raw))).toBe(0)
 
     const { seal, context } = he
@@ -79,22 +79,25 @@ describe.each([
     expect(codeOf(() => packRequest(saved(), { ...requestShape(he), scale: 2 ** (scaleBits + 1) }))).toBe('internal')
   })
 
-  it('refuses every malformed field with its code', () => {
+  it('refuses every malformed field with its code, and reads a good section after them', () => {
     const shape = requestShape(he)
     const packed = packRequest(saved(), shape)
+    // one reader for every section, as the evaluator keeps one per model
+    const reader = new PackedRequestReader(shape)
     const edit = (f: (b: Uint8Array) => void) => {
       const b = packed.slice()
       f(b)
-      return () => sealRequestFromPacked(b, shape, 'ciphertext 0')
+      return () => reader.read(b, 'ciphertext 0')
     }
     expect(codeOf(edit((b) => (b[0] = 0)))).toBe('bad_packing')
     expect(codeOf(edit((b) => (b[4] = 7)))).toBe('bad_packing')
     expect(codeOf(edit((b) => (b[6] = 1)))).toBe('bad_packing')
     expect(codeOf(edit((b) => b.fill(0xff, 72, 80)))).toBe('bad_packing') // the first coefficient, all ones
     expect(codeOf(edit((b) => b.fill(0xff, b.byteLength - 8)))).toBe('bad_packing') // the last one
-    expect(codeOf(() => sealRequestFromPacked(packed.subarray(0, packed.byteLength - 4), shape, 'ciphertext 0'))).toBe('wrong_object_size')
-    expect(codeOf(() => sealRequestFromPacked(packed.subarray(0, 5), shape, 'ciphertext 0'))).toBe('wrong_object_size')
+    expect(codeOf(() => reader.read(packed.subarray(0, packed.byteLength - 4), 'ciphertext 0'))).toBe('wrong_object_size')
+    expect(codeOf(() => reader.read(packed.subarray(0, 5), 'ciphertext 0'))).toBe('wrong_object_size')
     expect(codeOf(edit(() => {}))).toBe('no error')
+    expect(Buffer.compare(Buffer.from(reader.read(packed, 'ciphertext 0')), Buffer.from(new PackedRequestReader(shape).read(packed, 'ciphertext 0')))).toBe(0)
   })
 })
 

@@ -43,16 +43,30 @@ export function packRequest(raw: Uint8Array, shape: SeededShape): Uint8Array {
   return out
 }
 
-/** Server side: SEAL's seeded ciphertext a packed section stands for, every field checked. */
-export function sealRequestFromPacked(section: Uint8Array, shape: SeededShape, what: string): Uint8Array {
-  checkPackedRequestHeader(section, what)
-  const expected = packedRequestSize(shape.polyModulusDegree, primeBits(shape))
-  if (section.byteLength !== expected) throw new BlindfoldError('wrong_object_size', `${what}: ${section.byteLength} bytes; expected ${expected}`)
-  const packed = new Uint32Array((section.byteLength - HEADER_BYTES) / 4) // aligned: a section sits anywhere in its container
-  new Uint8Array(packed.buffer).set(section.subarray(HEADER_BYTES))
-  const out = new Uint8Array(sealSeededBytes(shape))
-  new SeededWriter(shape, (message) => new BlindfoldError('bad_packing', message)).write(out, 0, packed, 0, section[4], what)
-  return out
+/**
+ * Server side: SEAL's seeded ciphertext a packed section stands for, every field checked.
+ * Made once per model; its sizes and the writer's buffers serve every request.
+ */
+export class PackedRequestReader {
+  private readonly writer: SeededWriter
+  private readonly packedBytes: number
+  private readonly sealBytes: number
+
+  constructor(shape: SeededShape) {
+    this.writer = new SeededWriter(shape, (message) => new BlindfoldError('bad_packing', message))
+    this.packedBytes = packedRequestSize(shape.polyModulusDegree, primeBits(shape))
+    this.sealBytes = sealSeededBytes(shape)
+  }
+
+  read(section: Uint8Array, what: string): Uint8Array {
+    checkPackedRequestHeader(section, what)
+    if (section.byteLength !== this.packedBytes) throw new BlindfoldError('wrong_object_size', `${what}: ${section.byteLength} bytes; expected ${this.packedBytes}`)
+    const packed = new Uint32Array((section.byteLength - HEADER_BYTES) / 4) // aligned: a section sits anywhere in its container
+    new Uint8Array(packed.buffer).set(section.subarray(HEADER_BYTES))
+    const out = new Uint8Array(this.sealBytes)
+    this.writer.write(out, 0, packed, 0, section[4], what)
+    return out
+  }
 }
 
 /** The cheap check, for the server's main thread: magic, PRNG, reserved bytes and a bounded size. */

@@ -45,6 +45,17 @@ export const CiphertextField = {
   data: 113,
 } as const
 
+/** A u64 field of a SEAL object as a number: exact below 2^53, which every size and count is. */
+export function readU64(view: DataView, at: number): number {
+  return view.getUint32(at, true) + view.getUint32(at + 4, true) * 2 ** 32
+}
+
+/** Writes a u64 field of a SEAL object from a number below 2^53. */
+export function writeU64(view: DataView, at: number, v: number): void {
+  view.setUint32(at, v % 2 ** 32, true)
+  view.setUint32(at + 4, Math.floor(v / 2 ** 32), true)
+}
+
 // the minor version SEAL 4.1 (inside node-seal 7) writes itself (other minors not tried)
 const SEAL_VERSION_MINOR = 1
 

@@ -16,7 +16,7 @@
 import { packWords, unpackWords } from './bit-stream'
 import { BlindfoldError } from './errors'
 import { bitLength } from './packed-ciphertext'
-import { CiphertextField, SEAL_HEADER_SIZE, writeSealHeader } from './seal-header'
+import { CiphertextField, readU64, SEAL_HEADER_SIZE, writeSealHeader, writeU64 } from './seal-header'
 
 export const SEED_BYTES = 64
 /** SEAL's prng_type values a seed may name: BLAKE2xb, SHAKE256 */
@@ -80,7 +80,7 @@ export class SeededPacker {
     const { polyModulusDegree: N, primes, parmsId, scale } = this.shape
     const K = primes.length
     const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength)
-    const u64 = (o: number) => view.getUint32(o, true) + view.getUint32(o + 4, true) * 2 ** 32
+    const u64 = (o: number) => readU64(view, o)
     const end = at + sealSeededBytes(this.shape)
     if (
       end > raw.byteLength ||
@@ -135,10 +135,7 @@ export class SeededWriter {
     const { polyModulusDegree: N, primes, parmsId, scale } = this.shape
     const K = primes.length
     const view = new DataView(out.buffer, out.byteOffset, out.byteLength)
-    const setU64 = (o: number, v: number) => {
-      view.setUint32(o, v % 2 ** 32, true)
-      view.setUint32(o + 4, Math.floor(v / 2 ** 32), true)
-    }
+    const setU64 = (o: number, v: number) => writeU64(view, o, v)
     writeSealHeader(view, at, sealSeededBytes(this.shape))
     parmsId.forEach((w, i) => view.setBigUint64(at + PARMS_ID + 8 * i, w, true))
     view.setUint8(at + NTT, 1)
