@@ -39,3 +39,32 @@ test('a server answering with oversized or malformed bytes gets an error card, a
   expect(r.status).toBe('done')
   expect(Number(r.prediction)).toBe(files[2].label)
 })
+
+test('a model list whose rotation steps its geometry does not need: keys are made and sent, then the session is deleted and nothing is encrypted', async ({ page, context }) => {
+  // the real list, with the digit model's last rotation step dropped
+  await context.route('**/api/v1/models', async (route) => {
+    const listed = await route.fetch()
+    const body = (await listed.json()) as { models: Array<{ name: string; plan: { rotationSteps: number[] } }> }
+    for (const m of body.models) if (m.name === 'mnist-cnn') m.plan.rotationSteps = m.plan.rotationSteps.slice(0, -1)
+    await route.fulfill({ response: listed, json: body })
+  })
+  // the real server would refuse keys lacking a step; a hostile one takes them
+  await context.route('**/api/v1/sessions?model=*', (route) =>
+    route.fulfill({ status: 201, json: { sessionId: 'hostile-session', model: 'mnist-cnn', expiresAt: new Date(Date.now() + 3_600_000).toISOString() } }),
+  )
+  const deleted = page.waitForRequest((r) => r.method() === 'DELETE' && r.url().endsWith('/sessions/hostile-session'))
+  const classified: string[] = []
+  page.on('request', (r) => {
+    if (r.url().includes('/classify')) classified.push(r.url())
+  })
+  await page.goto('/')
+  const session = page.getByTestId('session')
+  await expect(session).toHaveAttribute('data-status', 'error', { timeout: 120_000 })
+  await expect(page.getByTestId('error')).toContainText('rotation steps differ')
+  await deleted
+  // an image given now is not encrypted under the mismatched plan
+  const { files } = writeDigits(1)
+  await page.locator('input[type=file]').setInputFiles(files[0].path)
+  await expect(page.getByTestId('result')).toHaveAttribute('data-status', 'error', { timeout: 120_000 })
+  expect(classified).toEqual([])
+})

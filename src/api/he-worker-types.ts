@@ -35,13 +35,13 @@ export interface SessionInfo {
   prepareMs: number
   /** SEAL's context for the model's parameters, built before the keys */
   contextMs: number
-  /** the plan derived from the public geometry, before the keys */
+  /** the plan derived from the public geometry and checked against the keys' steps, while they upload */
   planMs: number
   keygenMs: number
-  /** the fingerprint below, hashed over every key byte */
+  /** the fingerprint below, hashed over every key byte (off the worker's thread, while they upload) */
   fingerprintMs: number
   uploadMs: number
-  /** from the session's start to ready: loading, context, keys, fingerprint, upload and the server's check */
+  /** from the session's start to ready: loading, context, keys, then the upload and the server's check (the plan and the fingerprint alongside) */
   totalMs: number
   evaluationKeyBytes: number
   /** sha256 prefix of the evaluation keys: a fingerprint of the public key material */

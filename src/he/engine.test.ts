@@ -180,7 +180,21 @@ describe('parameters', () => {
   it('refuses a model whose published rotation steps differ from its derived plan', async () => {
     const tampered = { ...manifest, plan: { rotationSteps: [1, 2, 3] } }
     expect(await codeAsync(() => ModelEvaluator.create(tampered, weights, serverSeal))).toBe('model_mismatch')
-    expect(await codeAsync(() => KeyOwner.create(publicModel(tampered), clientSeal))).toBe('model_mismatch')
+    // the client makes keys for the published steps, then refuses to encode anything under the mismatched plan
+    const owner = await KeyOwner.create(publicModel(tampered), clientSeal)
+    try {
+      expect(code(() => owner.verifyPlan())).toBe('model_mismatch')
+      expect(code(() => owner.encrypt(image(0)))).toBe('model_mismatch')
+    } finally {
+      owner.dispose()
+    }
+  })
+
+  it('refuses published rotation steps no plan could need before making keys for them', async () => {
+    const slots = manifest.he.polyModulusDegree / 2
+    for (const rotationSteps of [[1, 1], [0], [slots], [1.5], Array.from({ length: 2 * Math.log2(slots) + 1 }, (_, i) => i + 1)]) {
+      expect(await codeAsync(() => KeyOwner.create(publicModel({ ...manifest, plan: { rotationSteps } }), clientSeal))).toBe('model_mismatch')
+    }
   })
 })
 

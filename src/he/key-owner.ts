@@ -22,7 +22,10 @@ import type { SeededShape } from './seeded-ciphertext'
 export interface KeyTimings {
   /** SEAL's context for keys and encryption (the top two levels: context.ts says why not the whole chain) */
   contextMs: number
-  /** deriving the plan from the public geometry (its rotation steps are checked against the published ones) */
+  /**
+   * deriving the plan from the public geometry and checking its rotation steps against the
+   * published ones the keys were made for (verifyPlan; 0 until it has run)
+   */
   planMs: number
   /** the keys and their serialisation */
   keygenMs: number
@@ -39,8 +42,26 @@ interface Decryption {
   ms: number
 }
 
+/**
+ * The published rotation steps keys are made for, before the plan that must need them is derived:
+ * distinct whole steps within the slots, and no more than SEAL's default set (two per power of
+ * two, which reaches every rotation), so a malformed list costs a clear error, not a key set
+ * without bound.
+ */
+function publishedSteps(model: PublicModel): number[] {
+  const steps = model.plan.rotationSteps
+  const slots = model.he.polyModulusDegree / 2
+  const most = 2 * Math.log2(slots)
+  const valid =
+    Array.isArray(steps) &&
+    steps.length <= most &&
+    new Set(steps).size === steps.length &&
+    steps.every((s) => Number.isInteger(s) && s !== 0 && Math.abs(s) < slots)
+  if (!valid) throw new BlindfoldError('model_mismatch', `the model's published rotation steps are not a valid set for ${slots} slots`)
+  return [...steps]
+}
+
 export class KeyOwner {
-  readonly plan: EvaluationPlan
   readonly model: PublicModel
   /** relinearisation + Galois keys, seeded and packed (packed-keys.ts), in a wire container */
   readonly evaluationKeys: Uint8Array
@@ -54,21 +75,20 @@ export class KeyOwner {
   private readonly encoder: InstanceType<Seal['CKKSEncoder']>
   /** the fresh ciphertexts' level and scale, which packing checks */
   private readonly inputShape: SeededShape
+  /** the steps the Galois keys were made for: the published ones */
+  private readonly rotationSteps: number[]
+  private derived?: EvaluationPlan
   private disposed = false
 
-  private constructor(he: HeContext, model: PublicModel, contextMs: number) {
+  private constructor(he: HeContext, model: PublicModel, rotationSteps: number[], contextMs: number) {
     const started = performance.now()
     this.he = he
     this.model = model
-    this.plan = derivePlan(model)
-    const planMs = performance.now() - started
-    if (this.plan.rotationSteps.join(',') !== model.plan.rotationSteps.join(',')) {
-      throw new BlindfoldError('model_mismatch', 'the model\'s published rotation steps differ from the plan derived from its geometry')
-    }
+    this.rotationSteps = rotationSteps
     const { seal, context } = he
     const keygen = new seal.KeyGenerator(context)
     const none = seal.ComprModeType.none
-    const layouts = keySetLayouts(he.keyLevel, this.plan.rotationSteps)
+    const layouts = keySetLayouts(he.keyLevel, this.rotationSteps)
     let publicKey: InstanceType<Seal['PublicKey']> | undefined
     let secretKey: KeyOwner['secretKey'] | undefined
     let encryptor: KeyOwner['encryptor'] | undefined
@@ -79,7 +99,7 @@ export class KeyOwner {
       encryptor = new seal.Encryptor(context, publicKey, secretKey)
       encoder = new seal.CKKSEncoder(context)
       const relin = keygen.createRelinKeysSerializable()
-      const galois = keygen.createGaloisKeysSerializableWithSteps(Int32Array.from(this.plan.rotationSteps))
+      const galois = keygen.createGaloisKeysSerializableWithSteps(Int32Array.from(this.rotationSteps))
       try {
         this.evaluationKeys = pack(ContainerKind.evaluationKeys, [
           packKeySet(relin.saveToArray(none) as Uint8Array, layouts.relin),
@@ -103,15 +123,42 @@ export class KeyOwner {
     this.encryptor = encryptor
     this.inputShape = requestShape(he)
     this.encoder = encoder
-    this.timings = { contextMs, planMs, keygenMs: performance.now() - started - planMs }
+    this.timings = { contextMs, planMs: 0, keygenMs: performance.now() - started }
+  }
+
+  /**
+   * The plan, derived from the model's public geometry on first use: everything that encodes,
+   * encrypts or decrypts goes through it, so nothing is encrypted before verifyPlan has passed.
+   */
+  get plan(): EvaluationPlan {
+    return this.derived ?? this.verifyPlan()
+  }
+
+  /**
+   * Derives the plan and checks that it needs exactly the rotation steps the keys were made for.
+   * Keys are made from the published steps first so that a worker can run this while they upload;
+   * a mismatch then means the server has keys for steps it chose itself, which reveal nothing a
+   * matching model asking for the same steps would not (Galois keys are evaluation keys).
+   */
+  verifyPlan(): EvaluationPlan {
+    if (this.derived) return this.derived
+    const started = performance.now()
+    const plan = derivePlan(this.model)
+    this.timings.planMs = performance.now() - started
+    if (plan.rotationSteps.join(',') !== this.rotationSteps.join(',')) {
+      throw new BlindfoldError('model_mismatch', "the model's published rotation steps differ from the plan derived from its geometry")
+    }
+    this.derived = plan
+    return plan
   }
 
   static async create(model: PublicModel, seal?: Seal): Promise<KeyOwner> {
+    const steps = publishedSteps(model)
     const loaded = seal ?? (await loadSeal())
     const started = performance.now()
     const he = createHeContext(loaded, model.he, { chain: false })
     try {
-      return new KeyOwner(he, model, performance.now() - started)
+      return new KeyOwner(he, model, steps, performance.now() - started)
     } catch (e) {
       he.dispose()
       throw e

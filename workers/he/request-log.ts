@@ -15,10 +15,16 @@ export function setListener(l: Listener | undefined): void {
   listener = l
 }
 
-/** send(), recorded: the body's digest is taken before it leaves. */
-/** `digest`: the body's sha256Prefix when the caller already has it (tens of MB of keys are not hashed twice). */
-export async function loggedSend(carries: RequestCarries, o: SendOptions, model?: string, digest?: string): Promise<Exchange> {
-  digest ??= o.body ? await sha256Prefix(o.body) : undefined
+/**
+ * send(), recorded with the digest of the body as it left: WebCrypto copies the bytes when the
+ * digest is asked for, and hashes them off this thread while they travel.
+ * `digest`: the body's sha256Prefix when the caller already has it or is taking it (tens of MB of
+ * keys are not hashed twice).
+ */
+export async function loggedSend(carries: RequestCarries, o: SendOptions, model?: string, digest?: string | Promise<string>): Promise<Exchange> {
+  const digesting = digest ?? (o.body ? sha256Prefix(o.body) : undefined)
+  // a failed digest must not fail the request; the record then says it has none
+  const recorded = Promise.resolve(digesting).catch(() => undefined)
   const record: RequestRecord = {
     id: nextId++,
     at: Date.now(),
@@ -28,7 +34,7 @@ export async function loggedSend(carries: RequestCarries, o: SendOptions, model?
     model,
     bytesSent: o.body?.byteLength ?? 0,
     bytesReceived: 0,
-    sha256Prefix: digest ?? null,
+    sha256Prefix: null,
     status: 'network error',
     ms: 0,
   }
@@ -41,8 +47,11 @@ export async function loggedSend(carries: RequestCarries, o: SendOptions, model?
   } finally {
     record.ms = performance.now() - started
     // a listener on a dead page must not fail the request
-    Promise.resolve()
-      .then(() => listener?.({ type: 'request', record }))
+    recorded
+      .then((hex) => {
+        record.sha256Prefix = hex ?? null
+        listener?.({ type: 'request', record })
+      })
       .catch(() => undefined)
   }
 }

@@ -40,7 +40,7 @@ async function findModel(name: string): Promise<ListedModel> {
   return m
 }
 
-async function upload(owner: KeyOwner, fingerprint: string, onProgress?: OnSessionProgress): Promise<{ created: SessionCreated; ms: number }> {
+async function upload(owner: KeyOwner, fingerprint: string | Promise<string>, onProgress?: OnSessionProgress): Promise<{ created: SessionCreated; ms: number }> {
   const keys = owner.evaluationKeys
   onProgress?.({ stage: 'uploading', loaded: 0, total: keys.byteLength })
   const x = expectOk(
@@ -88,13 +88,26 @@ async function makeSession(modelName: string, onProgress?: OnSessionProgress): P
   onProgress?.({ stage: 'keygen' })
   const owner = await KeyOwner.create(model, seal)
   try {
+    // While the keys travel this thread is free: WebCrypto hashes them (for the inspector) and the
+    // plan is derived and checked against the steps the keys were made for (KeyOwner.verifyPlan).
+    // The decryption chain waits for the first image (classify.ts): it is longer WASM work than
+    // the upload, and would hold back handling the upload's end.
     const hashing = performance.now()
-    const keyFingerprint = await sha256Prefix(owner.evaluationKeys)
-    const fingerprintMs = performance.now() - hashing
-    // Ready as soon as the server holds the keys. The decryption chain is built while the server
-    // computes the first image (classify.ts), not during this upload: it is WASM work on this
-    // thread, which would hold back handling the upload's end until it is done.
-    const { created, ms } = await upload(owner, keyFingerprint, onProgress)
+    const fingerprint = sha256Prefix(owner.evaluationKeys).then((hex) => ({ hex, ms: performance.now() - hashing }))
+    fingerprint.catch(() => undefined) // awaited below unless the upload fails first
+    const uploading = upload(owner, fingerprint.then((f) => f.hex), onProgress)
+    let mismatch: unknown
+    try {
+      owner.verifyPlan()
+    } catch (e) {
+      mismatch = e
+    }
+    const { created, ms } = await uploading
+    if (mismatch) {
+      await deleteSession(created.sessionId, modelName)
+      throw mismatch
+    }
+    const { hex: keyFingerprint, ms: fingerprintMs } = await fingerprint
     const info: SessionInfo = {
       sessionId: created.sessionId,
       model,
@@ -137,6 +150,10 @@ async function endSession(modelName: string): Promise<void> {
   sessions.delete(modelName)
   if (!old) return
   old.owner.dispose()
-  // best effort: the server also expires idle sessions on its own
-  await loggedSend('session delete (no body)', { method: 'DELETE', url: paths.session(old.info.sessionId) }, modelName).catch(() => undefined)
+  await deleteSession(old.info.sessionId, modelName)
+}
+
+/** Best effort: the server also expires idle sessions on its own. */
+async function deleteSession(sessionId: string, modelName: string): Promise<void> {
+  await loggedSend('session delete (no body)', { method: 'DELETE', url: paths.session(sessionId) }, modelName).catch(() => undefined)
 }

@@ -34,7 +34,7 @@ export function SessionPanel({ model, session, onNewKeys, onRetry }: { model?: s
       {session.status === 'keygen' && <progress className="upload" aria-label="Generating keys" />}
       {session.info && (
         <p className="session-facts">
-          Secret key: stays in this tab. Evaluation keys: {bytes(session.info.evaluationKeyBytes)}, made in {ms(session.info.contextMs + session.info.planMs + session.info.keygenMs)}, uploaded in{' '}
+          Secret key: stays in this tab. Evaluation keys: {bytes(session.info.evaluationKeyBytes)}, made in {ms(session.info.contextMs + session.info.keygenMs)}, uploaded in{' '}
           {ms(session.info.uploadMs)}. Fingerprint <code>{session.info.keyFingerprint}</code>.
         </p>
       )}
