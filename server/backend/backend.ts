@@ -16,6 +16,7 @@ import { uploadBounds } from '../../src/he/object-sizes'
 import { derivePlan } from '../../src/he/plan'
 import type { EvaluationPlan } from '../../src/he/evaluation-plan'
 import { stageNames } from '../../src/he/stage-names'
+import { publicModel, type PublicModel } from '../../src/he/public-model'
 import type { Evaluation, Sessions } from './contract'
 import { embeddedBackend } from './embedded'
 
@@ -23,8 +24,8 @@ export type AppConfig = Omit<ServerConfig, 'port' | 'host'>
 
 export interface Blindfold {
   config: AppConfig
-  /** each model with its plan, its stages' names and its body limits (the configured ones, or larger where the model needs it) */
-  models: Map<string, ModelFiles & { plan: EvaluationPlan; stageNames: string[]; limits: { keys: number; request: number } }>
+  /** each model with its plan, its public description (GET /models, made once at start), its stages' names and its body limits (the configured ones, or larger where the model needs it) */
+  models: Map<string, ModelFiles & { plan: EvaluationPlan; description: PublicModel; stageNames: string[]; limits: { keys: number; request: number } }>
   /**
    * What the routes evaluate with: the in-process pool (embedded mode), or the BullMQ queue
    * facade (distributed mode, REDIS_URL: server/distributed/)
@@ -61,7 +62,7 @@ export function backend(
       // set, its request) gets its own bound, checked per model in the routes
       const bounds = uploadBounds(f.manifest.he, plan.rotationSteps.length, plan.input.ciphertexts)
       const limits = { keys: Math.max(config.maxKeysBytes, bounds.keys), request: Math.max(config.maxRequestBytes, bounds.request) }
-      return [name, { ...f, plan, stageNames: stageNames(f.manifest.layers, plan), limits }]
+      return [name, { ...f, plan, description: publicModel(f.manifest, plan), stageNames: stageNames(f.manifest.layers, plan), limits }]
     }),
   )
   const { evaluation, sessions } = config.redisUrl

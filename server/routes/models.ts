@@ -2,16 +2,15 @@
 import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { paths, type ModelsResponse } from '../../src/api/wire'
-import { publicModel } from '../../src/he/public-model'
 import { modelServed } from '../backend/contract'
 import { listModels } from './models.schema'
 
 export async function modelRoutes(app: FastifyInstance): Promise<void> {
   const { models, costs, evaluation } = app.blindfold
-  // publicModel caches the client description; a cost is a few medians of at most 50 numbers
+  // each description was made once at start (backend.ts); a cost is a few medians of at most 50 numbers
   app.withTypeProvider<TypeBoxTypeProvider>().get(paths.models, { schema: listModels }, async (): Promise<ModelsResponse> => ({
     models: [...models.values()].map((m) => ({
-      ...publicModel(m.manifest),
+      ...m.description,
       cost: costs.cost(m.manifest.name),
       limits: { evaluationKeyBytes: m.limits.keys, requestBytes: m.limits.request },
       ready: modelServed(evaluation, m.manifest.name),

@@ -7,6 +7,7 @@
  */
 import { layerGeometry, type HeParams, type InputSpec, type LayerGeometry, type ModelManifest } from '../model/manifest'
 import { clientSpec, type ClientSpec } from './client-spec'
+import type { EvaluationPlan } from './evaluation-plan'
 
 /**
  * Geometry, classes, HE parameters, rotation steps, and `client`, the
@@ -26,7 +27,11 @@ export interface PublicModel {
   contentHash: string
 }
 
-export function publicModel(m: ModelManifest): PublicModel {
+/**
+ * `plan`: the model's plan where the caller has derived it already (the server, at start), so that
+ * it is not derived a second time for the client description.
+ */
+export function publicModel(m: ModelManifest, plan?: EvaluationPlan): PublicModel {
   const geometry = {
     input: { ...m.input, mean: [...m.input.mean], std: [...m.input.std], ...(m.input.frame ? { frame: { ...m.input.frame } } : {}) },
     layers: m.layers.map(layerGeometry),
@@ -39,13 +44,14 @@ export function publicModel(m: ModelManifest): PublicModel {
     classes: [...m.classes],
     ...geometry,
     plan: { rotationSteps: [...m.plan.rotationSteps] },
-    client: cachedClientSpec(geometry),
+    client: plan ? clientSpec(geometry, plan) : cachedClientSpec(geometry),
     contentHash: m.contentHash,
   }
 }
 
 /**
- * Deriving a plan is too slow to repeat on every GET /models. Keyed by the
+ * Deriving a plan takes long for a large model, and tools and tests make
+ * descriptions of the same model again and again. Keyed by the
  * public geometry itself (never by object identity, so a manifest changed in
  * place gets a fresh description); each call gets a copy.
  */
