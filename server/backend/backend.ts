@@ -67,7 +67,14 @@ export function backend(
   )
   const { evaluation, sessions } = config.redisUrl
     ? distributedBackend({ ...config, redisUrl: config.redisUrl }, [...models.keys()], app.log, metrics)
-    : embeddedBackend(config, files, { log: app.log, observer: metrics.poolObserver, faults: o.faults, now })
+    : embeddedBackend(config, files, {
+        log: app.log,
+        observer: metrics.poolObserver,
+        faults: o.faults,
+        // derived above: the pool orders its builds by them instead of deriving them again
+        plans: new Map([...models].map(([name, m]) => [name, m.plan])),
+        now,
+      })
   const jobs = new JobRegistry({ keepMs: JOB_KEEP_MS, maxFinished: JOB_KEEP_MAX, now })
   const costs = new ModelCosts(
     new Map([...models].map(([name, m]) => [name, plannedBytes(m.manifest.he, m.plan)])),

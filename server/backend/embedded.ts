@@ -10,7 +10,7 @@ import type { Evaluation, Sessions } from './contract'
 export function embeddedBackend(
   config: Omit<ServerConfig, 'port' | 'host'>,
   files: Map<string, ModelFiles>,
-  extras: { log?: PoolOptions['log']; observer?: PoolOptions['observer']; faults?: PoolFaults; now: () => number },
+  extras: { log?: PoolOptions['log']; observer?: PoolOptions['observer']; faults?: PoolFaults; plans?: PoolOptions['plans']; now: () => number },
 ): { evaluation: Evaluation; sessions: Sessions } {
   const { now, ...poolExtras } = extras
   const pool = poolFromConfig(config, files, poolExtras)

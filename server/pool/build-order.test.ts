@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { randomModel } from '../../src/he/random-model'
+import { derivePlan } from '../../src/he/plan'
 import { buildOrder, nextBuild, type BuildingWorker } from './build-order'
 
 const worker = (models: string[] = [], building?: string): BuildingWorker => ({ loaded: true, models: new Set(models), building, busy: false })
@@ -38,6 +39,16 @@ describe('build order', () => {
     const small = randomModel({ name: 'b-small', filters: 2 }).manifest
     const large = randomModel({ name: 'a-large', filters: 16 }).manifest
     expect(buildOrder([large, small])).toEqual(['b-small', 'a-large'])
+  })
+
+  it('orders by the plans handed in rather than deriving them again', () => {
+    const small = randomModel({ name: 'b-small', filters: 2 }).manifest
+    const large = randomModel({ name: 'a-large', filters: 16 }).manifest
+    const plans = new Map([[small.name, derivePlan(small)], [large.name, derivePlan(large)]])
+    expect(buildOrder([large, small], plans)).toEqual(['b-small', 'a-large'])
+    // each model given the other's plan: the order follows the plans it was handed
+    const swapped = new Map([[small.name, plans.get(large.name)!], [large.name, plans.get(small.name)!]])
+    expect(buildOrder([large, small], swapped)).toEqual(['a-large', 'b-small'])
   })
 
   it('builds the first model on every fresh worker at once, then one worker at a time', () => {

@@ -7,17 +7,22 @@
  * a worker that is not building: a served model stays served. Why: docs/decisions/serve-models-as-they-load.md.
  */
 import { encodedWeightSize } from '../../src/he/weight-memory'
+import type { EvaluationPlan } from '../../src/he/evaluation-plan'
 import { derivePlan } from '../../src/he/plan'
 import type { ModelManifest } from '../../src/model/manifest'
 
 /** What building a model writes, in bytes: its encoded weights (an upper bound, from the plan), which take the time in proportion, so this orders the builds. */
-export function buildBytes(manifest: ModelManifest): number {
-  return encodedWeightSize(derivePlan(manifest), manifest.he).bytes
+export function buildBytes(manifest: ModelManifest, plan: EvaluationPlan = derivePlan(manifest)): number {
+  return encodedWeightSize(plan, manifest.he).bytes
 }
 
-/** The models' names, cheapest to build first (buildBytes), then by name. */
-export function buildOrder(manifests: ModelManifest[]): string[] {
-  const cost = new Map(manifests.map((m) => [m.name, buildBytes(m)]))
+/**
+ * The models' names, cheapest to build first (buildBytes), then by name. `plans`: the ones the
+ * caller has already derived, by model name; a model without one has its plan derived here
+ * (a large model's takes a noticeable share of the start-up on the main thread).
+ */
+export function buildOrder(manifests: ModelManifest[], plans?: ReadonlyMap<string, EvaluationPlan>): string[] {
+  const cost = new Map(manifests.map((m) => [m.name, buildBytes(m, plans?.get(m.name))]))
   return [...cost.keys()].sort((a, b) => cost.get(a)! - cost.get(b)! || a.localeCompare(b))
 }
 

@@ -16,7 +16,7 @@ export type PoolConfig = Pick<
 export function poolFromConfig(
   config: PoolConfig,
   models: Map<string, ModelFiles>,
-  extras: { log?: PoolOptions['log']; observer?: PoolOptions['observer']; faults?: PoolFaults } = {},
+  extras: { log?: PoolOptions['log']; observer?: PoolOptions['observer']; faults?: PoolFaults; plans?: PoolOptions['plans'] } = {},
 ): WorkerPool {
   return new WorkerPool({
     models,

@@ -1,10 +1,13 @@
 // What a WorkerPool is built with and whom it tells what happened (pool.ts).
 import type { ModelFiles } from '../../src/datasets/model-files'
+import type { EvaluationPlan } from '../../src/he/evaluation-plan'
 import type { JobOp, PoolFaults } from './faults'
 import type { Retirement } from './messages'
 
 export interface PoolOptions {
   models: Map<string, ModelFiles>
+  /** the models' plans where the caller has derived them already (the app's back end): the build order reads them instead of deriving each again */
+  plans?: ReadonlyMap<string, EvaluationPlan>
   size: number
   queueMax: number
   /** floor of every model's evaluation deadline, counted from a worker taking the job (deadlines.ts) */

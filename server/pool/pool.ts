@@ -101,7 +101,7 @@ export class WorkerPool {
     this.ready.catch(() => {}) // observed through isReady()/initError too
     for (let i = 0; i < options.size; i++) this.spawn()
     // while the workers load SEAL: their first build order comes once one has loaded
-    this.order = buildOrder([...options.models.values()].map((m) => m.manifest as ModelManifest))
+    this.order = buildOrder([...options.models.values()].map((m) => m.manifest as ModelManifest), options.plans)
   }
 
   /** Some model is served: a worker has built it (GET /readyz answers 200 from then on). */
