@@ -8,10 +8,10 @@ Run with Debian's PyTorch (the default `python3` here has no torch), from the re
   npm run train:torch -- --threads 2 --dataset cifar10 --name cifar10-cnn --version 2.0.0 \\
       --arch "c4s2p1-64,poly,c3s2p1-128,poly,c3s1p1-128,poly,pool2,dense" --epochs 30 \\
       --out server/models/cifar10-cnn
-  # Fashion-MNIST: the shipped fashion-cnn 3.0.0 (then npm run model:seal -- DIR --dataset fashion-mnist)
-  npm run train:torch -- --threads 2 --dataset fashion --name fashion-cnn --version 3.0.0 \\
-      --arch "c5s1p0-20,poly,spool2,dense80,bilinear" --epochs 20 --packing image --flip false \\
-      --crop-pad 1 --out server/models/fashion-cnn
+  # Fashion-MNIST: the shipped fashion-cnn 4.0.0 (then npm run model:seal -- DIR --dataset fashion-mnist)
+  npm run train:torch -- --threads 1 --dataset fashion --name fashion-cnn --version 4.0.0 \\
+      --arch "c3s1p0-20,poly,spool2,dense80,bilinear" --epochs 60 --average 15 --opt adamw \\
+      --seed 2 --packing image --flip false --crop-pad 1 --out server/models/fashion-cnn
 
   # your own images: DIR/<class>/<image>.jpg|png (or DIR/train/... and DIR/test/...), the page's
   # preprocessing (src/image, run in Node by scripts/training/folder/prepare.ts), a seeded split;
