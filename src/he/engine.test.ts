@@ -370,6 +370,8 @@ describe('hostile bytes in both directions', () => {
       else expect(Math.abs(slots[s] - slots[o])).toBeLessThan(LOGIT_TOLERANCE)
     }
     for (let o = 0; o < 10; o++) if (Math.abs(slots[o] - reference[o]) > 0.01) moved++
-    expect(moved).toBeGreaterThanOrEqual(9) // P(|N(0, 2)| <= 0.01) is 0.4% per logit
+    // P(|N(0, 2)| <= 0.01) is 0.4% per logit: two of ten left within 0.01 happens about once in
+    // 1,400 runs, three about once in 130,000; without the noise none would move
+    expect(moved).toBeGreaterThanOrEqual(8)
   })
 })
